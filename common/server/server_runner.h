@@ -1,0 +1,56 @@
+#ifndef SIFT_COMMON_SERVER_SERVER_RUNNER_H_
+#define SIFT_COMMON_SERVER_SERVER_RUNNER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace sift {
+
+// Largest gRPC message any Sift server accepts: a full ingest batch (64 MiB)
+// plus framing.
+inline constexpr int kMaxGrpcMessageBytes = 80 << 20;
+
+// A started gRPC server with the standard health service (reporting
+// SERVING) and server reflection. Not copyable; Shutdown is idempotent.
+class RunningServer {
+ public:
+  RunningServer(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+  ~RunningServer() { Shutdown(absl::Seconds(1)); }
+
+  // The bound port (useful when started on port 0).
+  int port() const { return port_; }
+  grpc::Server* server() { return server_.get(); }
+
+  // Marks the server NOT_SERVING for health checks, stops accepting calls,
+  // lets calls in flight finish for up to `drain`, then cancels the rest.
+  void Shutdown(absl::Duration drain);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  bool shut_down_ = false;
+};
+
+// Builds and starts a server on `address` ("127.0.0.1:0" picks a port)
+// serving `services` (not owned; they must outlive the server).
+// UNAVAILABLE when the address cannot be bound.
+absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
+    const std::string& address, const std::vector<grpc::Service*>& services);
+
+// Blocks SIGINT and SIGTERM in the calling thread and every thread it
+// starts later; call first thing in main, then WaitForTerminationSignal.
+void BlockTerminationSignals();
+
+// Waits until SIGINT or SIGTERM arrives; returns the signal number.
+int WaitForTerminationSignal();
+
+}  // namespace sift
+
+#endif  // SIFT_COMMON_SERVER_SERVER_RUNNER_H_

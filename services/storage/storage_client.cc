@@ -1,0 +1,181 @@
+#include "services/storage/storage_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/server/server_runner.h"
+#include "common/status/grpc_status.h"
+
+namespace sift::storage {
+namespace {
+
+void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
+  if (deadline != absl::InfiniteFuture()) {
+    context.set_deadline(absl::ToChronoTime(deadline));
+  }
+}
+
+absl::Status Annotate(const grpc::Status& status, const std::string& address) {
+  absl::Status s = FromGrpcStatus(status);
+  if (s.ok()) return s;
+  return absl::Status(s.code(),
+                      absl::StrCat("shard ", address, ": ", s.message()));
+}
+
+// Runs one blocking unary call.
+template <typename Resp, typename Req, typename Method>
+absl::StatusOr<Resp> Call(const std::string& address, Method method,
+                          const Req& request, absl::Time deadline) {
+  grpc::ClientContext context;
+  SetDeadline(context, deadline);
+  Resp response;
+  grpc::Status status = method(&context, request, &response);
+  if (!status.ok()) return Annotate(status, address);
+  return response;
+}
+
+// State of one callback call, freed when it completes.
+template <typename Req, typename Resp>
+struct AsyncCall {
+  grpc::ClientContext context;
+  Req request;
+  Resp response;
+};
+
+template <typename Req, typename Resp, typename Start>
+void CallAsync(const std::string& address, Start start, const Req& request,
+               absl::Time deadline,
+               StorageClient::Callback<Resp> done) {
+  auto* call = new AsyncCall<Req, Resp>;
+  call->request = request;
+  SetDeadline(call->context, deadline);
+  start(&call->context, &call->request, &call->response,
+        [call, address, done = std::move(done)](grpc::Status status) {
+          if (status.ok()) {
+            done(std::move(call->response));
+          } else {
+            done(Annotate(status, address));
+          }
+          delete call;
+        });
+}
+
+}  // namespace
+
+StorageClient::StorageClient(std::string address,
+                             std::shared_ptr<grpc::Channel> channel)
+    : address_(std::move(address)),
+      stub_(v1::StorageService::NewStub(std::move(channel))) {}
+
+std::unique_ptr<StorageClient> StorageClient::Connect(
+    const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  // Reconnect quickly after a shard restarts.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  return std::make_unique<StorageClient>(
+      address, grpc::CreateCustomChannel(
+                   address, grpc::InsecureChannelCredentials(), args));
+}
+
+absl::StatusOr<v1::WriteResponse> StorageClient::Write(
+    const v1::WriteRequest& request, absl::Time deadline) const {
+  return Call<v1::WriteResponse>(
+      address_,
+      [this](auto* c, const auto& q, auto* r) { return stub_->Write(c, q, r); },
+      request, deadline);
+}
+
+absl::StatusOr<v1::StatsResponse> StorageClient::Stats(
+    const v1::StatsRequest& request, absl::Time deadline) const {
+  return Call<v1::StatsResponse>(
+      address_,
+      [this](auto* c, const auto& q, auto* r) { return stub_->Stats(c, q, r); },
+      request, deadline);
+}
+
+absl::StatusOr<v1::ShardSearchResponse> StorageClient::Search(
+    const v1::ShardSearchRequest& request, absl::Time deadline) const {
+  return Call<v1::ShardSearchResponse>(
+      address_,
+      [this](auto* c, const auto& q, auto* r) {
+        return stub_->Search(c, q, r);
+      },
+      request, deadline);
+}
+
+absl::StatusOr<v1::FetchResponse> StorageClient::Fetch(
+    const v1::FetchRequest& request, absl::Time deadline) const {
+  return Call<v1::FetchResponse>(
+      address_,
+      [this](auto* c, const auto& q, auto* r) { return stub_->Fetch(c, q, r); },
+      request, deadline);
+}
+
+void StorageClient::StatsAsync(const v1::StatsRequest& request,
+                               absl::Time deadline,
+                               Callback<v1::StatsResponse> done) const {
+  CallAsync<v1::StatsRequest, v1::StatsResponse>(
+      address_,
+      [this](auto* c, auto* q, auto* r, auto cb) {
+        stub_->async()->Stats(c, q, r, std::move(cb));
+      },
+      request, deadline, std::move(done));
+}
+
+void StorageClient::SearchAsync(const v1::ShardSearchRequest& request,
+                                absl::Time deadline,
+                                Callback<v1::ShardSearchResponse> done) const {
+  CallAsync<v1::ShardSearchRequest, v1::ShardSearchResponse>(
+      address_,
+      [this](auto* c, auto* q, auto* r, auto cb) {
+        stub_->async()->Search(c, q, r, std::move(cb));
+      },
+      request, deadline, std::move(done));
+}
+
+void StorageClient::FetchAsync(const v1::FetchRequest& request,
+                               absl::Time deadline,
+                               Callback<v1::FetchResponse> done) const {
+  CallAsync<v1::FetchRequest, v1::FetchResponse>(
+      address_,
+      [this](auto* c, auto* q, auto* r, auto cb) {
+        stub_->async()->Fetch(c, q, r, std::move(cb));
+      },
+      request, deadline, std::move(done));
+}
+
+void StorageClient::WriteAsync(const v1::WriteRequest& request,
+                               absl::Time deadline,
+                               Callback<v1::WriteResponse> done) const {
+  CallAsync<v1::WriteRequest, v1::WriteResponse>(
+      address_,
+      [this](auto* c, auto* q, auto* r, auto cb) {
+        stub_->async()->Write(c, q, r, std::move(cb));
+      },
+      request, deadline, std::move(done));
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<StorageClient>>> ConnectShards(
+    const std::string& comma_separated_addresses) {
+  std::vector<std::unique_ptr<StorageClient>> clients;
+  for (absl::string_view part :
+       absl::StrSplit(comma_separated_addresses, ',')) {
+    part = absl::StripAsciiWhitespace(part);
+    if (part.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shard list \"", comma_separated_addresses,
+          "\" has an empty entry; give host:port,host:port,..."));
+    }
+    clients.push_back(StorageClient::Connect(std::string(part)));
+  }
+  return clients;
+}
+
+}  // namespace sift::storage
