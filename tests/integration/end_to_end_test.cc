@@ -1,0 +1,496 @@
+// End-to-end tests: the real sift-storage, sift-ingest and sift-query
+// binaries on loopback, with real corpora.
+
+#include <signal.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/cluster.h"
+
+namespace sift::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kCranfieldDocs[] = "corpora/cranfield/docs.jsonl";
+
+v1::DocumentInput JsonInput(const std::string& line) {
+  v1::DocumentInput in;
+  in.set_json(line);
+  return in;
+}
+
+v1::DocumentInput DocInput(const std::string& id, const std::string& title,
+                           const std::string& body) {
+  v1::DocumentInput in;
+  in.mutable_document()->set_id(id);
+  in.mutable_document()->set_title(title);
+  in.mutable_document()->set_body(body);
+  return in;
+}
+
+// Indexes `inputs` in batches of 500; returns the number accepted.
+int IndexAll(Cluster& cluster, const std::vector<v1::DocumentInput>& inputs) {
+  int accepted = 0;
+  for (size_t i = 0; i < inputs.size(); i += 500) {
+    v1::IndexRequest request;
+    for (size_t j = i; j < inputs.size() && j < i + 500; ++j) {
+      *request.add_documents() = inputs[j];
+    }
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(60)));
+    v1::IndexResponse response;
+    grpc::Status s = cluster.ingest().Index(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    accepted += static_cast<int>(response.accepted());
+  }
+  return accepted;
+}
+
+absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs() {
+  auto lines = ReadSharedLines(kCranfieldDocs);
+  if (!lines.ok()) return lines.status();
+  std::vector<v1::DocumentInput> inputs;
+  for (const std::string& line : *lines) inputs.push_back(JsonInput(line));
+  return inputs;
+}
+
+grpc::Status Search(Cluster& cluster, const v1::SearchRequest& request,
+                    v1::SearchResponse* response) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  return cluster.query().Search(&context, request, response);
+}
+
+v1::SearchResponse MustSearch(Cluster& cluster, const std::string& query,
+                              uint32_t page_size = 10) {
+  v1::SearchRequest request;
+  request.set_query(query);
+  request.set_page_size(page_size);
+  v1::SearchResponse response;
+  grpc::Status s = Search(cluster, request, &response);
+  EXPECT_TRUE(s.ok()) << query << ": " << s.error_message();
+  return response;
+}
+
+uint64_t DocumentCount(Cluster& cluster) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(30)));
+  v1::ClusterStatsResponse response;
+  grpc::Status s = cluster.query().ClusterStats(
+      &context, v1::ClusterStatsRequest(), &response);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response.total_documents();
+}
+
+class CranfieldTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override {
+    auto inputs = CranfieldInputs();
+    if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
+    auto cluster = Cluster::Start(GetParam(), dir_.path());
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = std::move(*cluster);
+    ASSERT_EQ(IndexAll(*cluster_, *inputs), 1400) << cluster_->Logs();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Cluster> cluster_;
+};
+
+TEST_P(CranfieldTest, IndexesEveryDocumentAndFindsRelevantOnes) {
+  EXPECT_EQ(DocumentCount(*cluster_), 1400u);
+  // Cranfield query 1 is about aeroelastic models of heated high-speed
+  // aircraft; documents 12, 13, 29, 51, ... are judged relevant to it.
+  v1::SearchResponse r = MustSearch(
+      *cluster_, "similarity laws aeroelastic models heated high speed aircraft");
+  ASSERT_EQ(r.hits_size(), 10);
+  EXPECT_GT(r.total_hits(), 100u);
+  std::vector<std::string> ids;
+  for (const auto& hit : r.hits()) ids.push_back(hit.id());
+  EXPECT_THAT(ids, ::testing::Contains(::testing::AnyOf("12", "13", "29",
+                                                        "51", "184", "486")));
+  for (int i = 1; i < r.hits_size(); ++i) {
+    EXPECT_GE(r.hits(i - 1).score(), r.hits(i).score());
+  }
+  EXPECT_FALSE(r.partial());
+}
+
+TEST_P(CranfieldTest, BooleanOperatorsAndPhrases) {
+  const uint64_t boundary = MustSearch(*cluster_, "boundary").total_hits();
+  const uint64_t layer = MustSearch(*cluster_, "layer").total_hits();
+  const uint64_t both = MustSearch(*cluster_, "boundary AND layer").total_hits();
+  const uint64_t either = MustSearch(*cluster_, "boundary OR layer").total_hits();
+  const uint64_t not_layer =
+      MustSearch(*cluster_, "boundary -layer").total_hits();
+  const uint64_t phrase =
+      MustSearch(*cluster_, "\"boundary layer\"").total_hits();
+  EXPECT_GT(both, 0u);
+  EXPECT_EQ(either + both, boundary + layer);
+  EXPECT_EQ(not_layer + both, boundary);
+  EXPECT_GT(phrase, 0u);
+  EXPECT_LE(phrase, both);
+}
+
+TEST_P(CranfieldTest, SnippetsHighlightMatches) {
+  v1::SearchResponse r = MustSearch(*cluster_, "\"heat transfer\" cylinder");
+  ASSERT_GT(r.hits_size(), 0);
+  const v1::Hit& hit = r.hits(0);
+  EXPECT_FALSE(hit.title().empty());
+  ASSERT_GT(hit.snippet().spans_size(), 0);
+  EXPECT_THAT(hit.snippet().highlighted(), HasSubstr("<em>"));
+  for (const v1::Span& span : hit.snippet().spans()) {
+    ASSERT_LE(span.end(), hit.snippet().text().size());
+    ASSERT_LT(span.start(), span.end());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shards, CranfieldTest, ::testing::Values(1, 3),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param, "Shards");
+                         });
+
+TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
+  auto inputs = CranfieldInputs();
+  if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
+  TempDir one_dir, four_dir;
+  auto one = Cluster::Start(1, one_dir.path());
+  ASSERT_TRUE(one.ok()) << one.status();
+  auto four = Cluster::Start(4, four_dir.path());
+  ASSERT_TRUE(four.ok()) << four.status();
+  ASSERT_EQ(IndexAll(**one, *inputs), 1400);
+  ASSERT_EQ(IndexAll(**four, *inputs), 1400);
+  auto queries = ReadSharedLines("corpora/cranfield/queries.tsv");
+  ASSERT_TRUE(queries.ok());
+  int compared = 0;
+  for (size_t q = 0; q < queries->size() && q < 20; ++q) {
+    std::string text = (*queries)[q].substr((*queries)[q].find('\t') + 1);
+    // Queries are free text; keep the words only.
+    for (char& c : text) {
+      if (!isalnum(static_cast<unsigned char>(c))) c = ' ';
+    }
+    v1::SearchResponse a = MustSearch(**one, text, 20);
+    v1::SearchResponse b = MustSearch(**four, text, 20);
+    ASSERT_EQ(a.total_hits(), b.total_hits()) << text;
+    ASSERT_EQ(a.hits_size(), b.hits_size()) << text;
+    for (int i = 0; i < a.hits_size(); ++i) {
+      EXPECT_EQ(a.hits(i).id(), b.hits(i).id()) << text << " rank " << i;
+      EXPECT_DOUBLE_EQ(a.hits(i).score(), b.hits(i).score()) << text;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 100);
+}
+
+class SmallClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = Cluster::Start(2, dir_.path());
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = std::move(*cluster);
+  }
+
+  v1::IndexResponse Index(const std::vector<v1::DocumentInput>& docs) {
+    v1::IndexRequest request;
+    for (const auto& d : docs) *request.add_documents() = d;
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(absl::Seconds(30)));
+    v1::IndexResponse response;
+    grpc::Status s = cluster_->ingest().Index(&context, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return response;
+  }
+
+  std::vector<std::string> Ids(const std::string& query) {
+    std::vector<std::string> ids;
+    for (const auto& hit : MustSearch(*cluster_, query, 100).hits()) {
+      ids.push_back(hit.id());
+    }
+    return ids;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Cluster> cluster_;
+};
+
+TEST_F(SmallClusterTest, UpsertReplacesTheOldVersionEverywhere) {
+  ASSERT_EQ(Index({DocInput("a", "Lighthouse keeper", "The old lighthouse "
+                                                      "stands on granite."),
+                   DocInput("b", "Harbour", "Boats in the harbour.")})
+                .accepted(),
+            2u);
+  EXPECT_THAT(Ids("granite"), ::testing::ElementsAre("a"));
+  ASSERT_EQ(Index({DocInput("a", "Lighthouse keeper",
+                            "The new lighthouse stands on basalt.")})
+                .accepted(),
+            1u);
+  EXPECT_THAT(Ids("granite"), ::testing::IsEmpty());
+  EXPECT_THAT(Ids("basalt"), ::testing::ElementsAre("a"));
+  EXPECT_THAT(Ids("lighthouse"), ::testing::ElementsAre("a"));
+  EXPECT_EQ(DocumentCount(*cluster_), 2u);
+}
+
+TEST_F(SmallClusterTest, DeleteRemovesFromSearchAndGet) {
+  ASSERT_EQ(Index({DocInput("x", "Tidal power", "Turbines under the estuary."),
+                   DocInput("y", "Wind power", "Turbines on the ridge.")})
+                .accepted(),
+            2u);
+  EXPECT_EQ(Ids("turbines").size(), 2u);
+  {
+    grpc::ClientContext context;
+    v1::DeleteRequest request;
+    request.add_ids("x");
+    request.add_ids("never-existed");
+    v1::DeleteResponse response;
+    ASSERT_TRUE(cluster_->ingest().Delete(&context, request, &response).ok());
+    ASSERT_EQ(response.results_size(), 2);
+    EXPECT_TRUE(response.results(0).found());
+    EXPECT_FALSE(response.results(1).found());
+  }
+  EXPECT_THAT(Ids("turbines"), ::testing::ElementsAre("y"));
+  grpc::ClientContext context;
+  v1::GetRequest get;
+  get.set_id("x");
+  v1::GetResponse got;
+  EXPECT_EQ(cluster_->query().Get(&context, get, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SmallClusterTest, InvalidDocumentsAreRejectedAloneWithTheirReason) {
+  v1::DocumentInput no_id = DocInput("", "No id", "Body.");
+  v1::DocumentInput bad_json = JsonInput("{\"id\": \"j1\", \"title\": 5}");
+  v1::DocumentInput good = DocInput("ok-1", "Valid", "A valid document.");
+  v1::IndexResponse r = Index({no_id, good, bad_json});
+  ASSERT_EQ(r.results_size(), 3);
+  EXPECT_EQ(r.accepted(), 1u);
+  EXPECT_EQ(r.rejected(), 2u);
+  EXPECT_EQ(r.results(0).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.results(0).message(), HasSubstr("id"));
+  EXPECT_EQ(r.results(1).code(), grpc::StatusCode::OK);
+  EXPECT_EQ(r.results(2).code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(r.results(2).message(), HasSubstr("title"));
+  EXPECT_THAT(Ids("valid"), ::testing::ElementsAre("ok-1"));
+}
+
+TEST_F(SmallClusterTest, BadQueriesGetInvalidArgumentWithAPosition) {
+  v1::SearchRequest request;
+  request.set_query("(boundary AND layer");
+  v1::SearchResponse response;
+  grpc::Status s = Search(*cluster_, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("column"));
+
+  request.set_query("boundary");
+  request.set_page_size(100000);
+  s = Search(*cluster_, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("page_size"));
+
+  request.set_page_size(10);
+  request.set_page_token("not-a-token");
+  s = Search(*cluster_, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("page_token"));
+}
+
+TEST_F(SmallClusterTest, PagesThroughEveryHitOnce) {
+  std::vector<v1::DocumentInput> docs;
+  for (int i = 0; i < 57; ++i) {
+    docs.push_back(DocInput(absl::StrCat("p", i), "Paging",
+                            absl::StrCat("common word ", std::string(i % 7, 'x'),
+                                         " filler")));
+  }
+  ASSERT_EQ(Index(docs).accepted(), 57u);
+  v1::SearchRequest request;
+  request.set_query("common");
+  request.set_page_size(10);
+  std::set<std::string> seen;
+  int pages = 0;
+  while (true) {
+    v1::SearchResponse response;
+    ASSERT_TRUE(Search(*cluster_, request, &response).ok());
+    EXPECT_EQ(response.total_hits(), 57u);
+    for (const auto& hit : response.hits()) {
+      EXPECT_TRUE(seen.insert(hit.id()).second) << hit.id() << " repeated";
+    }
+    ++pages;
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(seen.size(), 57u);
+  EXPECT_EQ(pages, 6);
+}
+
+TEST_F(SmallClusterTest, FiltersOnSourceTagsAndDates) {
+  std::vector<v1::DocumentInput> docs;
+  docs.push_back(JsonInput(
+      R"({"id":"r1","title":"Cocoa","body":"cocoa crop","date":"1987-02-26","source":"Reuters","tags":["cocoa"]})"));
+  docs.push_back(JsonInput(
+      R"({"id":"r2","title":"Cocoa prices","body":"cocoa market","date":"1987-03-10","source":"Reuters","tags":["cocoa","prices"]})"));
+  docs.push_back(JsonInput(
+      R"({"id":"b1","title":"Cocoa farms","body":"cocoa farms","date":"2005-01-01","source":"BBC","tags":["business"]})"));
+  ASSERT_EQ(Index(docs).accepted(), 3u);
+
+  auto ids = [&](const v1::SearchRequest& request) {
+    v1::SearchResponse response;
+    grpc::Status s = Search(*cluster_, request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    std::vector<std::string> out;
+    for (const auto& hit : response.hits()) out.push_back(hit.id());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  v1::SearchRequest request;
+  request.set_query("cocoa");
+  request.mutable_filters()->add_sources("reuters");
+  EXPECT_THAT(ids(request), ::testing::ElementsAre("r1", "r2"));
+  request.mutable_filters()->add_tags("Prices");
+  EXPECT_THAT(ids(request), ::testing::ElementsAre("r2"));
+  request.clear_filters();
+  request.mutable_filters()->mutable_published_from()->set_seconds(
+      536457600);  // 1987-01-01
+  request.mutable_filters()->mutable_published_to()->set_seconds(
+      541728000);  // 1987-03-02
+  EXPECT_THAT(ids(request), ::testing::ElementsAre("r1"));
+  request.clear_filters();
+  request.set_query("cocoa source:bbc");
+  request.set_default_operator(v1::DEFAULT_OPERATOR_AND);
+  EXPECT_THAT(ids(request), ::testing::ElementsAre("b1"));
+  request.set_query("");
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  v1::SearchResponse response;
+  ASSERT_TRUE(Search(*cluster_, request, &response).ok());
+  ASSERT_EQ(response.hits_size(), 3);
+  EXPECT_EQ(response.hits(0).id(), "b1");
+  EXPECT_EQ(response.hits(1).id(), "r2");
+  EXPECT_EQ(response.hits(2).id(), "r1");
+  EXPECT_EQ(response.hits(0).source(), "BBC");
+}
+
+TEST_F(SmallClusterTest, PlainTextArticleFromTheSample) {
+  auto text = ReadSharedFile("samples/news-article.txt");
+  if (!text.ok()) GTEST_SKIP() << text.status().message();
+  v1::DocumentInput in;
+  in.mutable_article()->set_id("news-article.txt");
+  in.mutable_article()->set_text(*text);
+  ASSERT_EQ(Index({in, DocInput("other", "Rights of way",
+                                "Hikers and the human condition.")})
+                .accepted(),
+            2u);
+  v1::SearchResponse r = MustSearch(*cluster_, "human rights");
+  ASSERT_GE(r.hits_size(), 1);
+  EXPECT_EQ(r.hits(0).id(), "news-article.txt");
+  EXPECT_THAT(r.hits(0).title(), HasSubstr("Safeguarding Human Rights"));
+  EXPECT_EQ(r.hits(0).source(), "en.humanrights.cn");
+  EXPECT_EQ(r.hits(0).published_at().seconds(), 1613952000);  // 2021-02-22
+}
+
+TEST(RestartTest, AcknowledgedDocumentsSurviveKillAndRestart) {
+  auto inputs = CranfieldInputs();
+  if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
+  TempDir dir;
+  auto cluster = Cluster::Start(2, dir.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Cluster& c = **cluster;
+  ASSERT_EQ(IndexAll(c, *inputs), 1400);
+  const std::vector<std::string> before =
+      [&] {
+        std::vector<std::string> ids;
+        for (const auto& h : MustSearch(c, "boundary layer flow", 50).hits()) {
+          ids.push_back(h.id());
+        }
+        return ids;
+      }();
+  // A crash right after the acknowledgement, and a clean stop.
+  c.StopShard(0, SIGKILL);
+  c.StopShard(1, SIGTERM);
+  ASSERT_TRUE(c.StartShard(0).ok()) << c.Logs();
+  ASSERT_TRUE(c.StartShard(1).ok()) << c.Logs();
+  // The coordinator reconnects on its own.
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(DocumentCount(c), 1400u) << c.Logs();
+  std::vector<std::string> after;
+  for (const auto& h : MustSearch(c, "boundary layer flow", 50).hits()) {
+    after.push_back(h.id());
+  }
+  EXPECT_EQ(before, after);
+}
+
+TEST(PartialResultsTest, AShardDownIsReportedNotHidden) {
+  TempDir dir;
+  auto cluster = Cluster::Start(2, dir.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Cluster& c = **cluster;
+  std::vector<v1::DocumentInput> docs;
+  for (int i = 0; i < 20; ++i) {
+    docs.push_back(DocInput(absl::StrCat("d", i), "Shared title",
+                            "glacier retreat measurements"));
+  }
+  ASSERT_EQ(IndexAll(c, docs), 20);
+  c.StopShard(1, SIGKILL);
+  v1::SearchRequest request;
+  request.set_query("glacier");
+  v1::SearchResponse response;
+  grpc::Status s = Search(c, request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(response.partial());
+  EXPECT_EQ(response.shard_errors_size(), 1);
+  EXPECT_GT(response.total_hits(), 0u);
+  EXPECT_LT(response.total_hits(), 20u);
+
+  // Writes to the missing shard fail with UNAVAILABLE once the deadline
+  // passes, and are not reported as accepted.
+  v1::IndexRequest index;
+  for (int i = 0; i < 20; ++i) {
+    *index.add_documents() = DocInput(absl::StrCat("n", i), "t", "glacier");
+  }
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(2)));
+  v1::IndexResponse indexed;
+  grpc::Status is = c.ingest().Index(&context, index, &indexed);
+  if (is.ok()) {
+    EXPECT_LT(indexed.accepted(), 20u);
+    for (const auto& result : indexed.results()) {
+      EXPECT_THAT(result.code(),
+                  ::testing::AnyOf(grpc::StatusCode::OK,
+                                   grpc::StatusCode::UNAVAILABLE,
+                                   grpc::StatusCode::DEADLINE_EXCEEDED));
+    }
+  } else {
+    EXPECT_EQ(is.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+}
+
+TEST(RetryTest, IngestWaitsForAShardThatComesBack) {
+  TempDir dir;
+  auto cluster = Cluster::Start(1, dir.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Cluster& c = **cluster;
+  c.StopShard(0, SIGTERM);
+  std::thread restarter([&c] {
+    absl::SleepFor(absl::Milliseconds(700));
+    EXPECT_TRUE(c.StartShard(0).ok());
+  });
+  v1::IndexRequest index;
+  *index.add_documents() = DocInput("late", "Late arrival", "patience");
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(20)));
+  v1::IndexResponse indexed;
+  grpc::Status s = c.ingest().Index(&context, index, &indexed);
+  restarter.join();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(indexed.accepted(), 1u) << c.Logs();
+  EXPECT_EQ(MustSearch(c, "patience").total_hits(), 1u);
+}
+
+}  // namespace
+}  // namespace sift::testing
