@@ -1,6 +1,7 @@
 #ifndef SIFT_COMMON_ANALYSIS_ANALYZER_H_
 #define SIFT_COMMON_ANALYSIS_ANALYZER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct Token {
   // highlighting.
   uint32_t start = 0;
   uint32_t end = 0;
+
+  friend bool operator==(const Token&, const Token&) = default;
 };
 
 // Turns text into index terms: ICU word segmentation (dictionary-based for
@@ -31,10 +34,28 @@ struct Token {
 // (ICU and stemmer state is kept per thread).
 class Analyzer {
  public:
+  // Words longer than this many bytes after case folding are dropped: in
+  // practice they are base64, hashes or URLs run together, never something a
+  // person searches for, and they bloat the term dictionary. Dropped words
+  // take no position.
+  static constexpr size_t kMaxTermBytes = 64;
+  // Largest text Analyze accepts; token offsets are 32-bit and ICU indexes
+  // text with int32_t.
+  static constexpr size_t kMaxTextBytes = 0x7fffffff;
+
   Analyzer() = default;
 
   // Tokens of `text` in order. INVALID_ARGUMENT when `text` is not valid
-  // UTF-8 (the message gives the byte offset). Empty text gives no tokens.
+  // UTF-8 (the message gives the byte offset) or is longer than
+  // kMaxTextBytes. Empty text gives no tokens. INTERNAL only when the ICU
+  // data or the stemmer cannot be loaded (a broken installation),
+  // RESOURCE_EXHAUSTED when the stemmer runs out of memory.
+  //
+  // A token is an ICU word whose rule status is letter, number, kana or
+  // ideograph; its term is the word NFKC case-folded, with U+2018, U+2019
+  // and U+02BC turned into ASCII apostrophes, then stemmed by the English
+  // Snowball stemmer when it is made only of Latin letters (and
+  // apostrophes). Numbers, CJK and other scripts are folded but not stemmed.
   absl::StatusOr<std::vector<Token>> Analyze(absl::string_view text) const;
 
   // Only the terms of Analyze(text), in order (position = index).
