@@ -1,0 +1,140 @@
+#ifndef SIFT_TOOLS_SIFTCTL_COMMAND_LINE_H_
+#define SIFT_TOOLS_SIFTCTL_COMMAND_LINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "sift/v1/document.pb.h"
+
+namespace sift::siftctl {
+
+inline constexpr char kDefaultQueryAddress[] = "127.0.0.1:7700";
+inline constexpr char kDefaultIngestAddress[] = "127.0.0.1:7701";
+inline constexpr char kQueryAddressEnv[] = "SIFT_QUERY_ADDR";
+inline constexpr char kIngestAddressEnv[] = "SIFT_INGEST_ADDR";
+
+// The server's limits (ingest.proto, query.proto), checked here so that a
+// mistake is reported before anything is sent.
+inline constexpr uint32_t kMaxPageSize = 1000;
+inline constexpr uint32_t kMaxSearchDepth = 1000000;
+
+enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
+
+// The name people type for `command` ("ingest"); "" for kNone.
+const char* CommandName(Command command);
+
+enum class OutputFormat { kTable, kJson, kTrec };
+
+// Where the services are and how long one call may take. Shared by every
+// subcommand.
+struct ConnectionOptions {
+  std::string query_address;
+  std::string ingest_address;
+  absl::Duration timeout = absl::Seconds(60);
+};
+
+struct IngestOptions {
+  // Files and folders, as given.
+  std::vector<std::string> paths;
+  // At most this many documents and bytes per IndexRequest; the server takes
+  // 1,000 and 64 MiB, smaller batches keep several in flight.
+  size_t max_batch_documents = 500;
+  size_t max_batch_bytes = 16 << 20;
+  // IndexRequests outstanding at once.
+  int max_in_flight = 4;
+};
+
+struct SearchOptions {
+  // The query in Sift's query language (the positional words joined by
+  // spaces); unused with `queries_file`.
+  std::string query;
+  // Batch mode: a `qid<TAB>query text` file whose queries are taken as plain
+  // words (EscapeQueryText).
+  std::string queries_file;
+  // Hits wanted: one page of at most kMaxPageSize for a single query; any
+  // depth up to kMaxSearchDepth, fetched page by page, in batch mode.
+  uint32_t k = 10;
+  uint32_t offset = 0;
+  std::string page_token;
+  OutputFormat format = OutputFormat::kTable;
+  bool all_terms = false;  // --and
+  std::vector<std::string> sources;
+  std::vector<std::string> tags;
+  // [published_from, published_to): --to names the last day included.
+  std::optional<absl::Time> published_from;
+  std::optional<absl::Time> published_to;
+  v1::SortOrder sort = v1::SORT_ORDER_UNSPECIFIED;
+  bool highlight = true;
+  // Last column of TREC run lines.
+  std::string run_name = "sift";
+  // Batch mode: queries outstanding at once.
+  int max_in_flight = 4;
+};
+
+struct GetOptions {
+  std::string id;
+};
+
+struct DeleteOptions {
+  std::vector<std::string> ids;
+};
+
+struct StatsOptions {
+  bool json = false;
+};
+
+// One parsed command line. Only the options of `command` are meaningful.
+struct Invocation {
+  Command command = Command::kNone;
+  // --help (or `help CMD`) was given: print UsageText(command), exit 0.
+  bool help = false;
+  ConnectionOptions connection;
+  IngestOptions ingest;
+  SearchOptions search;
+  GetOptions get;
+  DeleteOptions remove;
+  StatsOptions stats;
+};
+
+// Returns the value of an environment variable, or nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
+
+// The process environment (getenv).
+EnvLookup ProcessEnv();
+
+// Parses `args` (argv without the program name). Addresses come from
+// --query_addr / --ingest_addr, else from the SIFT_QUERY_ADDR /
+// SIFT_INGEST_ADDR variables of `env`, else the defaults. Flags may be
+// written with '-' or '_' between words and as `--flag value` or
+// `--flag=value`; `--` ends the flags.
+//
+// INVALID_ARGUMENT for a usage error (unknown subcommand or flag, missing or
+// malformed value), with a message naming the flag and the reason. When
+// `command` is not null it receives the subcommand that was recognised, even
+// on error, so that its usage can be printed.
+absl::StatusOr<Invocation> ParseCommandLine(
+    const std::vector<std::string>& args, const EnvLookup& env,
+    Command* command = nullptr);
+
+// The help text of `command`, or of siftctl as a whole for kNone.
+std::string UsageText(Command command);
+
+// Parses a duration: "30s", "2m", "1.5s", or a plain number of seconds.
+// INVALID_ARGUMENT for anything else or a value that is not positive.
+absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text);
+
+// Parses a date flag: "YYYY-MM-DD" (midnight UTC) or an RFC 3339 timestamp.
+// `end_of_range` turns a bare date into the midnight that ends that day, so
+// that `--to 2021-12-31` includes the 31st. A timestamp is used as given.
+absl::StatusOr<absl::Time> ParseDateFlag(const std::string& text,
+                                         bool end_of_range);
+
+}  // namespace sift::siftctl
+
+#endif  // SIFT_TOOLS_SIFTCTL_COMMAND_LINE_H_

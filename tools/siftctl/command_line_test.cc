@@ -1,0 +1,294 @@
+#include "tools/siftctl/command_line.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sift::siftctl {
+namespace {
+
+using ::sift::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+EnvLookup FakeEnv(std::map<std::string, std::string> vars) {
+  return [vars](const char* name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
+  return ParseCommandLine(args, FakeEnv({}));
+}
+
+TEST(CommandLineTest, ParsesSearchFlagsAndJoinsQueryWords) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv,
+      Parse({"search", "human", "rights", "--k", "25", "--offset=5", "--and",
+             "--source", "reuters", "--source", "bbc", "--tag", "china",
+             "--sort", "newest", "--no-highlight", "--json"}));
+  EXPECT_EQ(inv.command, Command::kSearch);
+  EXPECT_FALSE(inv.help);
+  EXPECT_EQ(inv.search.query, "human rights");
+  EXPECT_EQ(inv.search.k, 25u);
+  EXPECT_EQ(inv.search.offset, 5u);
+  EXPECT_TRUE(inv.search.all_terms);
+  EXPECT_THAT(inv.search.sources, ElementsAre("reuters", "bbc"));
+  EXPECT_THAT(inv.search.tags, ElementsAre("china"));
+  EXPECT_EQ(inv.search.sort, v1::SORT_ORDER_PUBLISHED_DESC);
+  EXPECT_FALSE(inv.search.highlight);
+  EXPECT_EQ(inv.search.format, OutputFormat::kJson);
+}
+
+TEST(CommandLineTest, SearchDefaultsToTenHitsAsATable) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"search", "covid"}));
+  EXPECT_EQ(inv.search.k, 10u);
+  EXPECT_EQ(inv.search.format, OutputFormat::kTable);
+  EXPECT_TRUE(inv.search.highlight);
+  EXPECT_EQ(inv.search.sort, v1::SORT_ORDER_UNSPECIFIED);
+}
+
+TEST(CommandLineTest, EmptyQueryIsAllowedForFilteredListing) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
+                            Parse({"search", "--sort", "newest"}));
+  EXPECT_EQ(inv.search.query, "");
+}
+
+TEST(CommandLineTest, DoubleDashLetsAQueryStartWithMinus) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
+                            Parse({"search", "--", "-covid", "china"}));
+  EXPECT_EQ(inv.search.query, "-covid china");
+}
+
+TEST(CommandLineTest, UnderscoreAndDashSpellingsAreTheSame) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv,
+      Parse({"search", "x", "--page_token", "abc", "--run-name", "r1"}));
+  EXPECT_EQ(inv.search.page_token, "abc");
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      inv, Parse({"stats", "--query-addr", "h:1", "--ingest_addr=h:2"}));
+  EXPECT_EQ(inv.connection.query_address, "h:1");
+  EXPECT_EQ(inv.connection.ingest_address, "h:2");
+}
+
+TEST(CommandLineTest, AddressesComeFromFlagThenEnvironmentThenDefault) {
+  const EnvLookup env = FakeEnv(
+      {{"SIFT_QUERY_ADDR", "env-q:1"}, {"SIFT_INGEST_ADDR", "env-i:2"}});
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation from_env,
+                            ParseCommandLine({"stats"}, env));
+  EXPECT_EQ(from_env.connection.query_address, "env-q:1");
+  EXPECT_EQ(from_env.connection.ingest_address, "env-i:2");
+
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation from_flag,
+      ParseCommandLine({"--query_addr", "flag-q:3", "stats"}, env));
+  EXPECT_EQ(from_flag.connection.query_address, "flag-q:3");
+  EXPECT_EQ(from_flag.connection.ingest_address, "env-i:2");
+
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation defaults, Parse({"stats"}));
+  EXPECT_EQ(defaults.connection.query_address, "127.0.0.1:7700");
+  EXPECT_EQ(defaults.connection.ingest_address, "127.0.0.1:7701");
+}
+
+TEST(CommandLineTest, UnknownFlagIsAUsageErrorNamingFlagAndSubcommand) {
+  Command command = Command::kNone;
+  absl::StatusOr<Invocation> inv =
+      ParseCommandLine({"search", "x", "--bogus"}, FakeEnv({}), &command);
+  EXPECT_THAT(inv, StatusIs(absl::StatusCode::kInvalidArgument,
+                            HasSubstr("search: unknown flag --bogus")));
+  EXPECT_EQ(command, Command::kSearch);
+}
+
+TEST(CommandLineTest, UnknownSubcommandIsAUsageError) {
+  EXPECT_THAT(Parse({"serach", "x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unknown subcommand \"serach\"")));
+  EXPECT_THAT(Parse({}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("no subcommand")));
+}
+
+TEST(CommandLineTest, FlagWithoutValueOrWithBadValueIsRejected) {
+  EXPECT_THAT(Parse({"search", "x", "--k"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--k needs a value")));
+  EXPECT_THAT(Parse({"search", "x", "--k", "ten"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--k takes a whole number")));
+  EXPECT_THAT(
+      Parse({"search", "x", "--offset", "-1"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--offset")));
+  EXPECT_THAT(Parse({"search", "x", "--sort", "random"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("relevance, newest or oldest")));
+  EXPECT_THAT(Parse({"search", "x", "--json=yes"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--json takes no value")));
+  EXPECT_THAT(
+      Parse({"stats", "--timeout", "soon"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--timeout")));
+}
+
+TEST(CommandLineTest, SingleQueryPageIsAtMostOneThousand) {
+  EXPECT_THAT(Parse({"search", "x", "--k", "1001"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--k is at most 1000")));
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
+                            Parse({"search", "x", "--k", "1000"}));
+  EXPECT_EQ(inv.search.k, 1000u);
+}
+
+TEST(CommandLineTest, BatchSearchDefaultsToTrecThousandDeep) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
+                            Parse({"search", "--queries", "q.tsv"}));
+  EXPECT_EQ(inv.search.queries_file, "q.tsv");
+  EXPECT_EQ(inv.search.format, OutputFormat::kTrec);
+  EXPECT_EQ(inv.search.k, 1000u);
+  EXPECT_EQ(inv.search.run_name, "sift");
+
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      inv, Parse({"search", "--queries", "q.tsv", "--k", "2500", "--format",
+                  "trec", "--run-name", "bm25"}));
+  EXPECT_EQ(inv.search.k, 2500u);
+  EXPECT_EQ(inv.search.run_name, "bm25");
+}
+
+TEST(CommandLineTest, BatchSearchRejectsConflictingArguments) {
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "extra"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("either a QUERY or --queries")));
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "--json"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TREC")));
+  EXPECT_THAT(
+      Parse({"search", "--queries", "q.tsv", "--page-token", "t"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--page-token")));
+  EXPECT_THAT(Parse({"search", "x", "--format", "trec"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("needs --queries")));
+  EXPECT_THAT(
+      Parse({"search", "--queries", "q.tsv", "--run-name", "a b"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--run-name")));
+}
+
+TEST(CommandLineTest, ToDateIncludesTheWholeDay) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv,
+      Parse({"search", "x", "--from", "2021-01-01", "--to", "2021-12-31"}));
+  ASSERT_TRUE(inv.search.published_from.has_value());
+  ASSERT_TRUE(inv.search.published_to.has_value());
+  EXPECT_EQ(absl::FormatTime(absl::RFC3339_full, *inv.search.published_from,
+                             absl::UTCTimeZone()),
+            "2021-01-01T00:00:00+00:00");
+  EXPECT_EQ(absl::FormatTime(absl::RFC3339_full, *inv.search.published_to,
+                             absl::UTCTimeZone()),
+            "2022-01-01T00:00:00+00:00");
+}
+
+TEST(CommandLineTest, TimestampDatesAreTakenAsGiven) {
+  SIFT_ASSERT_OK_AND_ASSIGN(absl::Time t,
+                            ParseDateFlag("2021-06-30T12:00:00Z", true));
+  EXPECT_EQ(absl::ToUnixSeconds(t), 1625054400);
+  EXPECT_THAT(
+      ParseDateFlag("30/06/2021", false),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("YYYY-MM-DD")));
+}
+
+TEST(CommandLineTest, EmptyDateRangeIsRejected) {
+  EXPECT_THAT(
+      Parse({"search", "x", "--from", "2021-02-01", "--to", "2021-01-01"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--from must be before --to")));
+}
+
+TEST(CommandLineTest, TimeoutTakesDurationsOrSeconds) {
+  SIFT_ASSERT_OK_AND_ASSIGN(absl::Duration d, ParseTimeout("2m"));
+  EXPECT_EQ(d, absl::Minutes(2));
+  SIFT_ASSERT_OK_AND_ASSIGN(d, ParseTimeout("1.5"));
+  EXPECT_EQ(d, absl::Milliseconds(1500));
+  EXPECT_THAT(ParseTimeout("0"), StatusIs(absl::StatusCode::kInvalidArgument));
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
+                            Parse({"health", "--timeout", "5s"}));
+  EXPECT_EQ(inv.connection.timeout, absl::Seconds(5));
+}
+
+TEST(CommandLineTest, IngestTakesPathsAndBatchFlags) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv, Parse({"ingest", "a.jsonl", "docs/", "--batch-docs",
+                             "100", "--batch-mib", "4", "--in-flight", "2"}));
+  EXPECT_EQ(inv.command, Command::kIngest);
+  EXPECT_THAT(inv.ingest.paths, ElementsAre("a.jsonl", "docs/"));
+  EXPECT_EQ(inv.ingest.max_batch_documents, 100u);
+  EXPECT_EQ(inv.ingest.max_batch_bytes, size_t{4} << 20);
+  EXPECT_EQ(inv.ingest.max_in_flight, 2);
+
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"ingest", "x"}));
+  EXPECT_EQ(inv.ingest.max_batch_documents, 500u);
+  EXPECT_EQ(inv.ingest.max_batch_bytes, size_t{16} << 20);
+  EXPECT_EQ(inv.ingest.max_in_flight, 4);
+
+  EXPECT_THAT(Parse({"ingest"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at least one file or folder")));
+  EXPECT_THAT(
+      Parse({"ingest", "x", "--batch-docs", "1001"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--batch-docs")));
+}
+
+TEST(CommandLineTest, GetDeleteStatsHealthCheckTheirArguments) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"get", "doc-1", "--json"}));
+  EXPECT_EQ(inv.get.id, "doc-1");
+  EXPECT_THAT(Parse({"get"}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                       HasSubstr("exactly one")));
+  EXPECT_THAT(Parse({"get", "a", "b"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"delete", "a", "b"}));
+  EXPECT_THAT(inv.remove.ids, ElementsAre("a", "b"));
+  EXPECT_THAT(Parse({"delete"}), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"stats", "--json"}));
+  EXPECT_TRUE(inv.stats.json);
+  EXPECT_THAT(Parse({"stats", "now"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("unexpected argument")));
+  EXPECT_THAT(Parse({"health", "--json"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("health: unknown flag --json")));
+}
+
+TEST(CommandLineTest, HelpIsRecognisedInEveryForm) {
+  for (const char* name :
+       {"ingest", "search", "get", "delete", "stats", "health"}) {
+    SIFT_ASSERT_OK_AND_ASSIGN(Invocation flag, Parse({name, "--help"}));
+    EXPECT_TRUE(flag.help) << name;
+    EXPECT_STREQ(CommandName(flag.command), name);
+    SIFT_ASSERT_OK_AND_ASSIGN(Invocation word, Parse({"help", name}));
+    EXPECT_TRUE(word.help) << name;
+    EXPECT_EQ(word.command, flag.command);
+    EXPECT_THAT(UsageText(flag.command),
+                HasSubstr(absl::StrCat("Usage: siftctl ", name)));
+  }
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation top, Parse({"--help"}));
+  EXPECT_TRUE(top.help);
+  EXPECT_EQ(top.command, Command::kNone);
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation short_flag, Parse({"search", "-h"}));
+  EXPECT_TRUE(short_flag.help);
+}
+
+TEST(CommandLineTest, TopLevelUsageListsEverySubcommand) {
+  const std::string usage = UsageText(Command::kNone);
+  for (const char* name :
+       {"ingest", "search", "get", "delete", "stats", "health"}) {
+    EXPECT_THAT(usage, HasSubstr(absl::StrCat("  ", name, " "))) << name;
+  }
+  EXPECT_THAT(usage, HasSubstr("SIFT_QUERY_ADDR"));
+}
+
+}  // namespace
+}  // namespace sift::siftctl
