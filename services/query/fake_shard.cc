@@ -1,0 +1,186 @@
+#include "services/query/fake_shard.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/routing/shard_router.h"
+#include "gtest/gtest.h"
+#include "services/query/hit_merge.h"
+
+namespace sift::query::testing {
+namespace {
+
+// Answers only when the client goes away.
+class HangingReactor final : public grpc::ServerUnaryReactor {
+ public:
+  void OnCancel() override {
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "caller gave up"));
+  }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+void FakeShard::SetMode(Mode mode, grpc::StatusCode code) {
+  absl::MutexLock lock(&mu_);
+  mode_ = mode;
+  code_ = code;
+}
+
+void FakeShard::ForgetOnFetch(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  forgotten_.push_back(id);
+}
+
+int FakeShard::calls() const {
+  absl::MutexLock lock(&mu_);
+  return calls_;
+}
+
+std::vector<v1::ShardSearchRequest> FakeShard::searches() const {
+  absl::MutexLock lock(&mu_);
+  return searches_;
+}
+
+std::vector<v1::StatsRequest> FakeShard::stats_requests() const {
+  absl::MutexLock lock(&mu_);
+  return stats_requests_;
+}
+
+std::vector<v1::FetchRequest> FakeShard::fetches() const {
+  absl::MutexLock lock(&mu_);
+  return fetches_;
+}
+
+grpc::ServerUnaryReactor* FakeShard::Intercept(
+    grpc::CallbackServerContext* context, bool is_fetch) {
+  absl::MutexLock lock(&mu_);
+  ++calls_;
+  switch (mode_) {
+    case Mode::kAnswer:
+      return nullptr;
+    case Mode::kFailFetch:
+      if (!is_fetch) return nullptr;
+      [[fallthrough]];
+    case Mode::kFail: {
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(grpc::Status(code_, "fake shard told to fail"));
+      return reactor;
+    }
+    case Mode::kHang:
+      return new HangingReactor;
+  }
+  return nullptr;
+}
+
+grpc::ServerUnaryReactor* FakeShard::Stats(grpc::CallbackServerContext* context,
+                                           const v1::StatsRequest* request,
+                                           v1::StatsResponse* response) {
+  if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
+  {
+    absl::MutexLock lock(&mu_);
+    stats_requests_.push_back(*request);
+  }
+  response->set_doc_count(docs_.size());
+  response->set_total_title_terms(docs_.size() * 2);
+  response->set_total_body_terms(docs_.size() * 10);
+  response->set_disk_bytes(1000 * docs_.size());
+  for (int i = 0; i < request->terms_size(); ++i) {
+    response->add_doc_freqs(docs_.size());
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FakeShard::Search(
+    grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
+    v1::ShardSearchResponse* response) {
+  if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
+  {
+    absl::MutexLock lock(&mu_);
+    searches_.push_back(*request);
+  }
+  std::vector<v1::ShardHit> hits;
+  for (const StoredDoc& doc : docs_) {
+    v1::ShardHit& hit = hits.emplace_back();
+    hit.set_id(doc.document.id());
+    hit.set_score(doc.score);
+    if (doc.document.has_published_at()) {
+      *hit.mutable_published_at() = doc.document.published_at();
+    }
+  }
+  std::sort(
+      hits.begin(), hits.end(),
+      [sort = request->sort()](const v1::ShardHit& a, const v1::ShardHit& b) {
+        return HitBefore(a, b, sort);
+      });
+  if (hits.size() > request->limit()) hits.resize(request->limit());
+  for (v1::ShardHit& hit : hits) *response->add_hits() = std::move(hit);
+  response->set_total_hits(docs_.size());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* FakeShard::Fetch(grpc::CallbackServerContext* context,
+                                           const v1::FetchRequest* request,
+                                           v1::FetchResponse* response) {
+  if (grpc::ServerUnaryReactor* r = Intercept(context, /*is_fetch=*/true)) {
+    return r;
+  }
+  std::vector<std::string> forgotten;
+  {
+    absl::MutexLock lock(&mu_);
+    fetches_.push_back(*request);
+    forgotten = forgotten_;
+  }
+  for (const std::string& id : request->ids()) {
+    v1::FetchResult* result = response->add_results();
+    result->set_id(id);
+    if (std::find(forgotten.begin(), forgotten.end(), id) != forgotten.end()) {
+      continue;
+    }
+    for (const StoredDoc& doc : docs_) {
+      if (doc.document.id() == id) {
+        result->set_found(true);
+        *result->mutable_document() = doc.document;
+      }
+    }
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+FakeCluster::FakeCluster(int count,
+                         const std::vector<FakeShard::StoredDoc>& docs) {
+  std::vector<std::vector<FakeShard::StoredDoc>> split(count);
+  for (const FakeShard::StoredDoc& doc : docs) {
+    split[ShardForId(doc.document.id(), count)].push_back(doc);
+  }
+  for (int i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<FakeShard>(std::move(split[i])));
+    absl::StatusOr<std::unique_ptr<RunningServer>> server =
+        StartServer("127.0.0.1:0", {shards_.back().get()});
+    if (!server.ok()) {
+      ADD_FAILURE_AT(__FILE__, __LINE__) << server.status();
+      continue;
+    }
+    addresses_.push_back(absl::StrCat("127.0.0.1:", (*server)->port()));
+    servers_.push_back(*std::move(server));
+  }
+}
+
+FakeCluster::~FakeCluster() {
+  for (auto& server : servers_) server->Shutdown(absl::ZeroDuration());
+}
+
+int FakeCluster::total_calls() const {
+  int calls = 0;
+  for (const auto& shard : shards_) calls += shard->calls();
+  return calls;
+}
+
+}  // namespace sift::query::testing

@@ -1,0 +1,514 @@
+#include "services/query/query_handler.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "common/routing/shard_router.h"
+#include "common/status/status_macros.h"
+#include "services/query/hit_merge.h"
+#include "services/query/page_token.h"
+#include "services/query/query_planner.h"
+#include "services/query/snippet.h"
+
+namespace sift::query {
+namespace {
+
+// Same bound as Document.id in document.proto.
+constexpr size_t kMaxIdBytes = 512;
+// Longest source or tag value the shards accept.
+constexpr size_t kMaxKeywordBytes = 4096;
+
+// Shares of the time left that the Stats and the Search phases of a search
+// may use; Fetch has whatever remains. A shard that hangs then costs a
+// quarter of the budget, not all of it, and the shards that answered still
+// have time to search and fetch.
+constexpr double kStatsShare = 0.25;
+constexpr double kSearchShare = 0.75;
+
+absl::Time PhaseDeadline(absl::Time deadline, double share) {
+  const absl::Time now = absl::Now();
+  if (deadline <= now) return deadline;
+  return now + (deadline - now) * share;
+}
+
+// Collects the answers of parallel shard calls. Callbacks may outlive the
+// caller's stack frame in principle, so they share the state.
+template <typename Resp>
+class Gather {
+ public:
+  explicit Gather(size_t calls) : state_(std::make_shared<State>(calls)) {}
+
+  // The callback for call `i`.
+  storage::StorageClient::Callback<Resp> Slot(size_t i) {
+    return [state = state_, i](absl::StatusOr<Resp> result) {
+      absl::MutexLock lock(&state->mu);
+      state->results[i] = std::move(result);
+      --state->pending;
+    };
+  }
+
+  // Blocks until every call has answered; each call carries a deadline, so
+  // this returns by then.
+  std::vector<absl::StatusOr<Resp>> Wait() {
+    absl::MutexLock lock(&state_->mu);
+    state_->mu.Await(absl::Condition(
+        +[](State* s)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->pending == 0; },
+        state_.get()));
+    return std::move(state_->results);
+  }
+
+ private:
+  struct State {
+    explicit State(size_t calls)
+        : pending(calls),
+          results(calls, absl::StatusOr<Resp>(absl::UnknownError(
+                             "the shard call did not complete"))) {}
+    absl::Mutex mu;
+    size_t pending ABSL_GUARDED_BY(mu);
+    std::vector<absl::StatusOr<Resp>> results ABSL_GUARDED_BY(mu);
+  };
+  std::shared_ptr<State> state_;
+};
+
+std::string ShardError(size_t shard, const absl::Status& status) {
+  return absl::StrCat("shard ", shard, ": ",
+                      absl::StatusCodeToString(status.code()), ": ",
+                      status.message());
+}
+
+// The error for a search no shard answered: the code all shards agree on
+// when retrying would not help, UNAVAILABLE otherwise.
+absl::Status NoShardAnswered(const std::map<size_t, absl::Status>& errors) {
+  std::vector<std::string> parts;
+  absl::StatusCode code = errors.begin()->second.code();
+  for (const auto& [shard, status] : errors) {
+    parts.push_back(ShardError(shard, status));
+    if (status.code() != code) code = absl::StatusCode::kUnavailable;
+  }
+  if (code == absl::StatusCode::kDeadlineExceeded ||
+      code == absl::StatusCode::kCancelled ||
+      code == absl::StatusCode::kUnknown) {
+    code = absl::StatusCode::kUnavailable;
+  }
+  return absl::Status(
+      code, absl::StrCat("no shard answered: ", absl::StrJoin(parts, "; ")));
+}
+
+bool IsValidTimestamp(const google::protobuf::Timestamp& t) {
+  // The range of google.protobuf.Timestamp: 0001-01-01 to 9999-12-31.
+  return t.seconds() >= -62135596800 && t.seconds() <= 253402300799 &&
+         t.nanos() >= 0 && t.nanos() <= 999999999;
+}
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%E*SZ",
+      absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos()),
+      absl::UTCTimeZone());
+}
+
+bool TimestampLess(const google::protobuf::Timestamp& a,
+                   const google::protobuf::Timestamp& b) {
+  return a.seconds() != b.seconds() ? a.seconds() < b.seconds()
+                                    : a.nanos() < b.nanos();
+}
+
+// Normalises keyword filter values as the shards index them.
+absl::Status NormalizeKeywords(
+    const analysis::Analyzer& analyzer, absl::string_view field,
+    google::protobuf::RepeatedPtrField<std::string>* values) {
+  for (int i = 0; i < values->size(); ++i) {
+    absl::StatusOr<std::string> value =
+        analyzer.NormalizeKeyword(values->Get(i));
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filters.", field, "[", i, "]: ", value.status().message()));
+    }
+    if (value->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filters.", field, "[", i, "]: empty value"));
+    }
+    if (value->size() > kMaxKeywordBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filters.", field, "[", i, "]: ", value->size(),
+                       " bytes is over the limit of ", kMaxKeywordBytes));
+    }
+    *values->Mutable(i) = *std::move(value);
+  }
+  return absl::OkStatus();
+}
+
+void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
+             const analysis::Analyzer& analyzer,
+             const SnippetOptions& snippet_options, v1::Hit* hit) {
+  hit->set_title(doc.title());
+  hit->set_source(doc.source());
+  if (doc.has_published_at()) {
+    *hit->mutable_published_at() = doc.published_at();
+  }
+  *hit->mutable_tags() = doc.tags();
+  hit->set_url(doc.url());
+  if (!highlight) return;
+  if (!doc.title().empty()) {
+    absl::StatusOr<std::vector<analysis::Token>> tokens =
+        analyzer.Analyze(doc.title());
+    *hit->mutable_title_snippet() = MakeWholeSnippet(
+        doc.title(), tokens.ok() ? *tokens : std::vector<analysis::Token>(),
+        plan.title_highlights);
+  }
+  if (!doc.body().empty()) {
+    absl::StatusOr<std::vector<analysis::Token>> tokens =
+        analyzer.Analyze(doc.body());
+    *hit->mutable_snippet() = MakeFragmentSnippet(
+        doc.body(), tokens.ok() ? *tokens : std::vector<analysis::Token>(),
+        plan.body_highlights, snippet_options);
+  }
+}
+
+}  // namespace
+
+QueryHandler::QueryHandler(
+    std::vector<std::unique_ptr<storage::StorageClient>> shards,
+    const analysis::Analyzer* analyzer, QueryOptions options)
+    : shards_(std::move(shards)),
+      analyzer_(analyzer),
+      options_(std::move(options)) {}
+
+absl::Time QueryHandler::DeadlineFrom(absl::Time incoming) const {
+  const absl::Time now = absl::Now();
+  // Shards must give up a little before the client does, so that there is
+  // still time to send the client what the other shards found.
+  const absl::Duration margin =
+      std::min((incoming - now) / 10, absl::Milliseconds(100));
+  return std::min(incoming - std::max(margin, absl::ZeroDuration()),
+                  now + options_.timeout);
+}
+
+absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
+    const v1::SearchRequest& request) const {
+  Page page;
+  page.page_size = request.page_size() == 0 ? options_.default_page_size
+                                            : request.page_size();
+  if (page.page_size > options_.max_page_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: ", request.page_size(),
+                     " is over the limit of ", options_.max_page_size));
+  }
+  if (!v1::SortOrder_IsValid(request.sort())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sort: unknown value ", request.sort(),
+                     "; use SORT_ORDER_RELEVANCE, SORT_ORDER_PUBLISHED_DESC or "
+                     "SORT_ORDER_PUBLISHED_ASC"));
+  }
+  if (request.sort() != v1::SORT_ORDER_UNSPECIFIED) page.sort = request.sort();
+  if (!v1::DefaultOperator_IsValid(request.default_operator())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "default_operator: unknown value ", request.default_operator(),
+        "; use DEFAULT_OPERATOR_OR or DEFAULT_OPERATOR_AND"));
+  }
+  if (request.default_operator() == v1::DEFAULT_OPERATOR_AND) {
+    page.default_operator = DefaultOperator::kAnd;
+  }
+
+  page.filters = request.filters();
+  v1::Filters& filters = page.filters;
+  auto check_time = [](absl::string_view name, bool present,
+                       const google::protobuf::Timestamp& time) {
+    if (!present || IsValidTimestamp(time)) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("filters.", name,
+                     ": not a valid timestamp (seconds must lie in years 1 "
+                     "to 9999 and nanos in 0 to 999999999)"));
+  };
+  SIFT_RETURN_IF_ERROR(check_time("published_from",
+                                  filters.has_published_from(),
+                                  filters.published_from()));
+  SIFT_RETURN_IF_ERROR(check_time("published_to", filters.has_published_to(),
+                                  filters.published_to()));
+  if (filters.has_published_from() && filters.has_published_to() &&
+      TimestampLess(filters.published_to(), filters.published_from())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "filters.published_from (", FormatTimestamp(filters.published_from()),
+        ") is after filters.published_to (",
+        FormatTimestamp(filters.published_to()), ")"));
+  }
+  SIFT_RETURN_IF_ERROR(
+      NormalizeKeywords(*analyzer_, "sources", filters.mutable_sources()));
+  SIFT_RETURN_IF_ERROR(
+      NormalizeKeywords(*analyzer_, "tags", filters.mutable_tags()));
+
+  page.fingerprint = SearchFingerprint(request, page.page_size);
+  if (!request.page_token().empty()) {
+    SIFT_ASSIGN_OR_RETURN(PageCursor cursor,
+                          DecodePageToken(request.page_token()));
+    if (cursor.fingerprint != page.fingerprint) {
+      return absl::InvalidArgumentError(
+          "page_token: belongs to a different search; query, filters, sort, "
+          "default_operator and page_size must equal those of the first "
+          "request");
+    }
+    if (cursor.offset >= options_.max_result_window) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "page_token: points past hit ", options_.max_result_window,
+          ", the deepest a search can page"));
+    }
+    page.offset = cursor.offset;
+    // Tokens page up to the window's end; the last page may be shorter.
+    page.page_size = static_cast<uint32_t>(std::min<uint64_t>(
+        page.page_size, options_.max_result_window - page.offset));
+  } else {
+    page.offset = request.offset();
+    if (page.offset + page.page_size > options_.max_result_window) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "offset: offset + page_size is ", page.offset + page.page_size,
+          ", over the limit of ", options_.max_result_window,
+          "; narrow the query with filters instead of paging this deep"));
+    }
+  }
+  return page;
+}
+
+absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
+    const v1::SearchRequest& request, absl::Time incoming_deadline) const {
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = DeadlineFrom(incoming_deadline);
+  SIFT_ASSIGN_OR_RETURN(Page page, Validate(request));
+  ParserOptions parser;
+  parser.default_operator = page.default_operator;
+  parser.max_query_bytes = options_.max_query_bytes;
+  parser.max_clauses = options_.max_clauses;
+  parser.max_depth = options_.max_depth;
+  SIFT_ASSIGN_OR_RETURN(QueryPlan plan,
+                        ParseAndPlan(request.query(), parser, *analyzer_));
+
+  v1::SearchResponse response;
+  auto finish = [&response, start] {
+    response.set_elapsed_micros(
+        static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start)));
+  };
+  if (plan.matches_nothing) {
+    finish();
+    return response;
+  }
+  if (shards_.empty()) {
+    return absl::UnavailableError("no storage shards are configured");
+  }
+
+  // Shards that failed so far, by number; a shard that fails one phase is
+  // left out of the later ones.
+  std::map<size_t, absl::Status> errors;
+  std::vector<size_t> live(shards_.size());
+  for (size_t i = 0; i < live.size(); ++i) live[i] = i;
+
+  // Global statistics, so that a document scores the same however the
+  // collection is sharded. A match-all query scores nothing and skips this.
+  v1::GlobalStats stats;
+  if (!plan.stats_terms.empty()) {
+    v1::StatsRequest stats_request;
+    for (const v1::TermRef& term : plan.stats_terms) {
+      *stats_request.add_terms() = term;
+      *stats.add_terms() = term;
+      stats.add_doc_freqs(0);
+    }
+    Gather<v1::StatsResponse> gather(live.size());
+    for (size_t k = 0; k < live.size(); ++k) {
+      shards_[live[k]]->StatsAsync(
+          stats_request, PhaseDeadline(deadline, kStatsShare), gather.Slot(k));
+    }
+    std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
+    std::vector<size_t> answered;
+    for (size_t k = 0; k < live.size(); ++k) {
+      absl::StatusOr<v1::StatsResponse>& answer = answers[k];
+      if (answer.ok() &&
+          answer->doc_freqs_size() != stats_request.terms_size()) {
+        answer = absl::InternalError(
+            absl::StrCat("Stats answered ", answer->doc_freqs_size(),
+                         " document frequencies for ",
+                         stats_request.terms_size(), " terms"));
+      }
+      if (!answer.ok()) {
+        errors.emplace(live[k], answer.status());
+        continue;
+      }
+      stats.set_doc_count(stats.doc_count() + answer->doc_count());
+      stats.set_total_title_terms(stats.total_title_terms() +
+                                  answer->total_title_terms());
+      stats.set_total_body_terms(stats.total_body_terms() +
+                                 answer->total_body_terms());
+      for (int t = 0; t < answer->doc_freqs_size(); ++t) {
+        stats.set_doc_freqs(t, stats.doc_freqs(t) + answer->doc_freqs(t));
+      }
+      answered.push_back(live[k]);
+    }
+    live = std::move(answered);
+    if (live.empty()) return NoShardAnswered(errors);
+  }
+
+  // Each shard's top offset + page_size; the merge keeps the global ones.
+  v1::ShardSearchRequest search;
+  *search.mutable_query() = plan.query;
+  *search.mutable_filters() = page.filters;
+  search.set_limit(static_cast<uint32_t>(page.offset + page.page_size));
+  search.set_sort(page.sort);
+  *search.mutable_stats() = std::move(stats);
+  *search.mutable_scoring() = options_.scoring;
+  std::vector<ShardHitRef> candidates;
+  uint64_t total_hits = 0;
+  {
+    Gather<v1::ShardSearchResponse> gather(live.size());
+    for (size_t k = 0; k < live.size(); ++k) {
+      shards_[live[k]]->SearchAsync(
+          search, PhaseDeadline(deadline, kSearchShare), gather.Slot(k));
+    }
+    std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
+        gather.Wait();
+    std::vector<size_t> answered;
+    for (size_t k = 0; k < live.size(); ++k) {
+      if (!answers[k].ok()) {
+        errors.emplace(live[k], answers[k].status());
+        continue;
+      }
+      total_hits += answers[k]->total_hits();
+      for (v1::ShardHit& hit : *answers[k]->mutable_hits()) {
+        candidates.push_back({static_cast<uint32_t>(live[k]), std::move(hit)});
+      }
+      answered.push_back(live[k]);
+    }
+    live = std::move(answered);
+    if (live.empty()) return NoShardAnswered(errors);
+  }
+  std::vector<ShardHitRef> merged = MergeShardHits(
+      std::move(candidates), page.sort, page.offset + page.page_size);
+  const size_t first = std::min<size_t>(page.offset, merged.size());
+  const std::vector<ShardHitRef> hits(merged.begin() + first, merged.end());
+
+  // The page's documents, from the shards that returned them.
+  std::map<uint32_t, v1::FetchRequest> fetches;
+  for (const ShardHitRef& ref : hits) {
+    fetches[ref.shard].add_ids(ref.hit.id());
+  }
+  absl::flat_hash_map<std::string, v1::FetchResult> fetched;
+  absl::flat_hash_set<uint32_t> fetch_failed;
+  {
+    Gather<v1::FetchResponse> gather(fetches.size());
+    size_t k = 0;
+    for (const auto& [shard, fetch] : fetches) {
+      shards_[shard]->FetchAsync(fetch, deadline, gather.Slot(k++));
+    }
+    std::vector<absl::StatusOr<v1::FetchResponse>> answers = gather.Wait();
+    k = 0;
+    for (const auto& [shard, fetch] : fetches) {
+      absl::StatusOr<v1::FetchResponse>& answer = answers[k++];
+      if (!answer.ok()) {
+        errors.emplace(shard, answer.status());
+        fetch_failed.insert(shard);
+        continue;
+      }
+      for (v1::FetchResult& result : *answer->mutable_results()) {
+        std::string id = result.id();
+        fetched.emplace(std::move(id), std::move(result));
+      }
+    }
+  }
+
+  const bool highlight = !request.has_highlight() || request.highlight();
+  SnippetOptions snippet_options;
+  snippet_options.fragment_bytes = options_.snippet_bytes;
+  for (const ShardHitRef& ref : hits) {
+    if (fetch_failed.contains(ref.shard)) {
+      // Keep what the shard's search gave rather than lose the hit; the
+      // response is marked partial.
+      v1::Hit* hit = response.add_hits();
+      hit->set_id(ref.hit.id());
+      hit->set_score(ref.hit.score());
+      if (ref.hit.has_published_at()) {
+        *hit->mutable_published_at() = ref.hit.published_at();
+      }
+      continue;
+    }
+    auto it = fetched.find(ref.hit.id());
+    // Deleted between the search and the fetch: no longer a hit.
+    if (it == fetched.end() || !it->second.found()) continue;
+    v1::Hit* hit = response.add_hits();
+    hit->set_id(ref.hit.id());
+    hit->set_score(ref.hit.score());
+    FillHit(it->second.document(), plan, highlight, *analyzer_, snippet_options,
+            hit);
+  }
+
+  response.set_total_hits(total_hits);
+  const uint64_t next = page.offset + page.page_size;
+  if (next < total_hits && next < options_.max_result_window) {
+    response.set_next_page_token(
+        EncodePageToken({.offset = next, .fingerprint = page.fingerprint}));
+  }
+  response.set_partial(!errors.empty());
+  for (const auto& [shard, status] : errors) {
+    response.add_shard_errors(ShardError(shard, status));
+  }
+  finish();
+  return response;
+}
+
+absl::StatusOr<v1::GetResponse> QueryHandler::Get(const v1::GetRequest& request,
+                                                  absl::Time deadline) const {
+  const std::string& id = request.id();
+  if (id.empty()) return absl::InvalidArgumentError("id: required");
+  if (id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "id: ", id.size(), " bytes is over the limit of ", kMaxIdBytes));
+  }
+  if (shards_.empty()) {
+    return absl::UnavailableError("no storage shards are configured");
+  }
+  const uint32_t shard = ShardForId(id, static_cast<uint32_t>(shards_.size()));
+  v1::FetchRequest fetch;
+  fetch.add_ids(id);
+  SIFT_ASSIGN_OR_RETURN(v1::FetchResponse fetched,
+                        shards_[shard]->Fetch(fetch, DeadlineFrom(deadline)));
+  for (v1::FetchResult& result : *fetched.mutable_results()) {
+    if (result.id() == id && result.found()) {
+      v1::GetResponse response;
+      *response.mutable_document() = std::move(*result.mutable_document());
+      return response;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no document with id \"", id, "\""));
+}
+
+v1::ClusterStatsResponse QueryHandler::ClusterStats(
+    absl::Time incoming_deadline) const {
+  const absl::Time deadline = DeadlineFrom(incoming_deadline);
+  Gather<v1::StatsResponse> gather(shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    shards_[i]->StatsAsync(v1::StatsRequest(), deadline, gather.Slot(i));
+  }
+  std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
+  v1::ClusterStatsResponse response;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    v1::ShardStats* shard = response.add_shards();
+    shard->set_shard(static_cast<uint32_t>(i));
+    shard->set_address(shards_[i]->address());
+    if (!answers[i].ok()) {
+      shard->set_error(ShardError(i, answers[i].status()));
+      continue;
+    }
+    shard->set_documents(answers[i]->doc_count());
+    shard->set_disk_bytes(answers[i]->disk_bytes());
+    response.set_total_documents(response.total_documents() +
+                                 answers[i]->doc_count());
+    response.set_total_disk_bytes(response.total_disk_bytes() +
+                                  answers[i]->disk_bytes());
+  }
+  return response;
+}
+
+}  // namespace sift::query

@@ -1,0 +1,105 @@
+#ifndef SIFT_SERVICES_QUERY_QUERY_HANDLER_H_
+#define SIFT_SERVICES_QUERY_QUERY_HANDLER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/analysis/analyzer.h"
+#include "services/query/query_parser.h"
+#include "services/storage/storage_client.h"
+#include "sift/v1/query.pb.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::query {
+
+// Limits and defaults of the coordinator; each is a flag of sift-query.
+struct QueryOptions {
+  // Longest a request may take when the client sets no shorter deadline.
+  // The request's budget ends at min(client deadline less a margin for
+  // answering (a tenth of the time left, at most 100 ms), now + timeout);
+  // the statistics phase may use a quarter of it and the search phase three
+  // quarters of what then remains, so that a hung shard cannot use it all.
+  // Every shard call carries its phase's deadline.
+  absl::Duration timeout = absl::Seconds(10);
+  // Page size when the request says 0.
+  uint32_t default_page_size = 10;
+  uint32_t max_page_size = 1000;
+  // Deepest hit a search can reach: offset + page_size at most this.
+  uint32_t max_result_window = 10000;
+  // Query language limits (ParserOptions).
+  size_t max_query_bytes = 4096;
+  size_t max_clauses = 256;
+  size_t max_depth = 32;
+  // Target length of body snippets, in bytes.
+  size_t snippet_bytes = 200;
+  // BM25F parameters sent to the shards; zeros mean the shards' defaults.
+  v1::ScoringParams scoring;
+};
+
+// The query coordinator's logic: validates requests, plans queries, fans
+// them out to every storage shard with a deadline, and merges the answers.
+// Shard i is the shard that ShardForId(id, shards.size()) names.
+//
+// Thread-safe: every method is const and may run on any number of threads
+// at once. Methods block until their shard calls finish (at the latest at
+// the deadline), so call them from an executor, never from a gRPC reaction.
+class QueryHandler {
+ public:
+  // `analyzer` is not owned and must outlive the handler.
+  QueryHandler(std::vector<std::unique_ptr<storage::StorageClient>> shards,
+               const analysis::Analyzer* analyzer, QueryOptions options);
+
+  QueryHandler(const QueryHandler&) = delete;
+  QueryHandler& operator=(const QueryHandler&) = delete;
+
+  // Runs a search. `deadline` is the client's (absl::InfiniteFuture() for
+  // none). Errors: INVALID_ARGUMENT naming the field (query, with a column;
+  // page_size; offset; page_token; filters.*; sort; default_operator);
+  // UNAVAILABLE when no shard answers (or the code every shard failed with,
+  // when they agree on one that retrying will not fix). When only some
+  // shards answer, the response has `partial` set and one entry in
+  // `shard_errors` per shard that failed.
+  absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
+                                            absl::Time deadline) const;
+
+  // The stored document with the request's id, from the shard that owns it.
+  // INVALID_ARGUMENT for a missing or over-long id; NOT_FOUND when there is
+  // no such document; the shard's error (UNAVAILABLE, DEADLINE_EXCEEDED...)
+  // when it does not answer.
+  absl::StatusOr<v1::GetResponse> Get(const v1::GetRequest& request,
+                                      absl::Time deadline) const;
+
+  // Documents and disk bytes of every shard; a shard that does not answer
+  // is listed with its error and left out of the totals. Never fails.
+  v1::ClusterStatsResponse ClusterStats(absl::Time deadline) const;
+
+  size_t num_shards() const { return shards_.size(); }
+
+ private:
+  // What validation makes of a request.
+  struct Page {
+    uint32_t page_size = 0;
+    uint64_t offset = 0;
+    uint64_t fingerprint = 0;
+    v1::SortOrder sort = v1::SORT_ORDER_RELEVANCE;
+    DefaultOperator default_operator = DefaultOperator::kOr;
+    // The request's filters with keyword values normalised.
+    v1::Filters filters;
+  };
+
+  absl::StatusOr<Page> Validate(const v1::SearchRequest& request) const;
+  absl::Time DeadlineFrom(absl::Time incoming) const;
+
+  std::vector<std::unique_ptr<storage::StorageClient>> shards_;
+  const analysis::Analyzer* const analyzer_;
+  const QueryOptions options_;
+};
+
+}  // namespace sift::query
+
+#endif  // SIFT_SERVICES_QUERY_QUERY_HANDLER_H_

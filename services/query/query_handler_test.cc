@@ -1,0 +1,441 @@
+#include "services/query/query_handler.h"
+
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/routing/shard_router.h"
+#include "common/status/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/query/fake_shard.h"
+
+namespace sift::query {
+namespace {
+
+using ::sift::query::testing::FakeCluster;
+using ::sift::query::testing::FakeShard;
+using ::sift::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr int kShards = 3;
+constexpr int kDocs = 30;
+
+// doc00 .. doc29; doc<i> scores i, so doc29 ranks first. Every third one
+// has no date; the others are published on day i.
+std::vector<FakeShard::StoredDoc> Corpus() {
+  std::vector<FakeShard::StoredDoc> docs;
+  for (int i = 0; i < kDocs; ++i) {
+    FakeShard::StoredDoc& doc = docs.emplace_back();
+    doc.score = i;
+    v1::Document& d = doc.document;
+    d.set_id(absl::StrCat("doc", i < 10 ? "0" : "", i));
+    d.set_title(absl::StrCat("Cocoa report ", i));
+    d.set_body(absl::StrCat("Cocoa prices moved on day ", i, "."));
+    d.set_source("Reuters");
+    d.add_tags("cocoa");
+    d.set_url(absl::StrCat("https://example.com/", i));
+    if (i % 3 != 0) d.mutable_published_at()->set_seconds(86400 * i);
+  }
+  return docs;
+}
+
+class QueryHandlerTest : public ::testing::Test {
+ protected:
+  QueryHandlerTest() : cluster_(kShards, Corpus()) {}
+
+  std::unique_ptr<QueryHandler> MakeHandler(QueryOptions options = {}) {
+    std::vector<std::unique_ptr<storage::StorageClient>> clients;
+    for (const std::string& address : cluster_.addresses()) {
+      clients.push_back(storage::StorageClient::Connect(address));
+    }
+    return std::make_unique<QueryHandler>(std::move(clients), &analyzer_,
+                                          std::move(options));
+  }
+
+  absl::StatusOr<v1::SearchResponse> Search(
+      const v1::SearchRequest& request,
+      absl::Time deadline = absl::InfiniteFuture()) {
+    return handler_->Search(request, deadline);
+  }
+
+  static v1::SearchRequest Request(const std::string& query,
+                                   uint32_t page_size = 10) {
+    v1::SearchRequest request;
+    request.set_query(query);
+    request.set_page_size(page_size);
+    return request;
+  }
+
+  static std::vector<std::string> Ids(const v1::SearchResponse& response) {
+    std::vector<std::string> ids;
+    for (const v1::Hit& hit : response.hits()) ids.push_back(hit.id());
+    return ids;
+  }
+
+  analysis::Analyzer analyzer_;
+  FakeCluster cluster_;
+  std::unique_ptr<QueryHandler> handler_ = MakeHandler();
+};
+
+TEST_F(QueryHandlerTest, MergesEveryShardIntoOneRankedPage) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 4)));
+  EXPECT_THAT(Ids(r), ElementsAre("doc29", "doc28", "doc27", "doc26"));
+  EXPECT_EQ(r.total_hits(), static_cast<uint64_t>(kDocs));
+  EXPECT_FALSE(r.partial());
+  EXPECT_THAT(r.shard_errors(), IsEmpty());
+  const v1::Hit& top = r.hits(0);
+  EXPECT_DOUBLE_EQ(top.score(), 29.0);
+  EXPECT_EQ(top.title(), "Cocoa report 29");
+  EXPECT_EQ(top.source(), "Reuters");
+  EXPECT_EQ(top.url(), "https://example.com/29");
+  EXPECT_THAT(top.tags(), ElementsAre("cocoa"));
+  EXPECT_EQ(top.published_at().seconds(), 86400 * 29);
+  EXPECT_EQ(top.snippet().highlighted(),
+            "<em>Cocoa</em> prices moved on day 29.");
+  EXPECT_EQ(top.title_snippet().highlighted(), "<em>Cocoa</em> report 29");
+  EXPECT_GT(r.elapsed_micros(), 0u);
+}
+
+TEST_F(QueryHandlerTest, SendsSummedGlobalStatsAndTheMergeDepth) {
+  v1::SearchRequest request = Request("title:cocoa prices", 5);
+  request.set_offset(10);
+  ASSERT_THAT(Search(request), sift::testing::IsOk());
+  for (int i = 0; i < kShards; ++i) {
+    std::vector<v1::ShardSearchRequest> searches = cluster_.shard(i).searches();
+    ASSERT_EQ(searches.size(), 1u);
+    const v1::ShardSearchRequest& s = searches[0];
+    EXPECT_EQ(s.limit(), 15u);
+    EXPECT_EQ(s.sort(), v1::SORT_ORDER_RELEVANCE);
+    EXPECT_EQ(s.stats().doc_count(), static_cast<uint64_t>(kDocs));
+    EXPECT_EQ(s.stats().total_title_terms(), 2u * kDocs);
+    EXPECT_EQ(s.stats().total_body_terms(), 10u * kDocs);
+    ASSERT_EQ(s.stats().terms_size(), 2);
+    EXPECT_EQ(s.stats().terms(0).field(), v1::FIELD_TITLE);
+    EXPECT_EQ(s.stats().terms(0).term(), "cocoa");
+    EXPECT_EQ(s.stats().terms(1).field(), v1::FIELD_UNSPECIFIED);
+    EXPECT_EQ(s.stats().terms(1).term(), "price");
+    EXPECT_THAT(s.stats().doc_freqs(), ElementsAre(kDocs, kDocs));
+    EXPECT_EQ(s.query().ShortDebugString(),
+              "boolean { should { term { field: FIELD_TITLE term: \"cocoa\" } "
+              "} should { term { term: \"price\" } } }");
+  }
+}
+
+TEST_F(QueryHandlerTest, OffsetSkipsTheFirstHits) {
+  v1::SearchRequest request = Request("cocoa", 3);
+  request.set_offset(2);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  EXPECT_THAT(Ids(r), ElementsAre("doc27", "doc26", "doc25"));
+}
+
+TEST_F(QueryHandlerTest, PageTokensVisitEveryHitOnce) {
+  v1::SearchRequest request = Request("cocoa", 7);
+  std::set<std::string> seen;
+  int pages = 0;
+  while (true) {
+    SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+    ++pages;
+    for (const std::string& id : Ids(r)) {
+      EXPECT_TRUE(seen.insert(id).second) << id << " seen twice";
+    }
+    if (r.next_page_token().empty()) break;
+    request.set_page_token(r.next_page_token());
+    ASSERT_LT(pages, 10);
+  }
+  EXPECT_EQ(pages, 5);
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kDocs));
+}
+
+TEST_F(QueryHandlerTest, PageTokenOfAnotherSearchIsRejected) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  ASSERT_FALSE(r.next_page_token().empty());
+  v1::SearchRequest other = Request("prices", 5);
+  other.set_page_token(r.next_page_token());
+  EXPECT_THAT(Search(other),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token: belongs to a different search")));
+  v1::SearchRequest resized = Request("cocoa", 6);
+  resized.set_page_token(r.next_page_token());
+  EXPECT_THAT(Search(resized), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("page_token")));
+}
+
+TEST_F(QueryHandlerTest, PagingStopsAtTheResultWindow) {
+  QueryOptions options;
+  options.max_result_window = 12;
+  handler_ = MakeHandler(options);
+  v1::SearchRequest request = Request("cocoa", 5);
+  std::vector<size_t> sizes;
+  while (true) {
+    SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+    sizes.push_back(r.hits_size());
+    if (r.next_page_token().empty()) break;
+    request.set_page_token(r.next_page_token());
+    ASSERT_LT(sizes.size(), 10u);
+  }
+  // The last page is cut short at hit 12.
+  EXPECT_THAT(sizes, ElementsAre(5, 5, 2));
+}
+
+TEST_F(QueryHandlerTest, SortsByDateWithUndatedLast) {
+  v1::SearchRequest request = Request("", 30);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  std::vector<std::string> ids = Ids(r);
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kDocs));
+  EXPECT_EQ(ids[0], "doc29");
+  EXPECT_EQ(ids[1], "doc28");
+  EXPECT_EQ(ids[2], "doc26");
+  // The ten undated documents come last, by id.
+  EXPECT_EQ(ids[20], "doc00");
+  EXPECT_EQ(ids[29], "doc27");
+  // A match-all query needs no statistics.
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_THAT(cluster_.shard(i).stats_requests(), IsEmpty());
+    EXPECT_TRUE(cluster_.shard(i).searches()[0].query().has_match_all());
+  }
+}
+
+TEST_F(QueryHandlerTest, NormalisesFilterValuesBeforeSendingThem) {
+  v1::SearchRequest request = Request("cocoa");
+  request.mutable_filters()->add_sources("  The  GUARDIAN ");
+  request.mutable_filters()->add_tags("Soft Commodities");
+  ASSERT_THAT(Search(request), sift::testing::IsOk());
+  const v1::Filters sent = cluster_.shard(0).searches()[0].filters();
+  EXPECT_THAT(sent.sources(), ElementsAre("the guardian"));
+  EXPECT_THAT(sent.tags(), ElementsAre("soft commodities"));
+}
+
+TEST_F(QueryHandlerTest, HighlightOffLeavesSnippetsEmpty) {
+  v1::SearchRequest request = Request("cocoa", 1);
+  request.set_highlight(false);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  ASSERT_EQ(r.hits_size(), 1);
+  EXPECT_FALSE(r.hits(0).has_snippet());
+  EXPECT_FALSE(r.hits(0).has_title_snippet());
+  EXPECT_EQ(r.hits(0).title(), "Cocoa report 29");
+}
+
+TEST_F(QueryHandlerTest, DocumentDeletedBeforeTheFetchIsDropped) {
+  cluster_.shard(ShardForId("doc28", kShards)).ForgetOnFetch("doc28");
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 3)));
+  EXPECT_THAT(Ids(r), ElementsAre("doc29", "doc27"));
+  EXPECT_FALSE(r.partial());
+}
+
+TEST_F(QueryHandlerTest, AFailedShardGivesPartialResults) {
+  cluster_.shard(1).SetMode(FakeShard::Mode::kFail);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 30)));
+  EXPECT_TRUE(r.partial());
+  ASSERT_EQ(r.shard_errors_size(), 1);
+  EXPECT_THAT(r.shard_errors(0), HasSubstr("shard 1: UNAVAILABLE"));
+  EXPECT_LT(r.total_hits(), static_cast<uint64_t>(kDocs));
+  EXPECT_EQ(r.total_hits(), static_cast<uint64_t>(r.hits_size()));
+  for (const v1::Hit& hit : r.hits()) {
+    EXPECT_NE(ShardForId(hit.id(), kShards), 1u) << hit.id();
+  }
+  // The statistics cover the shards that answered.
+  EXPECT_EQ(cluster_.shard(0).searches()[0].stats().doc_count(),
+            r.total_hits());
+}
+
+TEST_F(QueryHandlerTest, AFailedFetchKeepsTheHitsItCouldNotFill) {
+  const int failing = static_cast<int>(ShardForId("doc29", kShards));
+  cluster_.shard(failing).SetMode(FakeShard::Mode::kFailFetch);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 30)));
+  EXPECT_TRUE(r.partial());
+  ASSERT_EQ(r.shard_errors_size(), 1);
+  EXPECT_THAT(r.shard_errors(0),
+              HasSubstr(absl::StrCat("shard ", failing, ": UNAVAILABLE")));
+  // Every hit is there, in order; those of the failed shard bare.
+  ASSERT_EQ(r.hits_size(), kDocs);
+  EXPECT_EQ(r.total_hits(), static_cast<uint64_t>(kDocs));
+  const v1::Hit& top = r.hits(0);
+  EXPECT_EQ(top.id(), "doc29");
+  EXPECT_DOUBLE_EQ(top.score(), 29.0);
+  EXPECT_EQ(top.published_at().seconds(), 86400 * 29);
+  EXPECT_EQ(top.title(), "");
+  for (const v1::Hit& hit : r.hits()) {
+    if (ShardForId(hit.id(), kShards) != static_cast<uint32_t>(failing)) {
+      EXPECT_FALSE(hit.title().empty()) << hit.id();
+    }
+  }
+}
+
+TEST_F(QueryHandlerTest, AHangingShardTimesOutIntoPartialResults) {
+  QueryOptions options;
+  options.timeout = absl::Milliseconds(300);
+  handler_ = MakeHandler(options);
+  cluster_.shard(2).SetMode(FakeShard::Mode::kHang);
+  const absl::Time start = absl::Now();
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_TRUE(r.partial());
+  ASSERT_EQ(r.shard_errors_size(), 1);
+  EXPECT_THAT(r.shard_errors(0), HasSubstr("shard 2: DEADLINE_EXCEEDED"));
+  EXPECT_GT(r.hits_size(), 0);
+}
+
+TEST_F(QueryHandlerTest, TheClientDeadlineBoundsTheShardCalls) {
+  cluster_.shard(0).SetMode(FakeShard::Mode::kHang);
+  const absl::Time start = absl::Now();
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      v1::SearchResponse r,
+      Search(Request("cocoa"), absl::Now() + absl::Milliseconds(300)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_TRUE(r.partial());
+}
+
+TEST_F(QueryHandlerTest, NoShardAnsweringIsUnavailable) {
+  for (int i = 0; i < kShards; ++i) {
+    cluster_.shard(i).SetMode(FakeShard::Mode::kFail);
+  }
+  EXPECT_THAT(Search(Request("cocoa")),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("no shard answered: shard 0: UNAVAILABLE")));
+  // Unreachable addresses too.
+  std::vector<std::unique_ptr<storage::StorageClient>> clients;
+  clients.push_back(storage::StorageClient::Connect("127.0.0.1:1"));
+  QueryHandler unreachable(std::move(clients), &analyzer_, QueryOptions());
+  EXPECT_THAT(unreachable.Search(Request("cocoa"), absl::InfiniteFuture()),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(QueryHandlerTest, ErrorEveryShardAgreesOnIsPassedOn) {
+  for (int i = 0; i < kShards; ++i) {
+    cluster_.shard(i).SetMode(FakeShard::Mode::kFail,
+                              grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  EXPECT_THAT(Search(Request("cocoa")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+TEST_F(QueryHandlerTest, QueryOfPunctuationMatchesNothingWithoutShardCalls) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("!!! ???")));
+  EXPECT_THAT(r.hits(), IsEmpty());
+  EXPECT_EQ(r.total_hits(), 0u);
+  EXPECT_TRUE(r.next_page_token().empty());
+  EXPECT_EQ(cluster_.total_calls(), 0);
+}
+
+TEST_F(QueryHandlerTest, InvalidRequestsNameTheFieldAndReachNoShard) {
+  struct Case {
+    std::string field;
+    std::function<void(v1::SearchRequest&)> change;
+  };
+  const std::vector<Case> cases = {
+      {"query: column 7: expected ')'", [](auto& r) { r.set_query("(cocoa"); }},
+      {"query: 4097 bytes",
+       [](auto& r) { r.set_query(std::string(4097, 'a')); }},
+      {"page_size: 1001 is over the limit of 1000",
+       [](auto& r) { r.set_page_size(1001); }},
+      {"offset: offset + page_size is 10001",
+       [](auto& r) { r.set_offset(9991); }},
+      {"page_token: not a page token",
+       [](auto& r) { r.set_page_token("garbage"); }},
+      {"filters.published_from (1970-01-03T00:00:00Z) is after "
+       "filters.published_to (1970-01-02T00:00:00Z)",
+       [](auto& r) {
+         r.mutable_filters()->mutable_published_from()->set_seconds(172800);
+         r.mutable_filters()->mutable_published_to()->set_seconds(86400);
+       }},
+      {"filters.published_to: not a valid timestamp",
+       [](auto& r) {
+         r.mutable_filters()->mutable_published_to()->set_nanos(-1);
+       }},
+      {"filters.sources[1]: empty value",
+       [](auto& r) {
+         r.mutable_filters()->add_sources("bbc");
+         r.mutable_filters()->add_sources("   ");
+       }},
+      {"filters.tags[0]:",
+       [](auto& r) { r.mutable_filters()->add_tags("\xff"); }},
+      {"filters.tags[0]: 4097 bytes is over the limit of 4096",
+       [](auto& r) { r.mutable_filters()->add_tags(std::string(4097, 't')); }},
+      {"sort: unknown value 9",
+       [](auto& r) { r.set_sort(static_cast<v1::SortOrder>(9)); }},
+      {"default_operator: unknown value 5",
+       [](auto& r) {
+         r.set_default_operator(static_cast<v1::DefaultOperator>(5));
+       }},
+  };
+  for (const Case& c : cases) {
+    v1::SearchRequest request = Request("cocoa");
+    c.change(request);
+    EXPECT_THAT(Search(request), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          HasSubstr(c.field)));
+  }
+  EXPECT_EQ(cluster_.total_calls(), 0);
+}
+
+TEST_F(QueryHandlerTest, EqualDateBoundsAreAnEmptyRangeNotAnError) {
+  v1::SearchRequest request = Request("cocoa");
+  request.mutable_filters()->mutable_published_from()->set_seconds(86400);
+  request.mutable_filters()->mutable_published_to()->set_seconds(86400);
+  EXPECT_THAT(Search(request), sift::testing::IsOk());
+}
+
+TEST_F(QueryHandlerTest, PageSizeZeroMeansTen) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 0)));
+  EXPECT_EQ(r.hits_size(), 10);
+}
+
+TEST_F(QueryHandlerTest, GetFetchesFromTheOwningShard) {
+  v1::GetRequest request;
+  request.set_id("doc07");
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::GetResponse r,
+                            handler_->Get(request, absl::InfiniteFuture()));
+  EXPECT_EQ(r.document().title(), "Cocoa report 7");
+  const int owner = static_cast<int>(ShardForId("doc07", kShards));
+  EXPECT_EQ(cluster_.shard(owner).fetches().size(), 1u);
+  EXPECT_EQ(cluster_.total_calls(), 1);
+}
+
+TEST_F(QueryHandlerTest, GetErrors) {
+  v1::GetRequest request;
+  EXPECT_THAT(handler_->Get(request, absl::InfiniteFuture()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "id: required"));
+  request.set_id(std::string(513, 'x'));
+  EXPECT_THAT(handler_->Get(request, absl::InfiniteFuture()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("id: ")));
+  request.set_id("missing");
+  EXPECT_THAT(
+      handler_->Get(request, absl::InfiniteFuture()),
+      StatusIs(absl::StatusCode::kNotFound, "no document with id \"missing\""));
+  cluster_.shard(ShardForId("doc07", kShards)).SetMode(FakeShard::Mode::kFail);
+  request.set_id("doc07");
+  EXPECT_THAT(handler_->Get(request, absl::InfiniteFuture()),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(QueryHandlerTest, ClusterStatsListsEveryShardAndItsError) {
+  cluster_.shard(2).SetMode(FakeShard::Mode::kFail);
+  v1::ClusterStatsResponse r = handler_->ClusterStats(absl::InfiniteFuture());
+  ASSERT_EQ(r.shards_size(), kShards);
+  uint64_t answered = 0;
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(r.shards(i).shard(), static_cast<uint32_t>(i));
+    EXPECT_EQ(r.shards(i).address(), cluster_.addresses()[i]);
+    if (i == 2) {
+      EXPECT_THAT(r.shards(i).error(), HasSubstr("UNAVAILABLE"));
+      EXPECT_EQ(r.shards(i).documents(), 0u);
+    } else {
+      EXPECT_EQ(r.shards(i).error(), "");
+      answered += r.shards(i).documents();
+    }
+  }
+  EXPECT_EQ(r.total_documents(), answered);
+  EXPECT_EQ(r.total_disk_bytes(), 1000 * answered);
+  EXPECT_GT(answered, 0u);
+  EXPECT_LT(answered, static_cast<uint64_t>(kDocs));
+}
+
+}  // namespace
+}  // namespace sift::query

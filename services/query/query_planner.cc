@@ -1,0 +1,198 @@
+#include "services/query/query_planner.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status/status_macros.h"
+
+namespace sift::query {
+namespace {
+
+v1::Field ToProtoField(QueryField field) {
+  switch (field) {
+    case QueryField::kAll:
+      return v1::FIELD_UNSPECIFIED;
+    case QueryField::kTitle:
+      return v1::FIELD_TITLE;
+    case QueryField::kBody:
+      return v1::FIELD_BODY;
+    case QueryField::kSource:
+      return v1::FIELD_SOURCE;
+    case QueryField::kTag:
+      return v1::FIELD_TAG;
+  }
+  return v1::FIELD_UNSPECIFIED;
+}
+
+bool IsKeywordField(QueryField field) {
+  return field == QueryField::kSource || field == QueryField::kTag;
+}
+
+absl::Status QueryError(const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("query: ", status.message()));
+}
+
+class Planner {
+ public:
+  explicit Planner(const analysis::Analyzer& analyzer) : analyzer_(analyzer) {}
+
+  // The node for `expr`, or nullopt when it analyzes to nothing. Clauses
+  // inside an exclusion are planned but never highlighted.
+  absl::StatusOr<std::optional<v1::QueryNode>> Plan(const QueryExpr& expr,
+                                                    bool excluded) {
+    switch (expr.kind) {
+      case QueryExpr::Kind::kMatchAll: {
+        v1::QueryNode node;
+        node.mutable_match_all();
+        return node;
+      }
+      case QueryExpr::Kind::kTerm:
+      case QueryExpr::Kind::kPhrase:
+        return IsKeywordField(expr.field) ? PlanKeyword(expr)
+                                          : PlanText(expr, excluded);
+      case QueryExpr::Kind::kAnd:
+      case QueryExpr::Kind::kOr:
+        return PlanBoolean(expr, excluded);
+    }
+    return std::nullopt;
+  }
+
+  QueryPlan& plan() { return plan_; }
+
+ private:
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanKeyword(
+      const QueryExpr& expr) {
+    absl::StatusOr<std::string> value = analyzer_.NormalizeKeyword(expr.text);
+    if (!value.ok()) return QueryError(value.status());
+    if (value->empty()) return std::nullopt;
+    const v1::Field field = ToProtoField(expr.field);
+    AddStatsTerm(field, *value);
+    v1::QueryNode node;
+    node.mutable_term()->set_field(field);
+    node.mutable_term()->set_term(*std::move(value));
+    return node;
+  }
+
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanText(const QueryExpr& expr,
+                                                        bool excluded) {
+    absl::StatusOr<std::vector<std::string>> terms = analyzer_.Terms(expr.text);
+    if (!terms.ok()) return QueryError(terms.status());
+    if (terms->empty()) return std::nullopt;
+    const v1::Field field = ToProtoField(expr.field);
+    for (const std::string& term : *terms) AddStatsTerm(field, term);
+    if (!excluded) AddHighlights(expr.field, *terms, expr.slop);
+    v1::QueryNode node;
+    if (terms->size() == 1) {
+      node.mutable_term()->set_field(field);
+      node.mutable_term()->set_term((*terms)[0]);
+      return node;
+    }
+    v1::PhraseQuery* phrase = node.mutable_phrase();
+    phrase->set_field(field);
+    for (std::string& term : *terms) phrase->add_terms(std::move(term));
+    phrase->set_slop(expr.slop);
+    return node;
+  }
+
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanBoolean(
+      const QueryExpr& expr, bool excluded) {
+    v1::QueryNode node;
+    v1::BooleanQuery* boolean = node.mutable_boolean();
+    for (const QueryClause& clause : expr.clauses) {
+      const bool clause_excluded = clause.occur == Occur::kExcluded;
+      SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> child,
+                            Plan(clause.expr, excluded || clause_excluded));
+      if (!child.has_value()) continue;
+      if (clause_excluded) {
+        *boolean->add_must_not() = *std::move(child);
+      } else if (clause.occur == Occur::kRequired ||
+                 expr.kind == QueryExpr::Kind::kAnd) {
+        *boolean->add_must() = *std::move(child);
+      } else {
+        *boolean->add_should() = *std::move(child);
+      }
+    }
+    if (boolean->must().empty() && boolean->should().empty()) {
+      if (boolean->must_not().empty()) return std::nullopt;
+      // Storage reads a group without positive clauses as matching nothing;
+      // the language reads `-a` as "everything except a".
+      boolean->add_must()->mutable_match_all();
+    }
+    if (boolean->must_not().empty() &&
+        boolean->must_size() + boolean->should_size() == 1) {
+      return boolean->must().empty() ? boolean->should(0) : boolean->must(0);
+    }
+    return node;
+  }
+
+  void AddStatsTerm(v1::Field field, const std::string& term) {
+    if (!seen_stats_.insert(absl::StrCat(field, ":", term)).second) return;
+    v1::TermRef& ref = plan_.stats_terms.emplace_back();
+    ref.set_field(field);
+    ref.set_term(term);
+  }
+
+  void AddHighlights(QueryField field, const std::vector<std::string>& terms,
+                     uint32_t slop) {
+    if (field == QueryField::kAll || field == QueryField::kTitle) {
+      AddHighlightsTo(terms, slop, &plan_.title_highlights, &seen_title_);
+    }
+    if (field == QueryField::kAll || field == QueryField::kBody) {
+      AddHighlightsTo(terms, slop, &plan_.body_highlights, &seen_body_);
+    }
+  }
+
+  // A sloppy phrase can match its words in any arrangement nearby, so its
+  // words are marked one by one; an exact phrase is marked as one span.
+  static void AddHighlightsTo(const std::vector<std::string>& terms,
+                              uint32_t slop, Highlights* highlights,
+                              absl::flat_hash_set<std::string>* seen) {
+    if (terms.size() == 1 || slop > 0) {
+      for (const std::string& term : terms) {
+        if (seen->insert(absl::StrCat("t:", term)).second) {
+          highlights->terms.push_back(term);
+        }
+      }
+      return;
+    }
+    if (seen->insert(absl::StrCat("p:", absl::StrJoin(terms, "\x1f"))).second) {
+      highlights->phrases.push_back(terms);
+    }
+  }
+
+  const analysis::Analyzer& analyzer_;
+  QueryPlan plan_;
+  absl::flat_hash_set<std::string> seen_stats_;
+  absl::flat_hash_set<std::string> seen_title_;
+  absl::flat_hash_set<std::string> seen_body_;
+};
+
+}  // namespace
+
+absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
+                                    const analysis::Analyzer& analyzer) {
+  Planner planner(analyzer);
+  SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> node,
+                        planner.Plan(expr, /*excluded=*/false));
+  QueryPlan plan = std::move(planner.plan());
+  if (node.has_value()) {
+    plan.query = *std::move(node);
+  } else {
+    // An empty BooleanQuery matches no document.
+    plan.query.mutable_boolean();
+    plan.matches_nothing = true;
+  }
+  return plan;
+}
+
+absl::StatusOr<QueryPlan> ParseAndPlan(absl::string_view query,
+                                       const ParserOptions& options,
+                                       const analysis::Analyzer& analyzer) {
+  SIFT_ASSIGN_OR_RETURN(QueryExpr expr, ParseQuery(query, options));
+  return PlanQuery(expr, analyzer);
+}
+
+}  // namespace sift::query

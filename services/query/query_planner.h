@@ -1,0 +1,60 @@
+#ifndef SIFT_SERVICES_QUERY_QUERY_PLANNER_H_
+#define SIFT_SERVICES_QUERY_QUERY_PLANNER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/analysis/analyzer.h"
+#include "services/query/query_parser.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::query {
+
+// What to mark in one full-text field: single terms and phrases, both as
+// analyzed terms (a phrase as its terms in order). Excluded clauses are never
+// here.
+struct Highlights {
+  std::vector<std::string> terms;
+  std::vector<std::vector<std::string>> phrases;
+
+  bool empty() const { return terms.empty() && phrases.empty(); }
+};
+
+// A query ready to send to the storage shards.
+struct QueryPlan {
+  v1::QueryNode query;
+  // True when every clause analyzed to nothing (say, a query of punctuation
+  // only): the plan matches no document and need not be sent anywhere.
+  bool matches_nothing = false;
+  // Distinct (field, term) pairs whose document frequencies the shards need
+  // for global scoring, in order of first appearance.
+  std::vector<v1::TermRef> stats_terms;
+  // What the snippets mark in titles and in bodies.
+  Highlights title_highlights;
+  Highlights body_highlights;
+};
+
+// Turns a parsed query into a plan, analyzing each clause's text with
+// `analyzer` exactly as indexing analyzed the documents:
+//   - a word that analyzes to several terms (`e-mail`, `U.S.`, a run of CJK
+//     characters) becomes a phrase of them; one that analyzes to none (pure
+//     punctuation) is dropped, and a group whose clauses all drop drops too;
+//   - `source:` and `tag:` values are normalised with NormalizeKeyword and
+//     match the whole value, quoted or not;
+//   - a group with only excluded clauses means "every document except",
+//     a match-all with those exclusions;
+//   - kMatchAll (the empty query, `*`) plans to MatchAllQuery.
+// INVALID_ARGUMENT only when the analyzer rejects the text. Thread-safe.
+absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
+                                    const analysis::Analyzer& analyzer);
+
+// ParseQuery, then PlanQuery.
+absl::StatusOr<QueryPlan> ParseAndPlan(absl::string_view query,
+                                       const ParserOptions& options,
+                                       const analysis::Analyzer& analyzer);
+
+}  // namespace sift::query
+
+#endif  // SIFT_SERVICES_QUERY_QUERY_PLANNER_H_

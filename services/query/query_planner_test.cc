@@ -1,0 +1,173 @@
+#include "services/query/query_planner.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sift::query {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+QueryPlan Plan(absl::string_view query,
+               DefaultOperator op = DefaultOperator::kOr) {
+  static const analysis::Analyzer* const analyzer = new analysis::Analyzer;
+  ParserOptions options;
+  options.default_operator = op;
+  absl::StatusOr<QueryPlan> plan = ParseAndPlan(query, options, *analyzer);
+  EXPECT_TRUE(plan.ok()) << query << ": " << plan.status();
+  return plan.ok() ? *std::move(plan) : QueryPlan();
+}
+
+// The plan's query in protobuf text format, on one line.
+std::string Node(absl::string_view query,
+                 DefaultOperator op = DefaultOperator::kOr) {
+  return Plan(query, op).query.ShortDebugString();
+}
+
+std::vector<std::pair<v1::Field, std::string>> StatsTerms(
+    const QueryPlan& plan) {
+  std::vector<std::pair<v1::Field, std::string>> out;
+  for (const v1::TermRef& ref : plan.stats_terms) {
+    out.emplace_back(ref.field(), ref.term());
+  }
+  return out;
+}
+
+TEST(QueryPlannerTest, EmptyQueryMatchesAll) {
+  QueryPlan plan = Plan("");
+  EXPECT_EQ(plan.query.ShortDebugString(), "match_all { }");
+  EXPECT_FALSE(plan.matches_nothing);
+  EXPECT_THAT(plan.stats_terms, IsEmpty());
+}
+
+TEST(QueryPlannerTest, StarWithExclusionsIsEverythingExcept) {
+  EXPECT_EQ(Node("*"), "match_all { }");
+  EXPECT_EQ(Node("* -covid"),
+            "boolean { should { match_all { } } "
+            "must_not { term { term: \"covid\" } } }");
+}
+
+TEST(QueryPlannerTest, TermsAreFoldedAndStemmedLikeTheIndex) {
+  EXPECT_EQ(Node("Running"), "term { term: \"run\" }");
+  EXPECT_EQ(Node("title:Prices"),
+            "term { field: FIELD_TITLE term: \"price\" }");
+}
+
+TEST(QueryPlannerTest, WordOfSeveralTokensBecomesAPhrase) {
+  EXPECT_EQ(Node("e-mail"), "phrase { terms: \"e\" terms: \"mail\" }");
+  EXPECT_EQ(Node("body:covid-19"),
+            "phrase { field: FIELD_BODY terms: \"covid\" terms: \"19\" }");
+}
+
+TEST(QueryPlannerTest, CjkRunBecomesAPhraseOfItsWords) {
+  QueryPlan plan = Plan("東京大学");
+  ASSERT_TRUE(plan.query.has_phrase()) << plan.query.ShortDebugString();
+  EXPECT_GE(plan.query.phrase().terms_size(), 2);
+}
+
+TEST(QueryPlannerTest, QuotedPhraseKeepsOrderAndSlop) {
+  EXPECT_EQ(Node("\"Human Rights\""),
+            "phrase { terms: \"human\" terms: \"right\" }");
+  EXPECT_EQ(Node("\"boundary layers\"~2"),
+            "phrase { terms: \"boundari\" terms: \"layer\" slop: 2 }");
+  // A one-word phrase is just a term.
+  EXPECT_EQ(Node("\"Rights\""), "term { term: \"right\" }");
+}
+
+TEST(QueryPlannerTest, PunctuationOnlyClausesAreDropped) {
+  EXPECT_EQ(Node("cocoa !!!"), "term { term: \"cocoa\" }");
+  EXPECT_EQ(Node("cocoa AND (*** OR ---)"), "term { term: \"cocoa\" }");
+}
+
+TEST(QueryPlannerTest, QueryOfOnlyPunctuationMatchesNothing) {
+  QueryPlan plan = Plan("!!! \"...\"");
+  EXPECT_TRUE(plan.matches_nothing);
+  EXPECT_EQ(plan.query.ShortDebugString(), "boolean { }");
+  EXPECT_THAT(plan.stats_terms, IsEmpty());
+}
+
+TEST(QueryPlannerTest, KeywordFieldsAreNormalisedNotStemmed) {
+  EXPECT_EQ(Node("source:\"New  York Times\""),
+            "term { field: FIELD_SOURCE term: \"new york times\" }");
+  EXPECT_EQ(Node("tag:Prices"), "term { field: FIELD_TAG term: \"prices\" }");
+  EXPECT_EQ(Node("tags:(Cocoa OR \"Soft Commodities\")"),
+            "boolean { should { term { field: FIELD_TAG term: \"cocoa\" } } "
+            "should { term { field: FIELD_TAG term: \"soft commodities\" } } "
+            "}");
+}
+
+TEST(QueryPlannerTest, DefaultOperatorDecidesShouldOrMust) {
+  EXPECT_EQ(Node("cocoa prices"),
+            "boolean { should { term { term: \"cocoa\" } } "
+            "should { term { term: \"price\" } } }");
+  EXPECT_EQ(Node("cocoa prices", DefaultOperator::kAnd),
+            "boolean { must { term { term: \"cocoa\" } } "
+            "must { term { term: \"price\" } } }");
+}
+
+TEST(QueryPlannerTest, ModifiersMapToMustShouldAndMustNot) {
+  EXPECT_EQ(Node("+cocoa prices -coffee"),
+            "boolean { must { term { term: \"cocoa\" } } "
+            "should { term { term: \"price\" } } "
+            "must_not { term { term: \"coffe\" } } }");
+  EXPECT_EQ(Node("cocoa AND NOT coffee"),
+            "boolean { must { term { term: \"cocoa\" } } "
+            "must_not { term { term: \"coffe\" } } }");
+}
+
+TEST(QueryPlannerTest, NegativeOnlyQueryMeansEverythingExcept) {
+  EXPECT_EQ(Node("-covid"),
+            "boolean { must { match_all { } } "
+            "must_not { term { term: \"covid\" } } }");
+  EXPECT_EQ(Node("NOT source:reuters NOT tag:sport"),
+            "boolean { must { match_all { } } "
+            "must_not { term { field: FIELD_SOURCE term: \"reuters\" } } "
+            "must_not { term { field: FIELD_TAG term: \"sport\" } } }");
+}
+
+TEST(QueryPlannerTest, NegativeOnlyGroupInsideAQueryIsEverythingExcept) {
+  EXPECT_EQ(Node("cocoa OR (-coffee)"),
+            "boolean { should { term { term: \"cocoa\" } } "
+            "should { boolean { must { match_all { } } "
+            "must_not { term { term: \"coffe\" } } } } }");
+}
+
+TEST(QueryPlannerTest, StatsTermsAreDistinctAndKeepTheirField) {
+  QueryPlan plan =
+      Plan("title:cocoa cocoa \"cocoa crops\" Cocoa source:Reuters -coffee");
+  EXPECT_THAT(StatsTerms(plan),
+              ElementsAre(Pair(v1::FIELD_TITLE, "cocoa"),
+                          Pair(v1::FIELD_UNSPECIFIED, "cocoa"),
+                          Pair(v1::FIELD_UNSPECIFIED, "crop"),
+                          Pair(v1::FIELD_SOURCE, "reuters"),
+                          Pair(v1::FIELD_UNSPECIFIED, "coffe")));
+}
+
+TEST(QueryPlannerTest, HighlightsFollowFieldsAndSkipExclusions) {
+  QueryPlan plan = Plan(
+      "title:cocoa body:prices \"human rights\" \"boundary layer\"~2 "
+      "-coffee source:reuters");
+  EXPECT_THAT(plan.title_highlights.terms,
+              ElementsAre("cocoa", "boundari", "layer"));
+  EXPECT_THAT(plan.body_highlights.terms,
+              ElementsAre("price", "boundari", "layer"));
+  EXPECT_THAT(plan.title_highlights.phrases,
+              ElementsAre(ElementsAre("human", "right")));
+  EXPECT_THAT(plan.body_highlights.phrases,
+              ElementsAre(ElementsAre("human", "right")));
+}
+
+TEST(QueryPlannerTest, NestedExclusionsAreNotHighlighted) {
+  QueryPlan plan = Plan("cocoa -(coffee -tea)");
+  EXPECT_THAT(plan.body_highlights.terms, ElementsAre("cocoa"));
+}
+
+}  // namespace
+}  // namespace sift::query
