@@ -211,9 +211,8 @@ class SmallClusterTest : public ::testing::Test {
 
   std::vector<std::string> Ids(const std::string& query) {
     std::vector<std::string> ids;
-    for (const auto& hit : MustSearch(*cluster_, query, 100).hits()) {
-      ids.push_back(hit.id());
-    }
+    const v1::SearchResponse response = MustSearch(*cluster_, query, 100);
+    for (const auto& hit : response.hits()) ids.push_back(hit.id());
     return ids;
   }
 
@@ -405,9 +404,8 @@ TEST(RestartTest, AcknowledgedDocumentsSurviveKillAndRestart) {
   const std::vector<std::string> before =
       [&] {
         std::vector<std::string> ids;
-        for (const auto& h : MustSearch(c, "boundary layer flow", 50).hits()) {
-          ids.push_back(h.id());
-        }
+        const v1::SearchResponse r = MustSearch(c, "boundary layer flow", 50);
+        for (const auto& h : r.hits()) ids.push_back(h.id());
         return ids;
       }();
   // A crash right after the acknowledgement, and a clean stop.
@@ -419,9 +417,8 @@ TEST(RestartTest, AcknowledgedDocumentsSurviveKillAndRestart) {
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(DocumentCount(c), 1400u) << c.Logs();
   std::vector<std::string> after;
-  for (const auto& h : MustSearch(c, "boundary layer flow", 50).hits()) {
-    after.push_back(h.id());
-  }
+  const v1::SearchResponse r = MustSearch(c, "boundary layer flow", 50);
+  for (const auto& h : r.hits()) after.push_back(h.id());
   EXPECT_EQ(before, after);
 }
 

@@ -1,0 +1,67 @@
+#ifndef SIFT_SERVICES_STORAGE_INDEX_H_
+#define SIFT_SERVICES_STORAGE_INDEX_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::storage {
+
+// Tuning of an index; the defaults suit one shard on a small machine.
+struct IndexOptions {
+  // Shared block cache of all column families.
+  size_t block_cache_bytes = size_t{256} << 20;
+  // Memtable memory of all column families together before a flush.
+  size_t write_buffer_bytes = size_t{128} << 20;
+};
+
+// The searchable document store of one shard: applies write batches
+// atomically and durably, answers statistics, runs the shard's part of a
+// query plan and returns stored documents. The storage service talks to it
+// through this interface so that the on-disk representation can change
+// without touching the service.
+//
+// Requests are expected to have passed the storage handler's validation;
+// an index still refuses input that would corrupt it with INVALID_ARGUMENT.
+// Keyword values (sources, tags) are matched case-insensitively: the index
+// normalises document values, filter values and SOURCE/TAG terms alike.
+//
+// Thread-safe: any number of threads may call any method concurrently;
+// writers are serialised, and each read sees one consistent state.
+// Storage failures come back as UNAVAILABLE (I/O), DATA_LOSS (corruption),
+// RESOURCE_EXHAUSTED (disk full) or INTERNAL.
+class Index {
+ public:
+  virtual ~Index() = default;
+
+  // Applies the operations in order, all or nothing, and returns once they
+  // are in the synced write-ahead log. An upsert replaces the document with
+  // the same id, including one written earlier in the same request.
+  virtual absl::StatusOr<v1::WriteResponse> Apply(
+      const v1::WriteRequest& request) = 0;
+
+  // Shard counters, the shard's document frequency of each requested term
+  // and its approximate size on disk.
+  virtual absl::StatusOr<v1::StatsResponse> Stats(
+      const v1::StatsRequest& request) const = 0;
+
+  // The shard's best `limit` hits (none when limit is 0) and its exact
+  // number of matches, scored with the request's global statistics. Where
+  // the request has no statistics (doc_count 0) or lacks a term's document
+  // frequency, the shard's own are used.
+  virtual absl::StatusOr<v1::ShardSearchResponse> Search(
+      const v1::ShardSearchRequest& request) const = 0;
+
+  // Stored documents by id; found = false for unknown ids.
+  virtual absl::StatusOr<v1::FetchResponse> Fetch(
+      const v1::FetchRequest& request) const = 0;
+
+  // Live documents, as of the last completed write.
+  virtual uint64_t DocCount() const = 0;
+};
+
+}  // namespace sift::storage
+
+#endif  // SIFT_SERVICES_STORAGE_INDEX_H_

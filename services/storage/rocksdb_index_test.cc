@@ -1,0 +1,681 @@
+#include "services/storage/rocksdb_index.h"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/storage/internal/test_util.h"
+
+namespace sift::storage {
+namespace {
+
+using ::sift::storage::testing::Bool;
+using ::sift::storage::testing::Delete;
+using ::sift::storage::testing::DocSpec;
+using ::sift::storage::testing::HitIds;
+using ::sift::storage::testing::MatchAll;
+using ::sift::storage::testing::Phrase;
+using ::sift::storage::testing::SearchFor;
+using ::sift::storage::testing::TempDir;
+using ::sift::storage::testing::Term;
+using ::sift::storage::testing::Upsert;
+using ::sift::storage::testing::WriteOf;
+using ::sift::testing::IsOk;
+using ::sift::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+class RocksDbIndexTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen() {
+    index_.reset();
+    IndexOptions options;
+    options.block_cache_bytes = 8 << 20;
+    options.write_buffer_bytes = 8 << 20;
+    auto index = RocksDbIndex::Open(dir_.Sub("db"), options);
+    ASSERT_THAT(index, IsOk());
+    index_ = *std::move(index);
+  }
+
+  void Write(std::vector<v1::WriteOp> ops) {
+    ASSERT_THAT(index_->Apply(WriteOf(std::move(ops))), IsOk());
+  }
+
+  v1::ShardSearchResponse Search(const v1::ShardSearchRequest& request) {
+    auto response = index_->Search(request);
+    EXPECT_THAT(response, IsOk());
+    return response.ok() ? *response : v1::ShardSearchResponse();
+  }
+
+  std::vector<std::string> Ids(v1::QueryNode query) {
+    return HitIds(Search(SearchFor(std::move(query))));
+  }
+
+  uint64_t DocFreq(const std::string& term,
+                   v1::Field field = v1::FIELD_UNSPECIFIED) {
+    v1::StatsRequest request;
+    v1::TermRef* ref = request.add_terms();
+    ref->set_term(term);
+    ref->set_field(field);
+    auto stats = index_->Stats(request);
+    EXPECT_THAT(stats, IsOk());
+    return stats.ok() ? stats->doc_freqs(0) : 0;
+  }
+
+  v1::StatsResponse Counters() {
+    auto stats = index_->Stats(v1::StatsRequest());
+    EXPECT_THAT(stats, IsOk());
+    return stats.ok() ? *stats : v1::StatsResponse();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RocksDbIndex> index_;
+};
+
+TEST_F(RocksDbIndexTest, UpsertThenFetchReturnsTheStoredDocument) {
+  v1::WriteOp op = Upsert({.id = "doc-1",
+                           .title = "Hello World",
+                           .body = "some body text",
+                           .source = "Reuters",
+                           .tags = {"EU", "Trade"},
+                           .published_seconds = 1700000000});
+  v1::Document* d = op.mutable_upsert()->mutable_document();
+  d->set_url("https://example.org/1");
+  d->set_language("en");
+  (*d->mutable_attributes())["desk"] = "Foreign";
+  const v1::Document expected = *d;
+  auto response = index_->Apply(WriteOf({op}));
+  ASSERT_THAT(response, IsOk());
+  ASSERT_EQ(response->results_size(), 1);
+  EXPECT_FALSE(response->results(0).existed());
+
+  v1::FetchRequest fetch;
+  fetch.add_ids("doc-1");
+  fetch.add_ids("unknown");
+  auto fetched = index_->Fetch(fetch);
+  ASSERT_THAT(fetched, IsOk());
+  ASSERT_EQ(fetched->results_size(), 2);
+  EXPECT_EQ(fetched->results(0).id(), "doc-1");
+  EXPECT_TRUE(fetched->results(0).found());
+  // Stored as sent: the original casing of source and tags survives.
+  EXPECT_EQ(fetched->results(0).document().SerializeAsString(),
+            expected.SerializeAsString());
+  EXPECT_EQ(fetched->results(1).id(), "unknown");
+  EXPECT_FALSE(fetched->results(1).found());
+  EXPECT_EQ(index_->DocCount(), 1u);
+}
+
+TEST_F(RocksDbIndexTest, ReplaceRemovesStalePostings) {
+  Write({Upsert({.id = "a", .title = "old title", .body = "stale words"}),
+         Upsert({.id = "b", .title = "other", .body = "words"})});
+  auto replaced = index_->Apply(
+      WriteOf({Upsert({.id = "a", .title = "new title", .body = "fresh"})}));
+  ASSERT_THAT(replaced, IsOk());
+  EXPECT_TRUE(replaced->results(0).existed());
+
+  EXPECT_THAT(Ids(Term("old")), IsEmpty());
+  EXPECT_THAT(Ids(Term("stale")), IsEmpty());
+  EXPECT_THAT(Ids(Term("words")), ElementsAre("b"));
+  EXPECT_THAT(Ids(Term("new")), ElementsAre("a"));
+  EXPECT_THAT(Ids(Term("title")), ElementsAre("a"));
+  EXPECT_EQ(DocFreq("old"), 0u);
+  EXPECT_EQ(DocFreq("words"), 1u);
+  EXPECT_EQ(DocFreq("title"), 1u);
+  const v1::StatsResponse stats = Counters();
+  EXPECT_EQ(stats.doc_count(), 2u);
+  EXPECT_EQ(stats.total_title_terms(), 3u);  // "new title" + "other"
+  EXPECT_EQ(stats.total_body_terms(), 2u);   // "fresh" + "words"
+}
+
+TEST_F(RocksDbIndexTest, DeleteRemovesEverythingOfTheDocument) {
+  Write({Upsert({.id = "a",
+                 .title = "alpha",
+                 .body = "shared",
+                 .source = "S",
+                 .tags = {"t"},
+                 .published_seconds = 10}),
+         Upsert({.id = "b", .title = "beta", .body = "shared"})});
+  auto deleted = index_->Apply(WriteOf({Delete("a"), Delete("never-was")}));
+  ASSERT_THAT(deleted, IsOk());
+  EXPECT_TRUE(deleted->results(0).existed());
+  EXPECT_FALSE(deleted->results(1).existed());
+
+  EXPECT_THAT(Ids(Term("alpha")), IsEmpty());
+  EXPECT_THAT(Ids(Term("shared")), ElementsAre("b"));
+  EXPECT_THAT(Ids(Term("s", v1::FIELD_SOURCE)), IsEmpty());
+  EXPECT_THAT(Ids(MatchAll()), ElementsAre("b"));
+  EXPECT_EQ(DocFreq("shared"), 1u);
+  EXPECT_EQ(DocFreq("t", v1::FIELD_TAG), 0u);
+  EXPECT_EQ(Counters().doc_count(), 1u);
+  v1::FetchRequest fetch;
+  fetch.add_ids("a");
+  auto fetched = index_->Fetch(fetch);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_FALSE(fetched->results(0).found());
+}
+
+TEST_F(RocksDbIndexTest, DuplicateIdsInOneRequestLastWins) {
+  auto response = index_->Apply(
+      WriteOf({Upsert({.id = "a", .title = "first version"}),
+               Upsert({.id = "a", .title = "second"}),
+               Upsert({.id = "b", .title = "doomed"}), Delete("b")}));
+  ASSERT_THAT(response, IsOk());
+  ASSERT_EQ(response->results_size(), 4);
+  EXPECT_FALSE(response->results(0).existed());
+  EXPECT_TRUE(response->results(1).existed());
+  EXPECT_FALSE(response->results(2).existed());
+  EXPECT_TRUE(response->results(3).existed());
+
+  EXPECT_THAT(Ids(Term("first")), IsEmpty());
+  EXPECT_THAT(Ids(Term("second")), ElementsAre("a"));
+  EXPECT_THAT(Ids(Term("doomed")), IsEmpty());
+  const v1::StatsResponse stats = Counters();
+  EXPECT_EQ(stats.doc_count(), 1u);
+  EXPECT_EQ(stats.total_title_terms(), 1u);
+  EXPECT_EQ(DocFreq("version"), 0u);
+}
+
+TEST_F(RocksDbIndexTest, InvalidOperationAppliesNothing) {
+  v1::WriteOp bad = Upsert({.id = "bad", .title = "x"});
+  bad.mutable_upsert()->mutable_body()->add_terms(std::string("nul\0", 4));
+  EXPECT_THAT(
+      index_->Apply(WriteOf({Upsert({.id = "ok", .title = "fine"}), bad})),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("ops[1].upsert.body.terms[0]")));
+  EXPECT_EQ(index_->DocCount(), 0u);
+  EXPECT_THAT(Ids(Term("fine")), IsEmpty());
+}
+
+class BooleanTest : public RocksDbIndexTest {
+ protected:
+  void SetUp() override {
+    RocksDbIndexTest::SetUp();
+    Write({Upsert({.id = "ab", .body = "apple banana"}),
+           Upsert({.id = "a", .body = "apple"}),
+           Upsert({.id = "b", .body = "banana"}),
+           Upsert({.id = "c", .body = "cherry"}),
+           Upsert({.id = "bc", .body = "banana cherry"})});
+  }
+};
+
+TEST_F(BooleanTest, MustIsAnd) {
+  EXPECT_THAT(Ids(Bool({Term("apple"), Term("banana")})), ElementsAre("ab"));
+}
+
+TEST_F(BooleanTest, ShouldIsOr) {
+  EXPECT_THAT(Ids(Bool({}, {Term("apple"), Term("cherry")})),
+              UnorderedElementsAre("ab", "a", "c", "bc"));
+}
+
+TEST_F(BooleanTest, MustNotExcludes) {
+  EXPECT_THAT(Ids(Bool({Term("banana")}, {}, {Term("apple")})),
+              UnorderedElementsAre("b", "bc"));
+}
+
+TEST_F(BooleanTest, ShouldOnlyAddsScoreWhenThereIsAMust) {
+  auto response = Search(SearchFor(Bool({Term("banana")}, {Term("apple")})));
+  // Every banana document matches; the one with apple ranks first.
+  ASSERT_EQ(response.hits_size(), 3);
+  EXPECT_EQ(response.hits(0).id(), "ab");
+  EXPECT_GT(response.hits(0).score(), response.hits(1).score());
+}
+
+TEST_F(BooleanTest, NestedBoolean) {
+  // (apple OR cherry) AND NOT (banana AND cherry)
+  EXPECT_THAT(Ids(Bool({Bool({}, {Term("apple"), Term("cherry")})}, {},
+                       {Bool({Term("banana"), Term("cherry")})})),
+              UnorderedElementsAre("ab", "a", "c"));
+}
+
+TEST_F(BooleanTest, MustNotOnlyNeedsMatchAll) {
+  EXPECT_THAT(Ids(Bool({MatchAll()}, {}, {Term("banana")})),
+              UnorderedElementsAre("a", "c"));
+  // Without a must or should clause nothing is positively matched.
+  EXPECT_THAT(Ids(Bool({}, {}, {Term("banana")})), IsEmpty());
+  auto all = Search(SearchFor(MatchAll()));
+  EXPECT_EQ(all.total_hits(), 5u);
+  for (const v1::ShardHit& hit : all.hits()) EXPECT_EQ(hit.score(), 0.0);
+}
+
+class PhraseTest : public RocksDbIndexTest {
+ protected:
+  void SetUp() override {
+    RocksDbIndexTest::SetUp();
+    Write({Upsert({.id = "exact", .body = "the quick brown fox"}),
+           Upsert({.id = "gap1", .body = "quick red brown fox"}),
+           Upsert({.id = "gap3", .body = "quick and the red brown"}),
+           Upsert({.id = "reversed", .body = "brown quick"}),
+           Upsert({.id = "split", .title = "a quick", .body = "brown bear"}),
+           Upsert({.id = "intitle", .title = "quick brown", .body = "x"})});
+  }
+};
+
+TEST_F(PhraseTest, ExactPhraseNeedsAdjacentTermsInOrder) {
+  EXPECT_THAT(Ids(Phrase("quick brown")),
+              UnorderedElementsAre("exact", "intitle"));
+  EXPECT_THAT(Ids(Phrase("quick brown fox")), ElementsAre("exact"));
+}
+
+TEST_F(PhraseTest, SlopAllowsWordsBetweenButKeepsOrder) {
+  EXPECT_THAT(Ids(Phrase("quick brown", 1)),
+              UnorderedElementsAre("exact", "intitle", "gap1"));
+  EXPECT_THAT(Ids(Phrase("quick brown", 3)),
+              UnorderedElementsAre("exact", "intitle", "gap1", "gap3"));
+  EXPECT_THAT(Ids(Phrase("brown quick", 10)), ElementsAre("reversed"));
+}
+
+TEST_F(PhraseTest, NeverSpansTitleAndBody) {
+  // "split" has "quick" ending the title and "brown" starting the body.
+  EXPECT_THAT(Ids(Phrase("quick brown", 5)),
+              ::testing::Not(::testing::Contains("split")));
+}
+
+TEST_F(PhraseTest, FieldScopedPhrase) {
+  EXPECT_THAT(Ids(Phrase("quick brown", 0, v1::FIELD_TITLE)),
+              ElementsAre("intitle"));
+  EXPECT_THAT(Ids(Phrase("quick brown", 0, v1::FIELD_BODY)),
+              ElementsAre("exact"));
+}
+
+TEST_F(RocksDbIndexTest, FieldScopedTerms) {
+  Write({Upsert({.id = "t", .title = "budget", .body = "numbers"}),
+         Upsert({.id = "b", .title = "numbers", .body = "budget"})});
+  EXPECT_THAT(Ids(Term("budget", v1::FIELD_TITLE)), ElementsAre("t"));
+  EXPECT_THAT(Ids(Term("budget", v1::FIELD_BODY)), ElementsAre("b"));
+  EXPECT_THAT(Ids(Term("budget")), UnorderedElementsAre("t", "b"));
+  EXPECT_EQ(DocFreq("budget", v1::FIELD_TITLE), 1u);
+  EXPECT_EQ(DocFreq("budget", v1::FIELD_BODY), 1u);
+  EXPECT_EQ(DocFreq("budget"), 2u);
+}
+
+TEST_F(RocksDbIndexTest, KeywordTermsMatchCaseInsensitively) {
+  Write({Upsert({.id = "r",
+                 .body = "x",
+                 .source = "Reuters",
+                 .tags = {"Climate Change", "EU"}}),
+         Upsert({.id = "a", .body = "x", .source = "AP", .tags = {"eu"}})});
+  EXPECT_THAT(Ids(Term("reuters", v1::FIELD_SOURCE)), ElementsAre("r"));
+  EXPECT_THAT(Ids(Term("REUTERS", v1::FIELD_SOURCE)), ElementsAre("r"));
+  EXPECT_THAT(Ids(Term("climate change", v1::FIELD_TAG)), ElementsAre("r"));
+  EXPECT_THAT(Ids(Term("Eu", v1::FIELD_TAG)), UnorderedElementsAre("r", "a"));
+  // A keyword matches the whole value, not a word of it.
+  EXPECT_THAT(Ids(Term("climate", v1::FIELD_TAG)), IsEmpty());
+  EXPECT_EQ(DocFreq("EU", v1::FIELD_TAG), 2u);
+  EXPECT_EQ(DocFreq("ap", v1::FIELD_SOURCE), 1u);
+}
+
+TEST_F(RocksDbIndexTest, NulInAKeywordValueReadsAsASpace) {
+  const std::string source("Big\0Paper", 9);
+  Write({Upsert({.id = "n", .body = "x", .source = source})});
+  EXPECT_THAT(Ids(Term("big paper", v1::FIELD_SOURCE)), ElementsAre("n"));
+  EXPECT_THAT(Ids(Term(source, v1::FIELD_SOURCE)), ElementsAre("n"));
+  v1::FetchRequest fetch;
+  fetch.add_ids("n");
+  auto fetched = index_->Fetch(fetch);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_EQ(fetched->results(0).document().source(), source);
+}
+
+class FilterTest : public RocksDbIndexTest {
+ protected:
+  void SetUp() override {
+    RocksDbIndexTest::SetUp();
+    Write({Upsert({.id = "1",
+                   .body = "news",
+                   .source = "Reuters",
+                   .tags = {"eu", "trade"},
+                   .published_seconds = 100}),
+           Upsert({.id = "2",
+                   .body = "news",
+                   .source = "AP",
+                   .tags = {"eu"},
+                   .published_seconds = 200}),
+           Upsert({.id = "3",
+                   .body = "news",
+                   .source = "BBC",
+                   .tags = {"trade"},
+                   .published_seconds = 300}),
+           Upsert({.id = "4",
+                   .body = "news",
+                   .source = "Reuters",
+                   .tags = {"eu", "trade"}})});
+  }
+
+  std::vector<std::string> Filtered(const v1::Filters& filters) {
+    v1::ShardSearchRequest request = SearchFor(Term("news"));
+    *request.mutable_filters() = filters;
+    v1::ShardSearchResponse response = Search(request);
+    EXPECT_EQ(response.total_hits(),
+              static_cast<uint64_t>(response.hits_size()));
+    return HitIds(response);
+  }
+};
+
+TEST_F(FilterTest, SourcesAreAnyOf) {
+  v1::Filters f;
+  f.add_sources("reuters");
+  f.add_sources("bbc");
+  EXPECT_THAT(Filtered(f), UnorderedElementsAre("1", "3", "4"));
+}
+
+TEST_F(FilterTest, TagsAreAllOf) {
+  v1::Filters f;
+  f.add_tags("EU");
+  f.add_tags("trade");
+  EXPECT_THAT(Filtered(f), UnorderedElementsAre("1", "4"));
+}
+
+TEST_F(FilterTest, DateRangeIsFromInclusiveToExclusiveAndSkipsUndated) {
+  v1::Filters f;
+  f.mutable_published_from()->set_seconds(100);
+  f.mutable_published_to()->set_seconds(300);
+  EXPECT_THAT(Filtered(f), UnorderedElementsAre("1", "2"));
+  v1::Filters from_only;
+  from_only.mutable_published_from()->set_seconds(200);
+  EXPECT_THAT(Filtered(from_only), UnorderedElementsAre("2", "3"));
+  v1::Filters to_only;
+  to_only.mutable_published_to()->set_seconds(201);
+  EXPECT_THAT(Filtered(to_only), UnorderedElementsAre("1", "2"));
+}
+
+TEST_F(FilterTest, FiltersDoNotChangeScores) {
+  v1::ShardSearchRequest plain = SearchFor(Term("news"));
+  v1::ShardSearchRequest filtered = plain;
+  filtered.mutable_filters()->add_sources("AP");
+  const v1::ShardSearchResponse unfiltered = Search(plain);
+  ASSERT_EQ(unfiltered.hits_size(), 4);
+  const double unfiltered_score = unfiltered.hits(1).score();
+  const v1::ShardSearchResponse response = Search(filtered);
+  ASSERT_EQ(response.hits_size(), 1);
+  EXPECT_EQ(response.hits(0).score(), unfiltered_score);
+}
+
+TEST_F(FilterTest, SortsByDateWithUndatedLast) {
+  Write({Upsert({.id = "0", .body = "news"}),
+         Upsert({.id = "5", .body = "news", .published_seconds = 200})});
+  v1::ShardSearchRequest request = SearchFor(Term("news"));
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  v1::ShardSearchResponse response = Search(request);
+  EXPECT_THAT(HitIds(response), ElementsAre("3", "2", "5", "1", "0", "4"));
+  EXPECT_EQ(response.hits(0).published_at().seconds(), 300);
+  EXPECT_FALSE(response.hits(5).has_published_at());
+
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_ASC);
+  EXPECT_THAT(HitIds(Search(request)),
+              ElementsAre("1", "2", "5", "3", "0", "4"));
+  request.set_limit(3);
+  EXPECT_THAT(HitIds(Search(request)), ElementsAre("1", "2", "5"));
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  EXPECT_THAT(HitIds(Search(request)), ElementsAre("3", "2", "5"));
+}
+
+// A corpus small enough to score by hand: N = 2, title lengths 1 and 2,
+// body lengths 2 and 1, so both average lengths are 1.5.
+class ScoringTest : public RocksDbIndexTest {
+ protected:
+  void SetUp() override {
+    RocksDbIndexTest::SetUp();
+    Write({Upsert({.id = "d1",
+                   .title = "apple",
+                   .body = "apple banana",
+                   .source = "farm"}),
+           Upsert({.id = "d2", .title = "banana split", .body = "cherry"})});
+  }
+
+  double ScoreOf(v1::QueryNode query, const std::string& id) {
+    const v1::ShardSearchResponse response =
+        Search(SearchFor(std::move(query)));
+    for (const v1::ShardHit& hit : response.hits()) {
+      if (hit.id() == id) return hit.score();
+    }
+    ADD_FAILURE() << id << " not found";
+    return -1;
+  }
+};
+
+TEST_F(ScoringTest, Bm25fMatchesHandComputedValues) {
+  const double ln2 = std::log(2.0);  // idf of df 1 with N 2
+  // "apple" in d1: title norm 0.25 + 0.75 * 1 / 1.5 = 0.75, body norm
+  // 0.25 + 0.75 * 2 / 1.5 = 1.25; tf~ = 2 * 1 / 0.75 + 1 * 1 / 1.25 = 52/15;
+  // score = ln2 * 52/15 * 2.2 / (1.2 + 52/15) = ln2 * 114.4 / 70.
+  EXPECT_NEAR(ScoreOf(Term("apple"), "d1"), ln2 * 114.4 / 70.0, 1e-12);
+  // "banana" in the title of d2: norm 1.25, tf~ = 2 / 1.25 = 1.6.
+  EXPECT_NEAR(ScoreOf(Term("banana", v1::FIELD_TITLE), "d2"),
+              ln2 * 1.6 * 2.2 / 2.8, 1e-12);
+  // "banana" in the body of d1 only: tf~ = 1 / 1.25 = 0.8; df(body) = 1.
+  EXPECT_NEAR(ScoreOf(Term("banana", v1::FIELD_BODY), "d1"),
+              ln2 * 0.8 * 2.2 / 2.0, 1e-12);
+  // A keyword term scores its idf.
+  EXPECT_NEAR(ScoreOf(Term("farm", v1::FIELD_SOURCE), "d1"), ln2, 1e-12);
+  // The phrase "apple banana" occurs once in d1's body; its idf sums the
+  // terms' idfs: banana has df 2, so ln(1 + 0.5 / 2.5) = ln 1.2.
+  EXPECT_NEAR(ScoreOf(Phrase("apple banana"), "d1"),
+              (ln2 + std::log(1.2)) * 0.8 * 2.2 / 2.0, 1e-12);
+  // A boolean sums its clauses.
+  EXPECT_NEAR(
+      ScoreOf(Bool({}, {Term("apple"), Term("farm", v1::FIELD_SOURCE)}), "d1"),
+      ln2 * 114.4 / 70.0 + ln2, 1e-12);
+}
+
+TEST_F(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
+  v1::ShardSearchRequest request = SearchFor(Term("cherry"));
+  v1::GlobalStats* stats = request.mutable_stats();
+  stats->set_doc_count(10);
+  stats->set_total_title_terms(10);  // average 1
+  stats->set_total_body_terms(20);   // average 2
+  v1::TermRef* ref = stats->add_terms();
+  ref->set_term("cherry");
+  stats->add_doc_freqs(4);
+  request.mutable_scoring()->set_k1(2.0);
+  request.mutable_scoring()->set_b(0.5);
+  request.mutable_scoring()->set_body_weight(3.0);
+  // idf = ln(1 + 6.5 / 4.5); body norm = 0.5 + 0.5 * 1 / 2 = 0.75;
+  // tf~ = 3 * 1 / 0.75 = 4; score = idf * 4 * 3 / 6.
+  const double idf = std::log(1.0 + 6.5 / 4.5);
+  v1::ShardSearchResponse response = Search(request);
+  ASSERT_EQ(response.hits_size(), 1);
+  EXPECT_NEAR(response.hits(0).score(), idf * 4.0 * 3.0 / 6.0, 1e-12);
+}
+
+TEST_F(RocksDbIndexTest, EqualScoresAreOrderedById) {
+  // Same content, inserted in descending id order.
+  for (const char* id : {"e", "d", "c", "b", "a"}) {
+    Write({Upsert({.id = id, .body = "same words"})});
+  }
+  v1::ShardSearchResponse all = Search(SearchFor(Term("same")));
+  EXPECT_THAT(HitIds(all), ElementsAre("a", "b", "c", "d", "e"));
+  EXPECT_EQ(all.hits(0).score(), all.hits(4).score());
+  EXPECT_THAT(HitIds(Search(SearchFor(Term("same"), 2))),
+              ElementsAre("a", "b"));
+  EXPECT_THAT(HitIds(Search(SearchFor(MatchAll(), 3))),
+              ElementsAre("a", "b", "c"));
+}
+
+TEST_F(RocksDbIndexTest, TotalHitsCountsEveryMatch) {
+  std::vector<v1::WriteOp> ops;
+  for (int i = 0; i < 60; ++i) {
+    ops.push_back(Upsert({.id = absl::StrCat("doc", i),
+                          .body = i % 3 == 0 ? "common rare" : "common"}));
+  }
+  Write(std::move(ops));
+  v1::ShardSearchResponse top5 = Search(SearchFor(Term("common"), 5));
+  EXPECT_EQ(top5.hits_size(), 5);
+  EXPECT_EQ(top5.total_hits(), 60u);
+  v1::ShardSearchResponse count_only = Search(SearchFor(Term("rare"), 0));
+  EXPECT_EQ(count_only.hits_size(), 0);
+  EXPECT_EQ(count_only.total_hits(), 20u);
+}
+
+TEST_F(RocksDbIndexTest, ReopenKeepsEverything) {
+  Write({Upsert({.id = "x",
+                 .title = "persistent",
+                 .body = "data here",
+                 .source = "Src",
+                 .tags = {"T"},
+                 .published_seconds = 5}),
+         Upsert({.id = "y", .body = "data"})});
+  Write({Delete("y")});
+  const v1::StatsResponse before = Counters();
+  const v1::ShardSearchResponse search_before =
+      Search(SearchFor(Term("persistent")));
+  Reopen();
+  const v1::StatsResponse after = Counters();
+  EXPECT_EQ(after.doc_count(), 1u);
+  EXPECT_EQ(after.total_title_terms(), before.total_title_terms());
+  EXPECT_EQ(after.total_body_terms(), before.total_body_terms());
+  EXPECT_EQ(index_->DocCount(), 1u);
+  EXPECT_EQ(Search(SearchFor(Term("persistent"))).SerializeAsString(),
+            search_before.SerializeAsString());
+  EXPECT_THAT(Ids(Term("src", v1::FIELD_SOURCE)), ElementsAre("x"));
+  EXPECT_THAT(Ids(Term("data")), ElementsAre("x"));
+  // New documents get fresh numbers after a restart: nothing is overwritten.
+  Write({Upsert({.id = "z", .body = "data"})});
+  EXPECT_THAT(Ids(Term("data")), UnorderedElementsAre("x", "z"));
+  EXPECT_THAT(Ids(Term("persistent")), ElementsAre("x"));
+}
+
+TEST_F(RocksDbIndexTest, StatsReportCountersDocFreqsAndDiskBytes) {
+  Write({Upsert({.id = "1", .title = "a b", .body = "b c d"}),
+         Upsert({.id = "2", .title = "c", .body = "d"})});
+  v1::StatsRequest request;
+  for (const char* term : {"b", "c", "d", "zzz"}) {
+    request.add_terms()->set_term(term);
+  }
+  v1::TermRef* title_c = request.add_terms();
+  title_c->set_term("c");
+  title_c->set_field(v1::FIELD_TITLE);
+  auto stats = index_->Stats(request);
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->doc_count(), 2u);
+  EXPECT_EQ(stats->total_title_terms(), 3u);
+  EXPECT_EQ(stats->total_body_terms(), 4u);
+  EXPECT_THAT(stats->doc_freqs(), ElementsAre(1, 2, 2, 0, 1));
+  EXPECT_GT(stats->disk_bytes(), 0u);
+}
+
+// Splitting a collection over shards must not change any score, given the
+// summed statistics.
+TEST(RocksDbIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
+  TempDir dir;
+  IndexOptions options;
+  options.block_cache_bytes = 4 << 20;
+  options.write_buffer_bytes = 4 << 20;
+  const std::vector<std::string> vocab = {"alpha", "beta",  "gamma", "delta",
+                                          "eps",   "zeta",  "eta",   "theta",
+                                          "iota",  "kappa", "lambda"};
+  std::mt19937 rng(42);
+  auto text = [&](int words) {
+    std::string s;
+    for (int i = 0; i < words; ++i) {
+      absl::StrAppend(&s, i ? " " : "", vocab[rng() % vocab.size()]);
+    }
+    return s;
+  };
+  std::vector<v1::WriteOp> docs;
+  for (int i = 0; i < 40; ++i) {
+    docs.push_back(Upsert({.id = absl::StrCat("doc-", i),
+                           .title = text(1 + static_cast<int>(rng() % 4)),
+                           .body = text(3 + static_cast<int>(rng() % 30)),
+                           .source = i % 2 ? "odd" : "even"}));
+  }
+
+  auto open = [&](const std::string& name) {
+    auto index = RocksDbIndex::Open(dir.Sub(name), options);
+    EXPECT_THAT(index, IsOk());
+    return index.ok() ? *std::move(index) : nullptr;
+  };
+  std::unique_ptr<RocksDbIndex> single = open("single");
+  ASSERT_NE(single, nullptr);
+  ASSERT_THAT(single->Apply(WriteOf(docs)), IsOk());
+  std::vector<std::unique_ptr<RocksDbIndex>> shards;
+  std::vector<std::vector<v1::WriteOp>> per_shard(3);
+  for (int i = 0; i < 40; ++i) per_shard[i % 3].push_back(docs[i]);
+  for (int s = 0; s < 3; ++s) {
+    shards.push_back(open(absl::StrCat("shard", s)));
+    ASSERT_NE(shards.back(), nullptr);
+    ASSERT_THAT(shards.back()->Apply(WriteOf(per_shard[s])), IsOk());
+  }
+
+  const v1::QueryNode query =
+      Bool({}, {Term("alpha"), Term("beta", v1::FIELD_TITLE),
+                Term("gamma", v1::FIELD_BODY), Phrase("delta eps", 2),
+                Term("odd", v1::FIELD_SOURCE)});
+  v1::StatsRequest stats_request;
+  auto add_ref = [&](const std::string& term, v1::Field field) {
+    v1::TermRef* ref = stats_request.add_terms();
+    ref->set_term(term);
+    ref->set_field(field);
+  };
+  add_ref("alpha", v1::FIELD_UNSPECIFIED);
+  add_ref("beta", v1::FIELD_TITLE);
+  add_ref("gamma", v1::FIELD_BODY);
+  add_ref("delta", v1::FIELD_UNSPECIFIED);
+  add_ref("eps", v1::FIELD_UNSPECIFIED);
+  add_ref("odd", v1::FIELD_SOURCE);
+
+  auto global_stats = [&](const std::vector<RocksDbIndex*>& indexes) {
+    v1::GlobalStats g;
+    for (const v1::TermRef& ref : stats_request.terms()) *g.add_terms() = ref;
+    g.mutable_doc_freqs()->Resize(stats_request.terms_size(), 0);
+    for (RocksDbIndex* index : indexes) {
+      auto s = index->Stats(stats_request);
+      EXPECT_THAT(s, IsOk());
+      g.set_doc_count(g.doc_count() + s->doc_count());
+      g.set_total_title_terms(g.total_title_terms() + s->total_title_terms());
+      g.set_total_body_terms(g.total_body_terms() + s->total_body_terms());
+      for (int i = 0; i < s->doc_freqs_size(); ++i) {
+        g.set_doc_freqs(i, g.doc_freqs(i) + s->doc_freqs(i));
+      }
+    }
+    return g;
+  };
+
+  v1::ShardSearchRequest request = SearchFor(query, 1000);
+  *request.mutable_stats() = global_stats({single.get()});
+  auto expected = single->Search(request);
+  ASSERT_THAT(expected, IsOk());
+  ASSERT_GT(expected->hits_size(), 20);
+
+  *request.mutable_stats() =
+      global_stats({shards[0].get(), shards[1].get(), shards[2].get()});
+  EXPECT_EQ(request.stats().SerializeAsString(),
+            global_stats({single.get()}).SerializeAsString());
+  std::map<std::string, double> sharded;
+  uint64_t total = 0;
+  for (const auto& shard : shards) {
+    auto response = shard->Search(request);
+    ASSERT_THAT(response, IsOk());
+    total += response->total_hits();
+    for (const v1::ShardHit& hit : response->hits()) {
+      sharded[hit.id()] = hit.score();
+    }
+  }
+  EXPECT_EQ(total, expected->total_hits());
+  ASSERT_EQ(sharded.size(), static_cast<size_t>(expected->hits_size()));
+  for (const v1::ShardHit& hit : expected->hits()) {
+    // Bit-for-bit equality, not approximate.
+    EXPECT_EQ(sharded[hit.id()], hit.score()) << hit.id();
+  }
+}
+
+TEST(RocksDbIndexOpenTest, RefusesADirectoryHeldByAnotherHandle) {
+  TempDir dir;
+  auto first = RocksDbIndex::Open(dir.path(), IndexOptions());
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(RocksDbIndex::Open(dir.path(), IndexOptions()),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace sift::storage

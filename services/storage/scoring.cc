@@ -1,0 +1,57 @@
+#include "services/storage/scoring.h"
+
+#include <cmath>
+
+namespace sift::storage {
+
+Bm25fParams Bm25fParams::FromProto(const v1::ScoringParams& params) {
+  Bm25fParams p;
+  if (params.k1() != 0) p.k1 = params.k1();
+  if (params.b() != 0) p.b = params.b();
+  if (params.title_weight() != 0) p.title_weight = params.title_weight();
+  if (params.body_weight() != 0) p.body_weight = params.body_weight();
+  return p;
+}
+
+Bm25f::Bm25f(const Bm25fParams& params, uint64_t doc_count,
+             uint64_t total_title_terms, uint64_t total_body_terms)
+    : params_(params),
+      doc_count_(static_cast<double>(doc_count)),
+      avg_title_length_(doc_count == 0
+                            ? 0.0
+                            : static_cast<double>(total_title_terms) /
+                                  static_cast<double>(doc_count)),
+      avg_body_length_(doc_count == 0 ? 0.0
+                                      : static_cast<double>(total_body_terms) /
+                                            static_cast<double>(doc_count)) {}
+
+double Bm25f::Idf(uint64_t doc_freq) const {
+  const double df = static_cast<double>(doc_freq);
+  return std::log(1.0 + (doc_count_ - df + 0.5) / (df + 0.5));
+}
+
+double Bm25f::Normaliser(uint32_t length, double average) const {
+  if (average == 0.0) return 1.0;
+  return 1.0 - params_.b + params_.b * static_cast<double>(length) / average;
+}
+
+double Bm25f::WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
+                         uint32_t title_length, uint32_t body_length) const {
+  double tf = 0.0;
+  if (fields != TextFields::kBody) {
+    tf += params_.title_weight * static_cast<double>(tf_title) /
+          Normaliser(title_length, avg_title_length_);
+  }
+  if (fields != TextFields::kTitle) {
+    tf += params_.body_weight * static_cast<double>(tf_body) /
+          Normaliser(body_length, avg_body_length_);
+  }
+  return tf;
+}
+
+double Bm25f::Score(double idf, double weighted_tf) const {
+  if (weighted_tf == 0.0) return 0.0;
+  return idf * weighted_tf * (params_.k1 + 1.0) / (params_.k1 + weighted_tf);
+}
+
+}  // namespace sift::storage

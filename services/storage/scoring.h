@@ -1,0 +1,58 @@
+#ifndef SIFT_SERVICES_STORAGE_SCORING_H_
+#define SIFT_SERVICES_STORAGE_SCORING_H_
+
+#include <cstdint>
+
+#include "sift/v1/storage.pb.h"
+
+namespace sift::storage {
+
+// BM25F parameters with the defaults that a zero ScoringParams field means.
+struct Bm25fParams {
+  double k1 = 1.2;
+  double b = 0.75;
+  double title_weight = 2.0;
+  double body_weight = 1.0;
+
+  static Bm25fParams FromProto(const v1::ScoringParams& params);
+};
+
+// Which full-text fields a term or phrase counts in.
+enum class TextFields { kTitleAndBody, kTitle, kBody };
+
+// BM25F over title and body with collection statistics fixed at
+// construction. Every input comes from the request's GlobalStats, and the
+// arithmetic is done in one fixed order in double precision, so a document
+// gets bit-for-bit the same score however the collection is sharded.
+// Immutable and thread-safe.
+class Bm25f {
+ public:
+  Bm25f(const Bm25fParams& params, uint64_t doc_count,
+        uint64_t total_title_terms, uint64_t total_body_terms);
+
+  // ln(1 + (N - df + 0.5) / (df + 0.5)).
+  double Idf(uint64_t doc_freq) const;
+
+  // The weighted, length-normalised term frequency tf~ of the fields in
+  // `fields`; the other field's frequency is ignored.
+  double WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
+                    uint32_t title_length, uint32_t body_length) const;
+
+  // idf * tf~ * (k1 + 1) / (k1 + tf~); 0 when tf~ is 0.
+  double Score(double idf, double weighted_tf) const;
+
+  const Bm25fParams& params() const { return params_; }
+
+ private:
+  // 1 - b + b * length / average, or 1 when the average is 0.
+  double Normaliser(uint32_t length, double average) const;
+
+  Bm25fParams params_;
+  double doc_count_;
+  double avg_title_length_;
+  double avg_body_length_;
+};
+
+}  // namespace sift::storage
+
+#endif  // SIFT_SERVICES_STORAGE_SCORING_H_

@@ -1,0 +1,330 @@
+#include "services/storage/storage_handler.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+
+namespace sift::storage {
+namespace {
+
+// Timestamps outside 0001-01-01 .. 9999-12-31 are not valid
+// google.protobuf.Timestamp values.
+constexpr int64_t kMinTimestampSeconds = -62'135'596'800;
+constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
+
+absl::Status Invalid(absl::string_view path, absl::string_view reason) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", reason));
+}
+
+absl::Status ValidateId(absl::string_view id, absl::string_view path) {
+  if (id.empty() || id.size() > kMaxIdBytes) {
+    return Invalid(path, absl::StrCat("an id must be 1 to ", kMaxIdBytes,
+                                      " bytes, got ", id.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTerm(absl::string_view term, absl::string_view path) {
+  if (term.empty()) return Invalid(path, "a term must not be empty");
+  if (term.size() > kMaxTermBytes) {
+    return Invalid(path, absl::StrCat("a term must be at most ", kMaxTermBytes,
+                                      " bytes, got ", term.size()));
+  }
+  if (term.find('\0') != absl::string_view::npos) {
+    return Invalid(path, "a term must not contain a NUL byte");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateKeyword(absl::string_view value, absl::string_view path) {
+  if (value.size() > kMaxKeywordBytes) {
+    return Invalid(
+        path, absl::StrCat("a keyword value must be at most ", kMaxKeywordBytes,
+                           " bytes, got ", value.size()));
+  }
+  return absl::OkStatus();
+}
+
+// A term of a query or statistics request: keyword fields take whole
+// keyword values, full-text fields analyzed terms.
+absl::Status ValidateTermIn(v1::Field field, absl::string_view term,
+                            absl::string_view path) {
+  if (field == v1::FIELD_SOURCE || field == v1::FIELD_TAG) {
+    if (term.empty()) return Invalid(path, "a keyword value must not be empty");
+    return ValidateKeyword(term, path);
+  }
+  return ValidateTerm(term, path);
+}
+
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t,
+                               absl::string_view path) {
+  if (t.seconds() < kMinTimestampSeconds ||
+      t.seconds() > kMaxTimestampSeconds) {
+    return Invalid(path, absl::StrCat("seconds must lie between years 1 and "
+                                      "9999, got ",
+                                      t.seconds()));
+  }
+  if (t.nanos() < 0 || t.nanos() > 999'999'999) {
+    return Invalid(
+        path, absl::StrCat("nanos must be 0 to 999999999, got ", t.nanos()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateField(v1::Field field, absl::string_view path) {
+  if (!v1::Field_IsValid(field)) {
+    return Invalid(path,
+                   absl::StrCat("unknown field ", static_cast<int>(field)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAnalyzedField(const v1::AnalyzedField& field,
+                                   absl::string_view path) {
+  for (int i = 0; i < field.terms_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTerm(field.terms(i), absl::StrCat(path, ".terms[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUpsert(const v1::AnalyzedDocument& upsert,
+                            const std::string& path) {
+  const v1::Document& doc = upsert.document();
+  SIFT_RETURN_IF_ERROR(ValidateId(doc.id(), path + ".document.id"));
+  if (doc.has_published_at()) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTimestamp(doc.published_at(), path + ".document.published_at"));
+  }
+  SIFT_RETURN_IF_ERROR(
+      ValidateKeyword(doc.source(), path + ".document.source"));
+  for (int i = 0; i < doc.tags_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(ValidateKeyword(
+        doc.tags(i), absl::StrCat(path, ".document.tags[", i, "]")));
+  }
+  SIFT_RETURN_IF_ERROR(ValidateAnalyzedField(upsert.title(), path + ".title"));
+  SIFT_RETURN_IF_ERROR(ValidateAnalyzedField(upsert.body(), path + ".body"));
+  return absl::OkStatus();
+}
+
+// Walks a plan, counting its nodes against kMaxPlanNodes.
+absl::Status ValidateNode(const v1::QueryNode& node, const std::string& path,
+                          int depth, int& nodes) {
+  if (depth > kMaxPlanDepth) {
+    return Invalid(path, absl::StrCat("the query plan is nested more than ",
+                                      kMaxPlanDepth, " levels deep"));
+  }
+  if (++nodes > kMaxPlanNodes) {
+    return Invalid(path, absl::StrCat("the query plan has more than ",
+                                      kMaxPlanNodes, " nodes"));
+  }
+  switch (node.node_case()) {
+    case v1::QueryNode::kTerm: {
+      const v1::TermQuery& term = node.term();
+      SIFT_RETURN_IF_ERROR(ValidateField(term.field(), path + ".term.field"));
+      return ValidateTermIn(term.field(), term.term(), path + ".term.term");
+    }
+    case v1::QueryNode::kPhrase: {
+      const v1::PhraseQuery& phrase = node.phrase();
+      SIFT_RETURN_IF_ERROR(
+          ValidateField(phrase.field(), path + ".phrase.field"));
+      if (phrase.field() == v1::FIELD_SOURCE ||
+          phrase.field() == v1::FIELD_TAG) {
+        return Invalid(path + ".phrase.field",
+                       "a phrase needs a full-text field (unspecified, title "
+                       "or body); match keyword values with a term query");
+      }
+      if (phrase.terms().empty()) {
+        return Invalid(path + ".phrase.terms",
+                       "a phrase needs at least one term");
+      }
+      for (int i = 0; i < phrase.terms_size(); ++i) {
+        SIFT_RETURN_IF_ERROR(ValidateTerm(
+            phrase.terms(i), absl::StrCat(path, ".phrase.terms[", i, "]")));
+      }
+      return absl::OkStatus();
+    }
+    case v1::QueryNode::kBoolean: {
+      const v1::BooleanQuery& boolean = node.boolean();
+      for (int i = 0; i < boolean.must_size(); ++i) {
+        SIFT_RETURN_IF_ERROR(ValidateNode(
+            boolean.must(i), absl::StrCat(path, ".boolean.must[", i, "]"),
+            depth + 1, nodes));
+      }
+      for (int i = 0; i < boolean.should_size(); ++i) {
+        SIFT_RETURN_IF_ERROR(ValidateNode(
+            boolean.should(i), absl::StrCat(path, ".boolean.should[", i, "]"),
+            depth + 1, nodes));
+      }
+      for (int i = 0; i < boolean.must_not_size(); ++i) {
+        SIFT_RETURN_IF_ERROR(
+            ValidateNode(boolean.must_not(i),
+                         absl::StrCat(path, ".boolean.must_not[", i, "]"),
+                         depth + 1, nodes));
+      }
+      return absl::OkStatus();
+    }
+    case v1::QueryNode::kMatchAll:
+      return absl::OkStatus();
+    case v1::QueryNode::NODE_NOT_SET:
+      break;
+  }
+  return Invalid(path, "the query node has no query set");
+}
+
+absl::Status ValidateTermRef(const v1::TermRef& ref, const std::string& path) {
+  SIFT_RETURN_IF_ERROR(ValidateField(ref.field(), path + ".field"));
+  return ValidateTermIn(ref.field(), ref.term(), path + ".term");
+}
+
+absl::Status ValidateScoring(const v1::ScoringParams& scoring) {
+  const std::pair<double, const char*> params[] = {
+      {scoring.k1(), "scoring.k1"},
+      {scoring.b(), "scoring.b"},
+      {scoring.title_weight(), "scoring.title_weight"},
+      {scoring.body_weight(), "scoring.body_weight"}};
+  for (const auto& [value, path] : params) {
+    if (!std::isfinite(value) || value < 0) {
+      return Invalid(path, absl::StrCat("must be a finite number >= 0 (0 "
+                                        "means the default), got ",
+                                        value));
+    }
+  }
+  if (scoring.b() > 1) {
+    return Invalid("scoring.b",
+                   absl::StrCat("must be at most 1, got ", scoring.b()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateWriteRequest(const v1::WriteRequest& request) {
+  if (request.ops_size() > kMaxWriteOps) {
+    return Invalid(
+        "ops", absl::StrCat("at most ", kMaxWriteOps,
+                            " operations per write, got ", request.ops_size()));
+  }
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const v1::WriteOp& op = request.ops(i);
+    const std::string path = absl::StrCat("ops[", i, "]");
+    switch (op.op_case()) {
+      case v1::WriteOp::kUpsert:
+        SIFT_RETURN_IF_ERROR(ValidateUpsert(op.upsert(), path + ".upsert"));
+        break;
+      case v1::WriteOp::kDeleteId:
+        SIFT_RETURN_IF_ERROR(ValidateId(op.delete_id(), path + ".delete_id"));
+        break;
+      case v1::WriteOp::OP_NOT_SET:
+        return Invalid(path, "the operation has neither upsert nor delete_id");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateStatsRequest(const v1::StatsRequest& request) {
+  if (request.terms_size() > kMaxStatsTerms) {
+    return Invalid("terms", absl::StrCat("at most ", kMaxStatsTerms,
+                                         " terms per request, got ",
+                                         request.terms_size()));
+  }
+  for (int i = 0; i < request.terms_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTermRef(request.terms(i), absl::StrCat("terms[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSearchRequest(const v1::ShardSearchRequest& request) {
+  if (!request.has_query()) return Invalid("query", "a query plan is required");
+  int nodes = 0;
+  SIFT_RETURN_IF_ERROR(ValidateNode(request.query(), "query", 1, nodes));
+
+  const v1::Filters& filters = request.filters();
+  if (filters.has_published_from()) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTimestamp(filters.published_from(), "filters.published_from"));
+  }
+  if (filters.has_published_to()) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTimestamp(filters.published_to(), "filters.published_to"));
+  }
+  for (int i = 0; i < filters.sources_size(); ++i) {
+    const std::string path = absl::StrCat("filters.sources[", i, "]");
+    if (filters.sources(i).empty()) return Invalid(path, "must not be empty");
+    SIFT_RETURN_IF_ERROR(ValidateKeyword(filters.sources(i), path));
+  }
+  for (int i = 0; i < filters.tags_size(); ++i) {
+    const std::string path = absl::StrCat("filters.tags[", i, "]");
+    if (filters.tags(i).empty()) return Invalid(path, "must not be empty");
+    SIFT_RETURN_IF_ERROR(ValidateKeyword(filters.tags(i), path));
+  }
+
+  if (request.limit() > kMaxSearchLimit) {
+    return Invalid("limit", absl::StrCat("at most ", kMaxSearchLimit, ", got ",
+                                         request.limit()));
+  }
+  if (!v1::SortOrder_IsValid(request.sort())) {
+    return Invalid("sort", absl::StrCat("unknown sort order ",
+                                        static_cast<int>(request.sort())));
+  }
+
+  const v1::GlobalStats& stats = request.stats();
+  if (stats.terms_size() != stats.doc_freqs_size()) {
+    return Invalid(
+        "stats.doc_freqs",
+        absl::StrCat("must have one entry per stats.terms entry: ",
+                     stats.doc_freqs_size(), " vs ", stats.terms_size()));
+  }
+  if (stats.terms_size() > kMaxStatsTerms) {
+    return Invalid("stats.terms",
+                   absl::StrCat("at most ", kMaxStatsTerms, " terms, got ",
+                                stats.terms_size()));
+  }
+  for (int i = 0; i < stats.terms_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateTermRef(stats.terms(i), absl::StrCat("stats.terms[", i, "]")));
+  }
+  return ValidateScoring(request.scoring());
+}
+
+absl::Status ValidateFetchRequest(const v1::FetchRequest& request) {
+  if (request.ids_size() > kMaxFetchIds) {
+    return Invalid(
+        "ids", absl::StrCat("at most ", kMaxFetchIds, " ids per request, got ",
+                            request.ids_size()));
+  }
+  for (int i = 0; i < request.ids_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateId(request.ids(i), absl::StrCat("ids[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WriteResponse> StorageHandler::Write(
+    const v1::WriteRequest& request) {
+  SIFT_RETURN_IF_ERROR(ValidateWriteRequest(request));
+  return index_->Apply(request);
+}
+
+absl::StatusOr<v1::StatsResponse> StorageHandler::Stats(
+    const v1::StatsRequest& request) {
+  SIFT_RETURN_IF_ERROR(ValidateStatsRequest(request));
+  return index_->Stats(request);
+}
+
+absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
+    const v1::ShardSearchRequest& request) {
+  SIFT_RETURN_IF_ERROR(ValidateSearchRequest(request));
+  return index_->Search(request);
+}
+
+absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(
+    const v1::FetchRequest& request) {
+  SIFT_RETURN_IF_ERROR(ValidateFetchRequest(request));
+  return index_->Fetch(request);
+}
+
+}  // namespace sift::storage

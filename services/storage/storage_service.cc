@@ -1,0 +1,77 @@
+#include "services/storage/storage_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+
+namespace sift::storage {
+namespace {
+
+// Runs `work(request)` on the executor and finishes the call with its
+// result.
+template <typename Request, typename Response, typename Work>
+grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context,
+                                        const Request* request,
+                                        Response* response, Executor* executor,
+                                        Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool scheduled = executor->TrySchedule(
+      [context, request, response, reactor, work = std::move(work)] {
+        if (context->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "the call was cancelled before it ran"));
+          return;
+        }
+        absl::StatusOr<Response> result = work(*request);
+        if (result.ok()) {
+          *response = *std::move(result);
+          reactor->Finish(grpc::Status::OK);
+        } else {
+          reactor->Finish(ToGrpcStatus(result.status()));
+        }
+      });
+  if (!scheduled) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("storage shard overloaded: all ", executor->num_threads(),
+                     " workers busy and the queue full; retry with backoff")));
+  }
+  return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* StorageServiceImpl::Write(
+    grpc::CallbackServerContext* context, const v1::WriteRequest* request,
+    v1::WriteResponse* response) {
+  return RunOnExecutor(
+      context, request, response, executor_,
+      [this](const v1::WriteRequest& r) { return handler_->Write(r); });
+}
+
+grpc::ServerUnaryReactor* StorageServiceImpl::Stats(
+    grpc::CallbackServerContext* context, const v1::StatsRequest* request,
+    v1::StatsResponse* response) {
+  return RunOnExecutor(
+      context, request, response, executor_,
+      [this](const v1::StatsRequest& r) { return handler_->Stats(r); });
+}
+
+grpc::ServerUnaryReactor* StorageServiceImpl::Search(
+    grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
+    v1::ShardSearchResponse* response) {
+  return RunOnExecutor(
+      context, request, response, executor_,
+      [this](const v1::ShardSearchRequest& r) { return handler_->Search(r); });
+}
+
+grpc::ServerUnaryReactor* StorageServiceImpl::Fetch(
+    grpc::CallbackServerContext* context, const v1::FetchRequest* request,
+    v1::FetchResponse* response) {
+  return RunOnExecutor(
+      context, request, response, executor_,
+      [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
+}
+
+}  // namespace sift::storage

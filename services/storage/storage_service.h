@@ -1,0 +1,43 @@
+#ifndef SIFT_SERVICES_STORAGE_STORAGE_SERVICE_H_
+#define SIFT_SERVICES_STORAGE_STORAGE_SERVICE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/server/executor.h"
+#include "services/storage/storage_handler.h"
+#include "sift/v1/storage.grpc.pb.h"
+
+namespace sift::storage {
+
+// gRPC adapter of StorageService: every call runs on `executor` so that no
+// gRPC thread waits for the disk. When the executor's queue is full the call
+// fails RESOURCE_EXHAUSTED at once and the client backs off. A call whose
+// client has already gone is dropped with CANCELLED before doing its work.
+class StorageServiceImpl final : public v1::StorageService::CallbackService {
+ public:
+  // Neither is owned; both must outlive the service, and the executor must
+  // keep running until the server has shut down.
+  StorageServiceImpl(StorageHandler* handler, Executor* executor)
+      : handler_(handler), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
+                                  const v1::WriteRequest* request,
+                                  v1::WriteResponse* response) override;
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
+                                  const v1::StatsRequest* request,
+                                  v1::StatsResponse* response) override;
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* context,
+                                   const v1::ShardSearchRequest* request,
+                                   v1::ShardSearchResponse* response) override;
+  grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
+                                  const v1::FetchRequest* request,
+                                  v1::FetchResponse* response) override;
+
+ private:
+  StorageHandler* handler_;
+  Executor* executor_;
+};
+
+}  // namespace sift::storage
+
+#endif  // SIFT_SERVICES_STORAGE_STORAGE_SERVICE_H_
