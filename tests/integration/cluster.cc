@@ -36,7 +36,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(
   argv.push_back(nullptr);
 
   const pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
+  if (pid < 0)
+    return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
   if (pid == 0) {
     const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -84,26 +85,53 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
 }
 
+namespace {
+
+// Whether something accepts TCP connections on 127.0.0.1:`port`.
+bool PortAcceptsConnections(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok =
+      connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
 absl::Status WaitForServing(const std::string& address,
                             absl::Duration timeout) {
+  const absl::Time end = absl::Now() + timeout;
+  // Wait for the listening socket first: a gRPC channel that fails to
+  // connect backs off for a second or more before it tries again.
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
+  while (!PortAcceptsConnections(port)) {
+    if (absl::Now() > end) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(address, " never accepted connections"));
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   auto channel =
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = grpc::health::v1::Health::NewStub(channel);
-  const absl::Time end = absl::Now() + timeout;
   std::string last = "no answer";
   while (absl::Now() < end) {
     grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Milliseconds(500)));
+    context.set_wait_for_ready(true);
+    context.set_deadline(DeadlineIn(absl::Seconds(2)));
     grpc::health::v1::HealthCheckRequest request;
     grpc::health::v1::HealthCheckResponse response;
     grpc::Status s = stub->Check(&context, request, &response);
     if (s.ok() &&
-        response.status() ==
-            grpc::health::v1::HealthCheckResponse::SERVING) {
+        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
       return absl::OkStatus();
     }
     last = s.ok() ? "not serving" : s.error_message();
-    absl::SleepFor(absl::Milliseconds(50));
+    absl::SleepFor(absl::Milliseconds(20));
   }
   return absl::DeadlineExceededError(
       absl::StrCat(address, " did not become healthy: ", last));
@@ -122,17 +150,17 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   const std::string shards = absl::StrJoin(c->shard_addresses_, ",");
   const std::string bin = SIFT_BIN_DIR;
   c->ingest_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
-  auto ingest = Process::Start(
-      bin + "/sift-ingest",
-      {"--listen=" + c->ingest_address_, "--shards=" + shards},
-      root + "/ingest.log");
+  auto ingest =
+      Process::Start(bin + "/sift-ingest",
+                     {"--listen=" + c->ingest_address_, "--shards=" + shards},
+                     root + "/ingest.log");
   if (!ingest.ok()) return ingest.status();
   c->ingest_process_ = std::move(*ingest);
   c->query_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
-  auto query = Process::Start(
-      bin + "/sift-query",
-      {"--listen=" + c->query_address_, "--shards=" + shards},
-      root + "/query.log");
+  auto query =
+      Process::Start(bin + "/sift-query",
+                     {"--listen=" + c->query_address_, "--shards=" + shards},
+                     root + "/query.log");
   if (!query.ok()) return query.status();
   c->query_process_ = std::move(*query);
   for (const std::string& addr : {c->ingest_address_, c->query_address_}) {
@@ -152,6 +180,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
 }
 
 Cluster::~Cluster() {
+  // Close the test's own connections first, as clients going away would.
+  ingest_stub_.reset();
+  query_stub_.reset();
   if (query_process_) query_process_->Stop(SIGTERM);
   if (ingest_process_) ingest_process_->Stop(SIGTERM);
   for (auto& shard : shards_) {
@@ -166,10 +197,10 @@ void Cluster::StopShard(int i, int signal) {
 
 absl::Status Cluster::StartShard(int i) {
   const std::string data = absl::StrCat(root_, "/shard-", i);
-  auto p = Process::Start(
-      std::string(SIFT_BIN_DIR) + "/sift-storage",
-      {"--listen=" + shard_addresses_[i], "--data_dir=" + data},
-      absl::StrCat(root_, "/shard-", i, ".log"));
+  auto p =
+      Process::Start(std::string(SIFT_BIN_DIR) + "/sift-storage",
+                     {"--listen=" + shard_addresses_[i], "--data_dir=" + data},
+                     absl::StrCat(root_, "/shard-", i, ".log"));
   if (!p.ok()) return p.status();
   shards_[i] = std::move(*p);
   absl::Status s = WaitForServing(shard_addresses_[i], absl::Seconds(30));

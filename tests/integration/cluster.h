@@ -47,8 +47,8 @@ absl::Status WaitForServing(const std::string& address, absl::Duration timeout);
 // one sift-query. Binaries come from SIFT_BIN_DIR.
 class Cluster {
  public:
-  static absl::StatusOr<std::unique_ptr<Cluster>> Start(int num_shards,
-                                                        const std::string& root);
+  static absl::StatusOr<std::unique_ptr<Cluster>> Start(
+      int num_shards, const std::string& root);
   ~Cluster();
 
   v1::IngestService::Stub& ingest() { return *ingest_stub_; }

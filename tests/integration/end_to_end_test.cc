@@ -111,13 +111,14 @@ TEST_P(CranfieldTest, IndexesEveryDocumentAndFindsRelevantOnes) {
   // Cranfield query 1 is about aeroelastic models of heated high-speed
   // aircraft; documents 12, 13, 29, 51, ... are judged relevant to it.
   v1::SearchResponse r = MustSearch(
-      *cluster_, "similarity laws aeroelastic models heated high speed aircraft");
+      *cluster_,
+      "similarity laws aeroelastic models heated high speed aircraft");
   ASSERT_EQ(r.hits_size(), 10);
   EXPECT_GT(r.total_hits(), 100u);
   std::vector<std::string> ids;
   for (const auto& hit : r.hits()) ids.push_back(hit.id());
-  EXPECT_THAT(ids, ::testing::Contains(::testing::AnyOf("12", "13", "29",
-                                                        "51", "184", "486")));
+  EXPECT_THAT(ids, ::testing::Contains(
+                       ::testing::AnyOf("12", "13", "29", "51", "184", "486")));
   for (int i = 1; i < r.hits_size(); ++i) {
     EXPECT_GE(r.hits(i - 1).score(), r.hits(i).score());
   }
@@ -127,8 +128,10 @@ TEST_P(CranfieldTest, IndexesEveryDocumentAndFindsRelevantOnes) {
 TEST_P(CranfieldTest, BooleanOperatorsAndPhrases) {
   const uint64_t boundary = MustSearch(*cluster_, "boundary").total_hits();
   const uint64_t layer = MustSearch(*cluster_, "layer").total_hits();
-  const uint64_t both = MustSearch(*cluster_, "boundary AND layer").total_hits();
-  const uint64_t either = MustSearch(*cluster_, "boundary OR layer").total_hits();
+  const uint64_t both =
+      MustSearch(*cluster_, "boundary AND layer").total_hits();
+  const uint64_t either =
+      MustSearch(*cluster_, "boundary OR layer").total_hits();
   const uint64_t not_layer =
       MustSearch(*cluster_, "boundary -layer").total_hits();
   const uint64_t phrase =
@@ -221,8 +224,9 @@ class SmallClusterTest : public ::testing::Test {
 };
 
 TEST_F(SmallClusterTest, UpsertReplacesTheOldVersionEverywhere) {
-  ASSERT_EQ(Index({DocInput("a", "Lighthouse keeper", "The old lighthouse "
-                                                      "stands on granite."),
+  ASSERT_EQ(Index({DocInput("a", "Lighthouse keeper",
+                            "The old lighthouse "
+                            "stands on granite."),
                    DocInput("b", "Harbour", "Boats in the harbour.")})
                 .accepted(),
             2u);
@@ -303,9 +307,9 @@ TEST_F(SmallClusterTest, BadQueriesGetInvalidArgumentWithAPosition) {
 TEST_F(SmallClusterTest, PagesThroughEveryHitOnce) {
   std::vector<v1::DocumentInput> docs;
   for (int i = 0; i < 57; ++i) {
-    docs.push_back(DocInput(absl::StrCat("p", i), "Paging",
-                            absl::StrCat("common word ", std::string(i % 7, 'x'),
-                                         " filler")));
+    docs.push_back(DocInput(
+        absl::StrCat("p", i), "Paging",
+        absl::StrCat("common word ", std::string(i % 7, 'x'), " filler")));
   }
   ASSERT_EQ(Index(docs).accepted(), 57u);
   v1::SearchRequest request;
@@ -401,13 +405,12 @@ TEST(RestartTest, AcknowledgedDocumentsSurviveKillAndRestart) {
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   Cluster& c = **cluster;
   ASSERT_EQ(IndexAll(c, *inputs), 1400);
-  const std::vector<std::string> before =
-      [&] {
-        std::vector<std::string> ids;
-        const v1::SearchResponse r = MustSearch(c, "boundary layer flow", 50);
-        for (const auto& h : r.hits()) ids.push_back(h.id());
-        return ids;
-      }();
+  const std::vector<std::string> before = [&] {
+    std::vector<std::string> ids;
+    const v1::SearchResponse r = MustSearch(c, "boundary layer flow", 50);
+    for (const auto& h : r.hits()) ids.push_back(h.id());
+    return ids;
+  }();
   // A crash right after the acknowledgement, and a clean stop.
   c.StopShard(0, SIGKILL);
   c.StopShard(1, SIGTERM);
@@ -457,10 +460,10 @@ TEST(PartialResultsTest, AShardDownIsReportedNotHidden) {
   if (is.ok()) {
     EXPECT_LT(indexed.accepted(), 20u);
     for (const auto& result : indexed.results()) {
-      EXPECT_THAT(result.code(),
-                  ::testing::AnyOf(grpc::StatusCode::OK,
-                                   grpc::StatusCode::UNAVAILABLE,
-                                   grpc::StatusCode::DEADLINE_EXCEEDED));
+      EXPECT_THAT(
+          result.code(),
+          ::testing::AnyOf(grpc::StatusCode::OK, grpc::StatusCode::UNAVAILABLE,
+                           grpc::StatusCode::DEADLINE_EXCEEDED));
     }
   } else {
     EXPECT_EQ(is.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
