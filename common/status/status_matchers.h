@@ -32,30 +32,32 @@ MATCHER(IsOk, "is OK") {
 }
 
 MATCHER_P(StatusIs, code,
-          "has code " + absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
+          "has code " +
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
   const absl::Status& s = internal::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code;
 }
 
 MATCHER_P2(StatusIs, code, message_matcher,
-           "has code " + absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
+           "has code " +
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(code))) {
   const absl::Status& s = internal::GetStatus(arg);
   *result_listener << "status is " << s;
   return s.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher,
-                                       std::string(s.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(s.message()), result_listener);
 }
 
 }  // namespace sift::testing
 
 // Asserts that a StatusOr is OK and moves its value into lhs.
-#define SIFT_ASSERT_OK_AND_ASSIGN(lhs, expr)                              \
-  SIFT_ASSERT_OK_AND_ASSIGN_IMPL_(                                        \
+#define SIFT_ASSERT_OK_AND_ASSIGN(lhs, expr) \
+  SIFT_ASSERT_OK_AND_ASSIGN_IMPL_(           \
       SIFT_STATUS_MATCHERS_CONCAT_(sift_statusor_, __LINE__), lhs, expr)
 #define SIFT_STATUS_MATCHERS_CONCAT_INNER_(a, b) a##b
-#define SIFT_STATUS_MATCHERS_CONCAT_(a, b) SIFT_STATUS_MATCHERS_CONCAT_INNER_(a, b)
+#define SIFT_STATUS_MATCHERS_CONCAT_(a, b) \
+  SIFT_STATUS_MATCHERS_CONCAT_INNER_(a, b)
 #define SIFT_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, expr) \
   auto statusor = (expr);                                    \
   ASSERT_TRUE(statusor.ok()) << statusor.status();           \

@@ -1,6 +1,7 @@
+#include "absl/status/status.h"
+
 #include <string>
 
-#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
@@ -34,8 +35,8 @@ absl::Status CheckEven(int x) {
 TEST(StatusMacrosTest, AssignOrReturnPropagatesTheFirstError) {
   EXPECT_THAT(Quarter(8), IsOk());
   EXPECT_EQ(*Quarter(8), 2);
-  EXPECT_THAT(Quarter(6), StatusIs(absl::StatusCode::kInvalidArgument,
-                                   HasSubstr("odd")));
+  EXPECT_THAT(Quarter(6),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("odd")));
   EXPECT_THAT(CheckEven(3), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(CheckEven(4), IsOk());
 }

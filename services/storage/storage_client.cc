@@ -48,8 +48,7 @@ struct AsyncCall {
 
 template <typename Req, typename Resp, typename Start>
 void CallAsync(const std::string& address, Start start, const Req& request,
-               absl::Time deadline,
-               StorageClient::Callback<Resp> done) {
+               absl::Time deadline, StorageClient::Callback<Resp> done) {
   auto* call = new AsyncCall<Req, Resp>;
   call->request = request;
   SetDeadline(call->context, deadline);
@@ -169,9 +168,9 @@ absl::StatusOr<std::vector<std::unique_ptr<StorageClient>>> ConnectShards(
        absl::StrSplit(comma_separated_addresses, ',')) {
     part = absl::StripAsciiWhitespace(part);
     if (part.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "shard list \"", comma_separated_addresses,
-          "\" has an empty entry; give host:port,host:port,..."));
+      return absl::InvalidArgumentError(
+          absl::StrCat("shard list \"", comma_separated_addresses,
+                       "\" has an empty entry; give host:port,host:port,..."));
     }
     clients.push_back(StorageClient::Connect(std::string(part)));
   }
