@@ -2,6 +2,8 @@
 // binaries on loopback, with real corpora.
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
@@ -490,6 +492,67 @@ TEST(RetryTest, IngestWaitsForAShardThatComesBack) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(indexed.accepted(), 1u) << c.Logs();
   EXPECT_EQ(MustSearch(c, "patience").total_hits(), 1u);
+}
+
+// Runs siftctl against `cluster`; returns its exit status and stdout.
+std::pair<int, std::string> RunSiftctl(Cluster& cluster,
+                                       const std::string& args) {
+  const std::string command =
+      absl::StrCat("SIFT_QUERY_ADDR=", cluster.query_address(),
+                   " SIFT_INGEST_ADDR=", cluster.ingest_address(), " ",
+                   SIFT_BIN_DIR, "/siftctl ", args, " 2>/dev/null");
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+    out.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(SiftctlTest, IngestsTheSampleArticleAndFindsItFirst) {
+  const std::string article =
+      std::string(SIFT_SHARED_DIR) + "/samples/news-article.txt";
+  if (access(article.c_str(), R_OK) != 0) {
+    GTEST_SKIP() << article << " is missing (the shared folder beside the "
+                 << "repository)";
+  }
+  TempDir dir;
+  auto cluster = Cluster::Start(1, dir.path());
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  Cluster& c = **cluster;
+  auto [ingest_status, ingest_out] =
+      RunSiftctl(c, absl::StrCat("ingest ", article, " ", SIFT_SOURCE_DIR,
+                                 "/samples/articles"));
+  EXPECT_EQ(ingest_status, 0) << ingest_out << c.Logs();
+  EXPECT_THAT(ingest_out, HasSubstr("accepted 6, rejected 0"));
+
+  auto [search_status, json] = RunSiftctl(c, "search \"human rights\" --json");
+  ASSERT_EQ(search_status, 0) << json;
+  EXPECT_THAT(json, HasSubstr("\"total_hits\""));
+  EXPECT_THAT(json, HasSubstr("\"hits\""));
+  const size_t first_id = json.find("\"id\"");
+  ASSERT_NE(first_id, std::string::npos) << json;
+  const std::string expected_first = "\"id\": \"news-article.txt\"";
+  EXPECT_EQ(json.substr(first_id, expected_first.size()), expected_first)
+      << json;
+  EXPECT_THAT(json, HasSubstr("en.humanrights.cn"));
+  EXPECT_THAT(json, HasSubstr("2021-02-22"));
+
+  auto [table_status, table] = RunSiftctl(c, "search \"human rights\"");
+  EXPECT_EQ(table_status, 0);
+  EXPECT_THAT(table, HasSubstr("2021-02-22"));
+  EXPECT_THAT(table, HasSubstr("en.humanrights.cn"));
+
+  // A rejected document makes the exit status non-zero.
+  const std::string bad = dir.path() + "/bad.jsonl";
+  FILE* f = fopen(bad.c_str(), "w");
+  fputs("{\"id\": \"\", \"title\": \"no id\"}\n", f);
+  fclose(f);
+  auto [bad_status, bad_out] = RunSiftctl(c, "ingest " + bad);
+  EXPECT_EQ(bad_status, 1) << bad_out;
+  EXPECT_THAT(bad_out, HasSubstr("rejected 1"));
 }
 
 }  // namespace
