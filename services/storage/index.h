@@ -60,6 +60,11 @@ class Index {
 
   // Live documents, as of the last completed write.
   virtual uint64_t DocCount() const = 0;
+
+  // Finishes background work, persists what is cheaper to persist than to
+  // rebuild, and releases the files. No other call may be running or
+  // follow. Idempotent. Skipping it (a crash) loses nothing acknowledged.
+  virtual absl::Status Close() = 0;
 };
 
 }  // namespace sift::storage

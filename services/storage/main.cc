@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
-#include "services/storage/rocksdb_index.h"
+#include "services/storage/index_factory.h"
 #include "services/storage/storage_handler.h"
 #include "services/storage/storage_service.h"
 
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
 
   sift::storage::IndexOptions options;
   options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
-  auto index = sift::storage::RocksDbIndex::Open(data_dir, options);
+  auto index = sift::storage::OpenIndex(data_dir, options);
   if (!index.ok()) return Fail(index.status().ToString());
 
   const size_t threads = static_cast<size_t>(threads_flag);

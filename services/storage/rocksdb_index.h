@@ -53,7 +53,7 @@ class RocksDbIndex final : public Index {
 
   // Closes the database cleanly. No other call may be running or follow.
   // Idempotent.
-  absl::Status Close();
+  absl::Status Close() override;
 
   const std::string& dir() const { return dir_; }
 
