@@ -362,6 +362,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   *search.mutable_scoring() = options_.scoring;
   std::vector<ShardHitRef> candidates;
   uint64_t total_hits = 0;
+  bool total_is_lower_bound = false;
   {
     Gather<v1::ShardSearchResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
@@ -377,6 +378,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
         continue;
       }
       total_hits += answers[k]->total_hits();
+      total_is_lower_bound |= answers[k]->total_hits_is_lower_bound();
       for (v1::ShardHit& hit : *answers[k]->mutable_hits()) {
         candidates.push_back({static_cast<uint32_t>(live[k]), std::move(hit)});
       }
@@ -445,6 +447,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   }
 
   response.set_total_hits(total_hits);
+  response.set_total_hits_is_lower_bound(total_is_lower_bound);
   const uint64_t next = page.offset + page.page_size;
   if (next < total_hits && next < options_.max_result_window) {
     response.set_next_page_token(

@@ -15,6 +15,20 @@ struct IndexOptions {
   size_t block_cache_bytes = size_t{256} << 20;
   // Memtable memory of all column families together before a flush.
   size_t write_buffer_bytes = size_t{128} << 20;
+  // New documents wait in memory segments (searchable at once, durable
+  // through a log) until this many of them, or `flush_bytes` of segment
+  // data, or `max_memory_segments` segments, are flushed into one segment.
+  size_t flush_documents = 32768;
+  size_t flush_bytes = size_t{96} << 20;
+  size_t max_memory_segments = 24;
+  // Tiered merging: this many segments of a similar size merge into one;
+  // a segment with more than `max_merge_documents` live documents is only
+  // rewritten to drop deletions (when over a third of it is deleted).
+  size_t merge_factor = 8;
+  size_t max_merge_documents = size_t{1} << 20;
+  // Flushes and merges run on a background thread; when false they run
+  // only when Flush is called (tests that need a fixed segment layout).
+  bool background_work = true;
 };
 
 // The searchable document store of one shard: applies write batches

@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/storage/internal/test_util.h"
-#include "services/storage/rocksdb_index.h"
+#include "services/storage/segment_index.h"
 
 namespace sift::storage {
 namespace {
@@ -174,7 +174,7 @@ TEST(ValidateStatsAndFetchTest, NameTheBadEntry) {
 
 TEST(StorageHandlerTest, InvalidWriteAppliesNothing) {
   TempDir dir;
-  auto index = RocksDbIndex::Open(dir.path(), IndexOptions());
+  auto index = SegmentIndex::Open(dir.path(), IndexOptions());
   ASSERT_THAT(index, IsOk());
   StorageHandler handler(index->get());
   EXPECT_THAT(

@@ -12,7 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/storage/internal/test_util.h"
-#include "services/storage/rocksdb_index.h"
+#include "services/storage/segment_index.h"
 #include "services/storage/storage_client.h"
 #include "services/storage/storage_handler.h"
 
@@ -41,7 +41,7 @@ class StorageServiceTest : public ::testing::Test {
     IndexOptions options;
     options.block_cache_bytes = 4 << 20;
     options.write_buffer_bytes = 4 << 20;
-    auto index = RocksDbIndex::Open(dir_.path(), options);
+    auto index = SegmentIndex::Open(dir_.path(), options);
     ASSERT_THAT(index, IsOk());
     index_ = *std::move(index);
     handler_ = std::make_unique<StorageHandler>(index_.get());
@@ -61,7 +61,7 @@ class StorageServiceTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<RocksDbIndex> index_;
+  std::unique_ptr<SegmentIndex> index_;
   std::unique_ptr<StorageHandler> handler_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<StorageServiceImpl> service_;

@@ -184,7 +184,13 @@ TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
     }
     v1::SearchResponse a = MustSearch(**one, text, 20);
     v1::SearchResponse b = MustSearch(**four, text, 20);
-    ASSERT_EQ(a.total_hits(), b.total_hits()) << text;
+    // Exact counts agree; past 1,000 matches each shard may stop counting
+    // what cannot reach its top hits, and the total is only a lower bound.
+    if (!a.total_hits_is_lower_bound() && !b.total_hits_is_lower_bound()) {
+      ASSERT_EQ(a.total_hits(), b.total_hits()) << text;
+    } else {
+      EXPECT_GE(std::min(a.total_hits(), b.total_hits()), 1000u) << text;
+    }
     ASSERT_EQ(a.hits_size(), b.hits_size()) << text;
     for (int i = 0; i < a.hits_size(); ++i) {
       EXPECT_EQ(a.hits(i).id(), b.hits(i).id()) << text << " rank " << i;

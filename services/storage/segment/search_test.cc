@@ -1,8 +1,8 @@
-#include "services/storage/internal/doc_iterator.h"
+#include "services/storage/segment/search.h"
 
 #include "gtest/gtest.h"
 
-namespace sift::storage::internal {
+namespace sift::storage::segment {
 namespace {
 
 TEST(CountPhraseOccurrencesTest, ExactPhraseNeedsConsecutivePositions) {
@@ -37,4 +37,4 @@ TEST(CountPhraseOccurrencesTest, RepeatedTermsAndOverlaps) {
 }
 
 }  // namespace
-}  // namespace sift::storage::internal
+}  // namespace sift::storage::segment

@@ -1,4 +1,4 @@
-#include "services/storage/rocksdb_index.h"
+#include "services/storage/segment_index.h"
 
 #include <cmath>
 #include <map>
@@ -34,7 +34,15 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-class RocksDbIndexTest : public ::testing::Test {
+// Where the documents of a test live when it searches: every behaviour
+// must be the same in memory segments, in flushed ones and after merges.
+enum class Layout { kMemory, kFlushedPerWrite };
+
+std::string LayoutName(const ::testing::TestParamInfo<Layout>& info) {
+  return info.param == Layout::kMemory ? "Memory" : "Flushed";
+}
+
+class SegmentIndexTest : public ::testing::TestWithParam<Layout> {
  protected:
   void SetUp() override { Reopen(); }
 
@@ -43,14 +51,22 @@ class RocksDbIndexTest : public ::testing::Test {
     IndexOptions options;
     options.block_cache_bytes = 8 << 20;
     options.write_buffer_bytes = 8 << 20;
-    auto index = RocksDbIndex::Open(dir_.Sub("db"), options);
+    options.background_work = false;
+    auto index = SegmentIndex::Open(dir_.Sub("db"), options);
     ASSERT_THAT(index, IsOk());
     index_ = *std::move(index);
   }
 
   void Write(std::vector<v1::WriteOp> ops) {
     ASSERT_THAT(index_->Apply(WriteOf(std::move(ops))), IsOk());
+    if (GetParam() == Layout::kFlushedPerWrite) {
+      ASSERT_THAT(index_->Flush(), IsOk());
+    }
   }
+
+  // Document frequencies count deleted documents until their segment is
+  // merged; a merge makes them exact.
+  void MergeAll() { ASSERT_THAT(index_->ForceMerge(1), IsOk()); }
 
   v1::ShardSearchResponse Search(const v1::ShardSearchRequest& request) {
     auto response = index_->Search(request);
@@ -80,10 +96,10 @@ class RocksDbIndexTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::unique_ptr<RocksDbIndex> index_;
+  std::unique_ptr<SegmentIndex> index_;
 };
 
-TEST_F(RocksDbIndexTest, UpsertThenFetchReturnsTheStoredDocument) {
+TEST_P(SegmentIndexTest, UpsertThenFetchReturnsTheStoredDocument) {
   v1::WriteOp op = Upsert({.id = "doc-1",
                            .title = "Hello World",
                            .body = "some body text",
@@ -116,7 +132,7 @@ TEST_F(RocksDbIndexTest, UpsertThenFetchReturnsTheStoredDocument) {
   EXPECT_EQ(index_->DocCount(), 1u);
 }
 
-TEST_F(RocksDbIndexTest, ReplaceRemovesStalePostings) {
+TEST_P(SegmentIndexTest, ReplaceRemovesStalePostings) {
   Write({Upsert({.id = "a", .title = "old title", .body = "stale words"}),
          Upsert({.id = "b", .title = "other", .body = "words"})});
   auto replaced = index_->Apply(
@@ -129,6 +145,7 @@ TEST_F(RocksDbIndexTest, ReplaceRemovesStalePostings) {
   EXPECT_THAT(Ids(Term("words")), ElementsAre("b"));
   EXPECT_THAT(Ids(Term("new")), ElementsAre("a"));
   EXPECT_THAT(Ids(Term("title")), ElementsAre("a"));
+  MergeAll();
   EXPECT_EQ(DocFreq("old"), 0u);
   EXPECT_EQ(DocFreq("words"), 1u);
   EXPECT_EQ(DocFreq("title"), 1u);
@@ -138,7 +155,7 @@ TEST_F(RocksDbIndexTest, ReplaceRemovesStalePostings) {
   EXPECT_EQ(stats.total_body_terms(), 2u);   // "fresh" + "words"
 }
 
-TEST_F(RocksDbIndexTest, DeleteRemovesEverythingOfTheDocument) {
+TEST_P(SegmentIndexTest, DeleteRemovesEverythingOfTheDocument) {
   Write({Upsert({.id = "a",
                  .title = "alpha",
                  .body = "shared",
@@ -155,6 +172,7 @@ TEST_F(RocksDbIndexTest, DeleteRemovesEverythingOfTheDocument) {
   EXPECT_THAT(Ids(Term("shared")), ElementsAre("b"));
   EXPECT_THAT(Ids(Term("s", v1::FIELD_SOURCE)), IsEmpty());
   EXPECT_THAT(Ids(MatchAll()), ElementsAre("b"));
+  MergeAll();
   EXPECT_EQ(DocFreq("shared"), 1u);
   EXPECT_EQ(DocFreq("t", v1::FIELD_TAG), 0u);
   EXPECT_EQ(Counters().doc_count(), 1u);
@@ -165,7 +183,7 @@ TEST_F(RocksDbIndexTest, DeleteRemovesEverythingOfTheDocument) {
   EXPECT_FALSE(fetched->results(0).found());
 }
 
-TEST_F(RocksDbIndexTest, DuplicateIdsInOneRequestLastWins) {
+TEST_P(SegmentIndexTest, DuplicateIdsInOneRequestLastWins) {
   auto response = index_->Apply(
       WriteOf({Upsert({.id = "a", .title = "first version"}),
                Upsert({.id = "a", .title = "second"}),
@@ -186,7 +204,7 @@ TEST_F(RocksDbIndexTest, DuplicateIdsInOneRequestLastWins) {
   EXPECT_EQ(DocFreq("version"), 0u);
 }
 
-TEST_F(RocksDbIndexTest, InvalidOperationAppliesNothing) {
+TEST_P(SegmentIndexTest, InvalidOperationAppliesNothing) {
   v1::WriteOp bad = Upsert({.id = "bad", .title = "x"});
   bad.mutable_upsert()->mutable_body()->add_terms(std::string("nul\0", 4));
   EXPECT_THAT(
@@ -197,10 +215,10 @@ TEST_F(RocksDbIndexTest, InvalidOperationAppliesNothing) {
   EXPECT_THAT(Ids(Term("fine")), IsEmpty());
 }
 
-class BooleanTest : public RocksDbIndexTest {
+class BooleanTest : public SegmentIndexTest {
  protected:
   void SetUp() override {
-    RocksDbIndexTest::SetUp();
+    SegmentIndexTest::SetUp();
     Write({Upsert({.id = "ab", .body = "apple banana"}),
            Upsert({.id = "a", .body = "apple"}),
            Upsert({.id = "b", .body = "banana"}),
@@ -209,21 +227,21 @@ class BooleanTest : public RocksDbIndexTest {
   }
 };
 
-TEST_F(BooleanTest, MustIsAnd) {
+TEST_P(BooleanTest, MustIsAnd) {
   EXPECT_THAT(Ids(Bool({Term("apple"), Term("banana")})), ElementsAre("ab"));
 }
 
-TEST_F(BooleanTest, ShouldIsOr) {
+TEST_P(BooleanTest, ShouldIsOr) {
   EXPECT_THAT(Ids(Bool({}, {Term("apple"), Term("cherry")})),
               UnorderedElementsAre("ab", "a", "c", "bc"));
 }
 
-TEST_F(BooleanTest, MustNotExcludes) {
+TEST_P(BooleanTest, MustNotExcludes) {
   EXPECT_THAT(Ids(Bool({Term("banana")}, {}, {Term("apple")})),
               UnorderedElementsAre("b", "bc"));
 }
 
-TEST_F(BooleanTest, ShouldOnlyAddsScoreWhenThereIsAMust) {
+TEST_P(BooleanTest, ShouldOnlyAddsScoreWhenThereIsAMust) {
   auto response = Search(SearchFor(Bool({Term("banana")}, {Term("apple")})));
   // Every banana document matches; the one with apple ranks first.
   ASSERT_EQ(response.hits_size(), 3);
@@ -231,14 +249,14 @@ TEST_F(BooleanTest, ShouldOnlyAddsScoreWhenThereIsAMust) {
   EXPECT_GT(response.hits(0).score(), response.hits(1).score());
 }
 
-TEST_F(BooleanTest, NestedBoolean) {
+TEST_P(BooleanTest, NestedBoolean) {
   // (apple OR cherry) AND NOT (banana AND cherry)
   EXPECT_THAT(Ids(Bool({Bool({}, {Term("apple"), Term("cherry")})}, {},
                        {Bool({Term("banana"), Term("cherry")})})),
               UnorderedElementsAre("ab", "a", "c"));
 }
 
-TEST_F(BooleanTest, MustNotOnlyNeedsMatchAll) {
+TEST_P(BooleanTest, MustNotOnlyNeedsMatchAll) {
   EXPECT_THAT(Ids(Bool({MatchAll()}, {}, {Term("banana")})),
               UnorderedElementsAre("a", "c"));
   // Without a must or should clause nothing is positively matched.
@@ -248,10 +266,10 @@ TEST_F(BooleanTest, MustNotOnlyNeedsMatchAll) {
   for (const v1::ShardHit& hit : all.hits()) EXPECT_EQ(hit.score(), 0.0);
 }
 
-class PhraseTest : public RocksDbIndexTest {
+class PhraseTest : public SegmentIndexTest {
  protected:
   void SetUp() override {
-    RocksDbIndexTest::SetUp();
+    SegmentIndexTest::SetUp();
     Write({Upsert({.id = "exact", .body = "the quick brown fox"}),
            Upsert({.id = "gap1", .body = "quick red brown fox"}),
            Upsert({.id = "gap3", .body = "quick and the red brown"}),
@@ -261,13 +279,13 @@ class PhraseTest : public RocksDbIndexTest {
   }
 };
 
-TEST_F(PhraseTest, ExactPhraseNeedsAdjacentTermsInOrder) {
+TEST_P(PhraseTest, ExactPhraseNeedsAdjacentTermsInOrder) {
   EXPECT_THAT(Ids(Phrase("quick brown")),
               UnorderedElementsAre("exact", "intitle"));
   EXPECT_THAT(Ids(Phrase("quick brown fox")), ElementsAre("exact"));
 }
 
-TEST_F(PhraseTest, SlopAllowsWordsBetweenButKeepsOrder) {
+TEST_P(PhraseTest, SlopAllowsWordsBetweenButKeepsOrder) {
   EXPECT_THAT(Ids(Phrase("quick brown", 1)),
               UnorderedElementsAre("exact", "intitle", "gap1"));
   EXPECT_THAT(Ids(Phrase("quick brown", 3)),
@@ -275,20 +293,20 @@ TEST_F(PhraseTest, SlopAllowsWordsBetweenButKeepsOrder) {
   EXPECT_THAT(Ids(Phrase("brown quick", 10)), ElementsAre("reversed"));
 }
 
-TEST_F(PhraseTest, NeverSpansTitleAndBody) {
+TEST_P(PhraseTest, NeverSpansTitleAndBody) {
   // "split" has "quick" ending the title and "brown" starting the body.
   EXPECT_THAT(Ids(Phrase("quick brown", 5)),
               ::testing::Not(::testing::Contains("split")));
 }
 
-TEST_F(PhraseTest, FieldScopedPhrase) {
+TEST_P(PhraseTest, FieldScopedPhrase) {
   EXPECT_THAT(Ids(Phrase("quick brown", 0, v1::FIELD_TITLE)),
               ElementsAre("intitle"));
   EXPECT_THAT(Ids(Phrase("quick brown", 0, v1::FIELD_BODY)),
               ElementsAre("exact"));
 }
 
-TEST_F(RocksDbIndexTest, FieldScopedTerms) {
+TEST_P(SegmentIndexTest, FieldScopedTerms) {
   Write({Upsert({.id = "t", .title = "budget", .body = "numbers"}),
          Upsert({.id = "b", .title = "numbers", .body = "budget"})});
   EXPECT_THAT(Ids(Term("budget", v1::FIELD_TITLE)), ElementsAre("t"));
@@ -299,7 +317,7 @@ TEST_F(RocksDbIndexTest, FieldScopedTerms) {
   EXPECT_EQ(DocFreq("budget"), 2u);
 }
 
-TEST_F(RocksDbIndexTest, KeywordTermsMatchCaseInsensitively) {
+TEST_P(SegmentIndexTest, KeywordTermsMatchCaseInsensitively) {
   Write({Upsert({.id = "r",
                  .body = "x",
                  .source = "Reuters",
@@ -315,7 +333,7 @@ TEST_F(RocksDbIndexTest, KeywordTermsMatchCaseInsensitively) {
   EXPECT_EQ(DocFreq("ap", v1::FIELD_SOURCE), 1u);
 }
 
-TEST_F(RocksDbIndexTest, NulInAKeywordValueReadsAsASpace) {
+TEST_P(SegmentIndexTest, NulInAKeywordValueReadsAsASpace) {
   const std::string source("Big\0Paper", 9);
   Write({Upsert({.id = "n", .body = "x", .source = source})});
   EXPECT_THAT(Ids(Term("big paper", v1::FIELD_SOURCE)), ElementsAre("n"));
@@ -327,10 +345,10 @@ TEST_F(RocksDbIndexTest, NulInAKeywordValueReadsAsASpace) {
   EXPECT_EQ(fetched->results(0).document().source(), source);
 }
 
-class FilterTest : public RocksDbIndexTest {
+class FilterTest : public SegmentIndexTest {
  protected:
   void SetUp() override {
-    RocksDbIndexTest::SetUp();
+    SegmentIndexTest::SetUp();
     Write({Upsert({.id = "1",
                    .body = "news",
                    .source = "Reuters",
@@ -362,21 +380,21 @@ class FilterTest : public RocksDbIndexTest {
   }
 };
 
-TEST_F(FilterTest, SourcesAreAnyOf) {
+TEST_P(FilterTest, SourcesAreAnyOf) {
   v1::Filters f;
   f.add_sources("reuters");
   f.add_sources("bbc");
   EXPECT_THAT(Filtered(f), UnorderedElementsAre("1", "3", "4"));
 }
 
-TEST_F(FilterTest, TagsAreAllOf) {
+TEST_P(FilterTest, TagsAreAllOf) {
   v1::Filters f;
   f.add_tags("EU");
   f.add_tags("trade");
   EXPECT_THAT(Filtered(f), UnorderedElementsAre("1", "4"));
 }
 
-TEST_F(FilterTest, DateRangeIsFromInclusiveToExclusiveAndSkipsUndated) {
+TEST_P(FilterTest, DateRangeIsFromInclusiveToExclusiveAndSkipsUndated) {
   v1::Filters f;
   f.mutable_published_from()->set_seconds(100);
   f.mutable_published_to()->set_seconds(300);
@@ -389,7 +407,7 @@ TEST_F(FilterTest, DateRangeIsFromInclusiveToExclusiveAndSkipsUndated) {
   EXPECT_THAT(Filtered(to_only), UnorderedElementsAre("1", "2"));
 }
 
-TEST_F(FilterTest, FiltersDoNotChangeScores) {
+TEST_P(FilterTest, FiltersDoNotChangeScores) {
   v1::ShardSearchRequest plain = SearchFor(Term("news"));
   v1::ShardSearchRequest filtered = plain;
   filtered.mutable_filters()->add_sources("AP");
@@ -401,7 +419,7 @@ TEST_F(FilterTest, FiltersDoNotChangeScores) {
   EXPECT_EQ(response.hits(0).score(), unfiltered_score);
 }
 
-TEST_F(FilterTest, SortsByDateWithUndatedLast) {
+TEST_P(FilterTest, SortsByDateWithUndatedLast) {
   Write({Upsert({.id = "0", .body = "news"}),
          Upsert({.id = "5", .body = "news", .published_seconds = 200})});
   v1::ShardSearchRequest request = SearchFor(Term("news"));
@@ -422,10 +440,10 @@ TEST_F(FilterTest, SortsByDateWithUndatedLast) {
 
 // A corpus small enough to score by hand: N = 2, title lengths 1 and 2,
 // body lengths 2 and 1, so both average lengths are 1.5.
-class ScoringTest : public RocksDbIndexTest {
+class ScoringTest : public SegmentIndexTest {
  protected:
   void SetUp() override {
-    RocksDbIndexTest::SetUp();
+    SegmentIndexTest::SetUp();
     Write({Upsert({.id = "d1",
                    .title = "apple",
                    .body = "apple banana",
@@ -444,7 +462,7 @@ class ScoringTest : public RocksDbIndexTest {
   }
 };
 
-TEST_F(ScoringTest, Bm25fMatchesHandComputedValues) {
+TEST_P(ScoringTest, Bm25fMatchesHandComputedValues) {
   const double ln2 = std::log(2.0);  // idf of df 1 with N 2
   // "apple" in d1: title norm 0.25 + 0.75 * 1 / 1.5 = 0.75, body norm
   // 0.25 + 0.75 * 2 / 1.5 = 1.25; tf~ = 2 * 1 / 0.75 + 1 * 1 / 1.25 = 52/15;
@@ -468,7 +486,7 @@ TEST_F(ScoringTest, Bm25fMatchesHandComputedValues) {
       ln2 * 114.4 / 70.0 + ln2, 1e-12);
 }
 
-TEST_F(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
+TEST_P(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
   v1::ShardSearchRequest request = SearchFor(Term("cherry"));
   v1::GlobalStats* stats = request.mutable_stats();
   stats->set_doc_count(10);
@@ -488,7 +506,7 @@ TEST_F(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
   EXPECT_NEAR(response.hits(0).score(), idf * 4.0 * 3.0 / 6.0, 1e-12);
 }
 
-TEST_F(RocksDbIndexTest, EqualScoresAreOrderedById) {
+TEST_P(SegmentIndexTest, EqualScoresAreOrderedById) {
   // Same content, inserted in descending id order.
   for (const char* id : {"e", "d", "c", "b", "a"}) {
     Write({Upsert({.id = id, .body = "same words"})});
@@ -502,7 +520,7 @@ TEST_F(RocksDbIndexTest, EqualScoresAreOrderedById) {
               ElementsAre("a", "b", "c"));
 }
 
-TEST_F(RocksDbIndexTest, TotalHitsCountsEveryMatch) {
+TEST_P(SegmentIndexTest, TotalHitsCountsEveryMatch) {
   std::vector<v1::WriteOp> ops;
   for (int i = 0; i < 60; ++i) {
     ops.push_back(Upsert({.id = absl::StrCat("doc", i),
@@ -517,7 +535,7 @@ TEST_F(RocksDbIndexTest, TotalHitsCountsEveryMatch) {
   EXPECT_EQ(count_only.total_hits(), 20u);
 }
 
-TEST_F(RocksDbIndexTest, ReopenKeepsEverything) {
+TEST_P(SegmentIndexTest, ReopenKeepsEverything) {
   Write({Upsert({.id = "x",
                  .title = "persistent",
                  .body = "data here",
@@ -545,7 +563,7 @@ TEST_F(RocksDbIndexTest, ReopenKeepsEverything) {
   EXPECT_THAT(Ids(Term("persistent")), ElementsAre("x"));
 }
 
-TEST_F(RocksDbIndexTest, StatsReportCountersDocFreqsAndDiskBytes) {
+TEST_P(SegmentIndexTest, StatsReportCountersDocFreqsAndDiskBytes) {
   Write({Upsert({.id = "1", .title = "a b", .body = "b c d"}),
          Upsert({.id = "2", .title = "c", .body = "d"})});
   v1::StatsRequest request;
@@ -566,7 +584,7 @@ TEST_F(RocksDbIndexTest, StatsReportCountersDocFreqsAndDiskBytes) {
 
 // Splitting a collection over shards must not change any score, given the
 // summed statistics.
-TEST(RocksDbIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
+TEST(SegmentIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   TempDir dir;
   IndexOptions options;
   options.block_cache_bytes = 4 << 20;
@@ -591,14 +609,14 @@ TEST(RocksDbIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   }
 
   auto open = [&](const std::string& name) {
-    auto index = RocksDbIndex::Open(dir.Sub(name), options);
+    auto index = SegmentIndex::Open(dir.Sub(name), options);
     EXPECT_THAT(index, IsOk());
     return index.ok() ? *std::move(index) : nullptr;
   };
-  std::unique_ptr<RocksDbIndex> single = open("single");
+  std::unique_ptr<SegmentIndex> single = open("single");
   ASSERT_NE(single, nullptr);
   ASSERT_THAT(single->Apply(WriteOf(docs)), IsOk());
-  std::vector<std::unique_ptr<RocksDbIndex>> shards;
+  std::vector<std::unique_ptr<SegmentIndex>> shards;
   std::vector<std::vector<v1::WriteOp>> per_shard(3);
   for (int i = 0; i < 40; ++i) per_shard[i % 3].push_back(docs[i]);
   for (int s = 0; s < 3; ++s) {
@@ -624,11 +642,11 @@ TEST(RocksDbIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   add_ref("eps", v1::FIELD_UNSPECIFIED);
   add_ref("odd", v1::FIELD_SOURCE);
 
-  auto global_stats = [&](const std::vector<RocksDbIndex*>& indexes) {
+  auto global_stats = [&](const std::vector<SegmentIndex*>& indexes) {
     v1::GlobalStats g;
     for (const v1::TermRef& ref : stats_request.terms()) *g.add_terms() = ref;
     g.mutable_doc_freqs()->Resize(stats_request.terms_size(), 0);
-    for (RocksDbIndex* index : indexes) {
+    for (SegmentIndex* index : indexes) {
       auto s = index->Stats(stats_request);
       EXPECT_THAT(s, IsOk());
       g.set_doc_count(g.doc_count() + s->doc_count());
@@ -669,12 +687,261 @@ TEST(RocksDbIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   }
 }
 
-TEST(RocksDbIndexOpenTest, RefusesADirectoryHeldByAnotherHandle) {
+TEST(SegmentIndexOpenTest, RefusesADirectoryHeldByAnotherHandle) {
   TempDir dir;
-  auto first = RocksDbIndex::Open(dir.path(), IndexOptions());
+  auto first = SegmentIndex::Open(dir.path(), IndexOptions());
   ASSERT_THAT(first, IsOk());
-  EXPECT_THAT(RocksDbIndex::Open(dir.path(), IndexOptions()),
+  EXPECT_THAT(SegmentIndex::Open(dir.path(), IndexOptions()),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, SegmentIndexTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, BooleanTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, PhraseTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, FilterTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, ScoringTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+
+// A random collection over a Zipf-like vocabulary, in batches.
+std::vector<std::vector<v1::WriteOp>> RandomBatches(int docs, int batch,
+                                                    uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> vocab;
+  for (int i = 0; i < 300; ++i) vocab.push_back(absl::StrCat("w", i));
+  auto word = [&]() {
+    // Squaring a uniform draw favours small indexes: a few common words,
+    // many rare ones.
+    const double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    return vocab[static_cast<size_t>(u * u * u * vocab.size())];
+  };
+  auto text = [&](int words) {
+    std::string s;
+    for (int i = 0; i < words; ++i) absl::StrAppend(&s, i ? " " : "", word());
+    return s;
+  };
+  std::vector<std::vector<v1::WriteOp>> batches;
+  for (int i = 0; i < docs; ++i) {
+    if (i % batch == 0) batches.emplace_back();
+    batches.back().push_back(
+        Upsert({.id = absl::StrCat("d", i),
+                .title = text(2 + static_cast<int>(rng() % 6)),
+                .body = text(10 + static_cast<int>(rng() % 200)),
+                .source = absl::StrCat("src", rng() % 5),
+                .published_seconds = 1000 + static_cast<int64_t>(i)}));
+  }
+  return batches;
+}
+
+std::vector<v1::QueryNode> RandomQueries(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<v1::QueryNode> queries;
+  for (int q = 0; q < n; ++q) {
+    std::vector<v1::QueryNode> should;
+    const int terms = 1 + static_cast<int>(rng() % 4);
+    for (int t = 0; t < terms; ++t) {
+      should.push_back(Term(absl::StrCat("w", rng() % 60)));
+    }
+    queries.push_back(should.size() == 1 ? should[0]
+                                         : Bool({}, std::move(should)));
+  }
+  return queries;
+}
+
+IndexOptions QuietOptions() {
+  IndexOptions options;
+  options.block_cache_bytes = 8 << 20;
+  options.write_buffer_bytes = 8 << 20;
+  options.background_work = false;
+  return options;
+}
+
+// Block-max WAND may skip documents but never a top-k hit: its results
+// equal an exhaustive evaluation of the same query, scores included.
+TEST(SegmentIndexPruningTest, TopKEqualsExhaustiveEvaluation) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  for (auto& batch : RandomBatches(3000, 500, 7)) {
+    ASSERT_THAT((*index)->Apply(WriteOf(std::move(batch))), IsOk());
+  }
+  ASSERT_THAT((*index)->Flush(), IsOk());
+  bool pruned_any = false;
+  for (const v1::QueryNode& query : RandomQueries(60, 11)) {
+    auto pruned = (*index)->Search(SearchFor(query, 10));
+    ASSERT_THAT(pruned, IsOk());
+    // A match-all clause scores 0, so the sum is unchanged, but its shape
+    // makes the shard evaluate every match.
+    v1::QueryNode exhaustive = query;
+    if (!exhaustive.has_boolean()) exhaustive = Bool({}, {query});
+    *exhaustive.mutable_boolean()->add_should() = MatchAll();
+    auto full = (*index)->Search(SearchFor(exhaustive, 10));
+    ASSERT_THAT(full, IsOk());
+    ASSERT_EQ(pruned->hits_size(), full->hits_size());
+    for (int i = 0; i < pruned->hits_size(); ++i) {
+      EXPECT_EQ(pruned->hits(i).id(), full->hits(i).id()) << i;
+      EXPECT_EQ(pruned->hits(i).score(), full->hits(i).score()) << i;
+    }
+    if (pruned->total_hits_is_lower_bound()) {
+      pruned_any = true;
+      EXPECT_GE(pruned->total_hits(), 1000u);
+    }
+  }
+  // The collection is big enough for common terms to be pruned.
+  EXPECT_TRUE(pruned_any);
+}
+
+// Results with statistics fixed in the request: document frequencies that
+// still count deleted documents would otherwise change with the layout.
+std::vector<std::string> ResultsOf(SegmentIndex& index,
+                                   const std::vector<v1::QueryNode>& queries) {
+  std::vector<std::string> out;
+  for (const v1::QueryNode& query : queries) {
+    v1::ShardSearchRequest request = SearchFor(query, 20);
+    v1::GlobalStats* stats = request.mutable_stats();
+    stats->set_doc_count(1000);
+    stats->set_total_title_terms(5000);
+    stats->set_total_body_terms(100000);
+    for (int i = 0; i < 300; ++i) {
+      stats->add_terms()->set_term(absl::StrCat("w", i));
+      stats->add_doc_freqs(1 + i);
+    }
+    auto response = index.Search(request);
+    EXPECT_THAT(response, IsOk());
+    if (!response.ok()) continue;
+    // Past the first 1,000 matches, how many a search skips (and so does
+    // not count) depends on the order in which it meets documents.
+    if (response->total_hits_is_lower_bound()) {
+      EXPECT_GE(response->total_hits(), 1000u);
+    }
+    response->clear_total_hits();
+    response->clear_total_hits_is_lower_bound();
+    out.push_back(response->SerializeAsString());
+  }
+  return out;
+}
+
+// Flushing and merging move documents between segments; answers, scores
+// and counts stay exactly the same.
+TEST(SegmentIndexLayoutTest, FlushAndMergeDoNotChangeResults) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.merge_factor = 3;
+  auto index = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(index, IsOk());
+  SegmentIndex& idx = **index;
+  for (auto& batch : RandomBatches(1200, 100, 3)) {
+    ASSERT_THAT(idx.Apply(WriteOf(std::move(batch))), IsOk());
+  }
+  // Some documents replaced and some deleted, all still in memory.
+  ASSERT_THAT(idx.Apply(WriteOf({Upsert({.id = "d5", .body = "w1 w2 w3"}),
+                                 Delete("d7"), Delete("d1100")})),
+              IsOk());
+  std::vector<v1::QueryNode> queries = RandomQueries(30, 5);
+  queries.push_back(Phrase("w1 w2", 0));
+  queries.push_back(Bool({Term("w3")}, {Term("w4")}, {Term("w5")}));
+  const std::vector<std::string> in_memory = ResultsOf(idx, queries);
+  EXPECT_EQ(idx.DocCount(), 1198u);
+
+  ASSERT_THAT(idx.Flush(), IsOk());
+  for (const auto& info : idx.Segments()) EXPECT_FALSE(info.in_memory);
+  EXPECT_EQ(ResultsOf(idx, queries), in_memory);
+
+  ASSERT_THAT(idx.ForceMerge(1), IsOk());
+  ASSERT_EQ(idx.Segments().size(), 1u);
+  EXPECT_EQ(idx.Segments()[0].documents, 1198u);
+  EXPECT_EQ(ResultsOf(idx, queries), in_memory);
+  EXPECT_EQ(idx.DocCount(), 1198u);
+}
+
+// Deleting flushed documents persists: a reopened index has them deleted,
+// and a later merge drops them for good.
+TEST(SegmentIndexLayoutTest, DeletionsOfFlushedDocumentsSurviveReopen) {
+  TempDir dir;
+  std::vector<std::string> before;
+  {
+    auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(index, IsOk());
+    for (auto& batch : RandomBatches(400, 100, 9)) {
+      ASSERT_THAT((*index)->Apply(WriteOf(std::move(batch))), IsOk());
+    }
+    ASSERT_THAT((*index)->Flush(), IsOk());
+    std::vector<v1::WriteOp> deletes;
+    for (int i = 0; i < 400; i += 3) {
+      deletes.push_back(Delete(absl::StrCat("d", i)));
+    }
+    ASSERT_THAT((*index)->Apply(WriteOf(deletes)), IsOk());
+    before = ResultsOf(**index, RandomQueries(20, 1));
+    EXPECT_EQ((*index)->DocCount(), 266u);
+  }
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  EXPECT_EQ((*index)->DocCount(), 266u);
+  EXPECT_EQ(ResultsOf(**index, RandomQueries(20, 1)), before);
+  v1::FetchRequest fetch;
+  fetch.add_ids("d3");
+  fetch.add_ids("d4");
+  auto fetched = (*index)->Fetch(fetch);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_FALSE(fetched->results(0).found());
+  EXPECT_TRUE(fetched->results(1).found());
+  ASSERT_THAT((*index)->ForceMerge(1), IsOk());
+  ASSERT_EQ((*index)->Segments().size(), 1u);
+  EXPECT_EQ((*index)->Segments()[0].documents, 266u);
+  EXPECT_EQ((*index)->Segments()[0].deleted, 0u);
+}
+
+// With background work on, small flush and merge thresholds keep the
+// index in a few flushed segments while writes go on, and every write is
+// searchable as soon as it returns.
+TEST(SegmentIndexBackgroundTest, FlushesAndMergesWhileWriting) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.background_work = true;
+  options.flush_documents = 100;
+  options.merge_factor = 4;
+  auto index = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(index, IsOk());
+  int written = 0;
+  for (auto& batch : RandomBatches(1500, 25, 21)) {
+    const std::string last = batch.back().upsert().document().id();
+    ASSERT_THAT((*index)->Apply(WriteOf(std::move(batch))), IsOk());
+    written += 25;
+    v1::FetchRequest fetch;
+    fetch.add_ids(last);
+    auto fetched = (*index)->Fetch(fetch);
+    ASSERT_THAT(fetched, IsOk());
+    EXPECT_TRUE(fetched->results(0).found());
+    EXPECT_EQ((*index)->DocCount(), static_cast<uint64_t>(written));
+  }
+  auto all = (*index)->Search(SearchFor(MatchAll(), 0));
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->total_hits(), 1500u);
+  ASSERT_THAT((*index)->Close(), IsOk());
+
+  auto reopened = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ((*reopened)->DocCount(), 1500u);
+  size_t segments = 0;
+  for (const auto& info : (*reopened)->Segments()) {
+    EXPECT_FALSE(info.in_memory);  // Close flushed them
+    ++segments;
+  }
+  // 15 flushes of ~100 documents, merged four at a time.
+  EXPECT_LT(segments, 10u);
 }
 
 }  // namespace

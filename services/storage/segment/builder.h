@@ -1,0 +1,44 @@
+#ifndef SIFT_SERVICES_STORAGE_SEGMENT_BUILDER_H_
+#define SIFT_SERVICES_STORAGE_SEGMENT_BUILDER_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "services/storage/segment/segment.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::storage::segment {
+
+// One document of a new segment, already checked: terms non-empty and free
+// of NUL bytes, keywords normalised.
+struct SegmentDocument {
+  const v1::AnalyzedDocument* analyzed = nullptr;
+  std::string source;             // normalised; empty when none
+  std::vector<std::string> tags;  // normalised, distinct, non-empty
+};
+
+// The values of a segment of `docs`, doc i getting doc number i.
+// INTERNAL only on a broken invariant.
+absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
+    absl::Span<const SegmentDocument> docs);
+
+// One input of a merge and the deletions to drop from it.
+struct MergeSource {
+  const Segment* segment = nullptr;
+  std::vector<uint64_t> deleted;  // Segment::deleted_bits() at merge start
+};
+
+// The values of one segment holding the live documents of `sources`, in
+// order. (*doc_maps)[s][d] is the new number of document d of source s, or
+// kNoMoreDocs when it was dropped. DATA_LOSS when a source is corrupt.
+absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
+    absl::Span<const MergeSource> sources,
+    std::vector<std::vector<uint32_t>>* doc_maps);
+
+}  // namespace sift::storage::segment
+
+#endif  // SIFT_SERVICES_STORAGE_SEGMENT_BUILDER_H_

@@ -1,0 +1,398 @@
+#include "services/storage/segment/postings.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/codec/varint.h"
+
+namespace sift::storage::segment {
+namespace {
+
+using codec::GetVarint32;
+using codec::PutVarint32;
+
+void PutImpact(std::string* out, const Impact& impact) {
+  PutVarint32(out, impact.max_tf_title);
+  if (impact.max_tf_title > 0) PutVarint32(out, impact.min_title_length);
+  PutVarint32(out, impact.max_tf_body);
+  if (impact.max_tf_body > 0) PutVarint32(out, impact.min_body_length);
+}
+
+bool GetImpact(absl::string_view* in, Impact* impact) {
+  *impact = Impact();
+  if (!GetVarint32(in, &impact->max_tf_title)) return false;
+  if (impact->max_tf_title > 0 && !GetVarint32(in, &impact->min_title_length)) {
+    return false;
+  }
+  if (!GetVarint32(in, &impact->max_tf_body)) return false;
+  if (impact->max_tf_body > 0 && !GetVarint32(in, &impact->min_body_length)) {
+    return false;
+  }
+  return true;
+}
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("corrupt postings: ", what));
+}
+
+// Parses the header and returns the rest of the value in *rest.
+absl::Status ParseHeader(absl::string_view value, PostingsHeader* header,
+                         uint32_t* num_blocks, absl::string_view* skips,
+                         absl::string_view* data) {
+  if (value.empty()) return Corrupt("empty value");
+  const uint8_t kind = static_cast<uint8_t>(value[0]);
+  if (kind != static_cast<uint8_t>(PostingsKind::kText) &&
+      kind != static_cast<uint8_t>(PostingsKind::kKeyword)) {
+    return Corrupt(absl::StrCat("unknown kind ", kind));
+  }
+  header->kind = static_cast<PostingsKind>(kind);
+  absl::string_view in = value.substr(1);
+  if (!GetVarint32(&in, &header->df)) return Corrupt("truncated header");
+  if (header->kind == PostingsKind::kText) {
+    if (!GetVarint32(&in, &header->df_title) ||
+        !GetVarint32(&in, &header->df_body) ||
+        !GetImpact(&in, &header->max_impact)) {
+      return Corrupt("truncated header");
+    }
+  } else {
+    header->df_title = header->df_body = 0;
+  }
+  uint32_t skips_length = 0;
+  if (!GetVarint32(&in, num_blocks) || !GetVarint32(&in, &skips_length) ||
+      skips_length > in.size()) {
+    return Corrupt("truncated header");
+  }
+  *skips = in.substr(0, skips_length);
+  *data = in.substr(skips_length);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void Impact::Add(uint32_t tf_title, uint32_t tf_body, uint32_t title_length,
+                 uint32_t body_length) {
+  if (tf_title > 0) {
+    min_title_length = max_tf_title == 0
+                           ? title_length
+                           : std::min(min_title_length, title_length);
+    max_tf_title = std::max(max_tf_title, tf_title);
+  }
+  if (tf_body > 0) {
+    min_body_length =
+        max_tf_body == 0 ? body_length : std::min(min_body_length, body_length);
+    max_tf_body = std::max(max_tf_body, tf_body);
+  }
+}
+
+void Impact::Merge(const Impact& other) {
+  if (other.max_tf_title > 0) {
+    min_title_length = max_tf_title == 0
+                           ? other.min_title_length
+                           : std::min(min_title_length, other.min_title_length);
+    max_tf_title = std::max(max_tf_title, other.max_tf_title);
+  }
+  if (other.max_tf_body > 0) {
+    min_body_length = max_tf_body == 0
+                          ? other.min_body_length
+                          : std::min(min_body_length, other.min_body_length);
+    max_tf_body = std::max(max_tf_body, other.max_tf_body);
+  }
+}
+
+void PostingsWriter::Add(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
+                         uint32_t title_length, uint32_t body_length,
+                         absl::Span<const uint32_t> title_positions,
+                         absl::Span<const uint32_t> body_positions) {
+  docs_.push_back(doc);
+  ++df_;
+  if (kind_ == PostingsKind::kText) {
+    tf_title_.push_back(tf_title);
+    tf_body_.push_back(tf_body);
+    if (tf_title > 0) ++df_title_;
+    if (tf_body > 0) ++df_body_;
+    impact_.Add(tf_title, tf_body, title_length, body_length);
+    uint32_t previous = 0;
+    for (size_t i = 0; i < title_positions.size(); ++i) {
+      PutVarint32(&positions_,
+                  i == 0 ? title_positions[i] : title_positions[i] - previous);
+      previous = title_positions[i];
+    }
+    for (size_t i = 0; i < body_positions.size(); ++i) {
+      PutVarint32(&positions_,
+                  i == 0 ? body_positions[i] : body_positions[i] - previous);
+      previous = body_positions[i];
+    }
+  }
+  if (docs_.size() == codec::kBlockSize) {
+    // A bad posting surfaces again in Finish, which reports it.
+    FlushBlock().IgnoreError();
+  }
+}
+
+absl::Status PostingsWriter::FlushBlock() {
+  if (docs_.empty()) return absl::OkStatus();
+  const uint32_t base = any_block_ ? last_block_doc_ + 1 : 0;
+  const size_t before = blocks_.size();
+  absl::Status status = codec::EncodeDocBlock(base, docs_, &blocks_);
+  if (status.ok() && kind_ == PostingsKind::kText) {
+    for (uint32_t& tf : tf_body_) ++tf;
+    for (uint32_t& tf : tf_title_) ++tf;
+    status = codec::EncodeFreqBlock(tf_body_, &blocks_);
+    if (status.ok()) status = codec::EncodeFreqBlock(tf_title_, &blocks_);
+  }
+  PutVarint32(&skips_, docs_.back() - base);
+  PutVarint32(&skips_, static_cast<uint32_t>(blocks_.size() - before));
+  if (kind_ == PostingsKind::kText) {
+    PutImpact(&skips_, impact_);
+    total_impact_.Merge(impact_);
+    PutVarint32(&position_lengths_, static_cast<uint32_t>(positions_.size()));
+    position_blocks_ += positions_;
+  }
+  last_block_doc_ = docs_.back();
+  any_block_ = true;
+  ++num_blocks_;
+  docs_.clear();
+  tf_title_.clear();
+  tf_body_.clear();
+  positions_.clear();
+  impact_ = Impact();
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("postings out of order: ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostingsWriter::Finish(std::string* postings,
+                                    std::string* positions) {
+  absl::Status status = FlushBlock();
+  postings->clear();
+  postings->push_back(static_cast<char>(kind_));
+  PutVarint32(postings, df_);
+  if (kind_ == PostingsKind::kText) {
+    PutVarint32(postings, df_title_);
+    PutVarint32(postings, df_body_);
+    PutImpact(postings, total_impact_);
+  }
+  PutVarint32(postings, num_blocks_);
+  PutVarint32(postings, static_cast<uint32_t>(skips_.size()));
+  postings->append(skips_);
+  postings->append(blocks_);
+  positions->clear();
+  if (kind_ == PostingsKind::kText) {
+    PutVarint32(positions, num_blocks_);
+    PutVarint32(positions, static_cast<uint32_t>(position_lengths_.size()));
+    positions->append(position_lengths_);
+    positions->append(position_blocks_);
+  }
+  *this = PostingsWriter(kind_);
+  return status;
+}
+
+absl::Status ReadPostingsHeader(absl::string_view value, PostingsHeader* out) {
+  uint32_t num_blocks = 0;
+  absl::string_view skips, data;
+  return ParseHeader(value, out, &num_blocks, &skips, &data);
+}
+
+absl::Status PostingCursor::Init(absl::string_view value) {
+  *this = PostingCursor();
+  absl::Status status =
+      ParseHeader(value, &header_, &num_blocks_, &skips_, &data_);
+  if (!status.ok()) {
+    doc_ = kNoMoreDocs;
+    status_ = status;
+  }
+  return status;
+}
+
+void PostingCursor::Fail(absl::Status status) {
+  if (status_.ok()) status_ = std::move(status);
+  doc_ = kNoMoreDocs;
+  skip_valid_ = false;
+  skip_.last_doc = kNoMoreDocs;
+}
+
+bool PostingCursor::ReadSkip() {
+  const uint32_t index = skip_valid_ ? skip_.index + 1 : 0;
+  if (index >= num_blocks_) {
+    skip_valid_ = false;
+    skip_.index = num_blocks_;
+    skip_.last_doc = kNoMoreDocs;
+    return false;
+  }
+  const uint32_t base = skip_valid_ ? skip_.last_doc + 1 : 0;
+  uint32_t delta = 0, length = 0;
+  if (!GetVarint32(&skips_, &delta) || !GetVarint32(&skips_, &length)) {
+    Fail(Corrupt("truncated skip entry"));
+    return false;
+  }
+  Impact impact;
+  if (header_.kind == PostingsKind::kText && !GetImpact(&skips_, &impact)) {
+    Fail(Corrupt("truncated skip entry"));
+    return false;
+  }
+  if (length > data_.size() - next_skip_offset_ ||
+      uint64_t{base} + delta >= kNoMoreDocs) {
+    Fail(Corrupt("skip entry out of range"));
+    return false;
+  }
+  skip_.index = index;
+  skip_.base = base;
+  skip_.last_doc = base + delta;
+  skip_.data_offset = next_skip_offset_;
+  skip_.data_length = length;
+  skip_.impact = impact;
+  next_skip_offset_ += length;
+  skip_valid_ = true;
+  return true;
+}
+
+bool PostingCursor::ShallowSeek(uint32_t target) {
+  if (!status_.ok()) return false;
+  if (!skip_valid_ && skip_.index == 0 && !ReadSkip()) return false;
+  while (skip_valid_ && skip_.last_doc < target) {
+    if (!ReadSkip()) return false;
+  }
+  return skip_valid_;
+}
+
+void PostingCursor::DecodeBlock() {
+  const uint32_t remaining_docs = header_.df - skip_.index * codec::kBlockSize;
+  count_ = std::min<uint32_t>(codec::kBlockSize, remaining_docs);
+  if (header_.df <= skip_.index * codec::kBlockSize) {
+    Fail(Corrupt("more blocks than postings"));
+    return;
+  }
+  absl::string_view in = data_.substr(skip_.data_offset, skip_.data_length);
+  absl::Status status = codec::DecodeDocBlock(&in, skip_.base, count_, docs_);
+  if (!status.ok()) {
+    Fail(std::move(status));
+    return;
+  }
+  if (docs_[count_ - 1] != skip_.last_doc) {
+    Fail(Corrupt("block does not end where its skip entry says"));
+    return;
+  }
+  decoded_block_ = skip_.index;
+  freq_bytes_ = in;
+  freqs_ready_ = header_.kind != PostingsKind::kText;
+  index_ = 0;
+  doc_ = docs_[0];
+}
+
+void PostingCursor::DecodeFreqs() {
+  absl::string_view in = freq_bytes_;
+  absl::Status status = codec::DecodeFreqBlock(&in, count_, tf_body_);
+  if (status.ok()) status = codec::DecodeFreqBlock(&in, count_, tf_title_);
+  if (!status.ok()) {
+    Fail(std::move(status));
+    for (uint32_t i = 0; i < count_; ++i) tf_title_[i] = tf_body_[i] = 0;
+  } else {
+    for (uint32_t i = 0; i < count_; ++i) {
+      --tf_title_[i];
+      --tf_body_[i];
+    }
+  }
+  freqs_ready_ = true;
+}
+
+void PostingCursor::Next() {
+  if (doc_ == kNoMoreDocs) return;
+  if (started_ && index_ + 1 < count_) {
+    ++index_;
+    doc_ = docs_[index_];
+    return;
+  }
+  SeekTo(started_ ? doc_ + 1 : 0);
+}
+
+void PostingCursor::SeekTo(uint32_t target) {
+  if (doc_ == kNoMoreDocs) return;
+  if (started_ && target <= doc_) return;
+  started_ = true;
+  if (decoded_block_ != kNoMoreDocs && decoded_block_ == skip_.index &&
+      skip_valid_ && target <= skip_.last_doc) {
+    // Within the decoded block: gallop forward.
+    uint32_t i = index_;
+    while (docs_[i] < target) ++i;
+    index_ = i;
+    doc_ = docs_[i];
+    return;
+  }
+  if (!ShallowSeek(target)) {
+    doc_ = kNoMoreDocs;
+    return;
+  }
+  DecodeBlock();
+  if (doc_ == kNoMoreDocs) return;
+  uint32_t i = 0;
+  while (docs_[i] < target) ++i;
+  index_ = i;
+  doc_ = docs_[i];
+}
+
+absl::Status PositionsReader::Init(absl::string_view value) {
+  *this = PositionsReader();
+  uint32_t lengths_length = 0;
+  if (!GetVarint32(&value, &num_blocks_) ||
+      !GetVarint32(&value, &lengths_length) || lengths_length > value.size()) {
+    return absl::DataLossError("corrupt positions: truncated header");
+  }
+  lengths_ = value.substr(0, lengths_length);
+  data_ = value.substr(lengths_length);
+  return absl::OkStatus();
+}
+
+absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
+                                   const uint32_t* tf_title,
+                                   const uint32_t* tf_body,
+                                   std::vector<uint32_t>* title,
+                                   std::vector<uint32_t>* body) {
+  if (block >= num_blocks_ || (have_block_ && block < block_)) {
+    return absl::DataLossError("corrupt positions: block out of range");
+  }
+  while (!have_block_ || block_ < block) {
+    if (have_block_) {
+      block_offset_ += block_length_;
+      ++block_;
+    }
+    if (!GetVarint32(&lengths_, &block_length_) ||
+        block_length_ > data_.size() - block_offset_) {
+      return absl::DataLossError("corrupt positions: truncated block table");
+    }
+    have_block_ = true;
+  }
+  absl::string_view in = data_.substr(block_offset_, block_length_);
+  uint32_t ignored = 0;
+  for (uint32_t i = 0; i < index; ++i) {
+    for (uint32_t n = tf_title[i] + tf_body[i]; n > 0; --n) {
+      if (!GetVarint32(&in, &ignored)) {
+        return absl::DataLossError("corrupt positions: truncated block");
+      }
+    }
+  }
+  title->clear();
+  body->clear();
+  uint32_t position = 0;
+  for (uint32_t n = 0; n < tf_title[index]; ++n) {
+    uint32_t delta = 0;
+    if (!GetVarint32(&in, &delta)) {
+      return absl::DataLossError("corrupt positions: truncated block");
+    }
+    position = n == 0 ? delta : position + delta;
+    title->push_back(position);
+  }
+  for (uint32_t n = 0; n < tf_body[index]; ++n) {
+    uint32_t delta = 0;
+    if (!GetVarint32(&in, &delta)) {
+      return absl::DataLossError("corrupt positions: truncated block");
+    }
+    position = n == 0 ? delta : position + delta;
+    body->push_back(position);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sift::storage::segment

@@ -1,0 +1,213 @@
+#ifndef SIFT_SERVICES_STORAGE_SEGMENT_POSTINGS_H_
+#define SIFT_SERVICES_STORAGE_SEGMENT_POSTINGS_H_
+
+// The postings of one term in one segment: doc numbers in blocks of
+// codec::kBlockSize with a skip entry per block, term frequencies beside the
+// doc numbers, and positions in a value of their own so that queries
+// without phrases never read them. docs/storage-format.md has the bytes.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "common/codec/block_codec.h"
+
+namespace sift::storage::segment {
+
+// Past the last document of every cursor.
+inline constexpr uint32_t kNoMoreDocs = 0xFFFFFFFFu;
+
+// What a block of full-text postings can score at most: the largest term
+// frequencies and the shortest fields among its postings. BM25F grows with
+// frequency and shrinks with length, so scoring these together bounds every
+// posting of the block. A field without the term has max_tf 0.
+struct Impact {
+  uint32_t max_tf_title = 0;
+  uint32_t max_tf_body = 0;
+  uint32_t min_title_length = 0;  // meaningful only when max_tf_title > 0
+  uint32_t min_body_length = 0;   // meaningful only when max_tf_body > 0
+
+  void Add(uint32_t tf_title, uint32_t tf_body, uint32_t title_length,
+           uint32_t body_length);
+  void Merge(const Impact& other);
+};
+
+// Which kind of postings a value holds.
+enum class PostingsKind : uint8_t {
+  // Title and body of the analyzed text together: per posting the
+  // frequency in each field, per block an Impact, and positions.
+  kText = 1,
+  // A keyword (source, tag): doc numbers only.
+  kKeyword = 2,
+};
+
+// Builds the values of one term, postings in increasing doc order.
+// Not thread-safe.
+class PostingsWriter {
+ public:
+  explicit PostingsWriter(PostingsKind kind) : kind_(kind) {}
+
+  // Appends a posting. For kText, `tf_title` + `tf_body` >= 1 and the
+  // position lists hold exactly tf_title and tf_body increasing positions;
+  // kKeyword ignores everything but `doc`. `doc` must exceed the previous.
+  void Add(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
+           uint32_t title_length, uint32_t body_length,
+           absl::Span<const uint32_t> title_positions,
+           absl::Span<const uint32_t> body_positions);
+
+  uint32_t doc_count() const { return df_; }
+
+  // Writes the postings value and, for kText, the positions value, then
+  // resets the writer for another term. INTERNAL when the postings broke
+  // the contract above.
+  absl::Status Finish(std::string* postings, std::string* positions);
+
+ private:
+  absl::Status FlushBlock();
+
+  PostingsKind kind_;
+  uint32_t df_ = 0;
+  uint32_t df_title_ = 0;
+  uint32_t df_body_ = 0;
+  uint32_t last_block_doc_ = 0;  // last doc of the previous block
+  bool any_block_ = false;
+  Impact total_impact_;
+  std::string skips_;
+  std::string blocks_;
+  std::string position_lengths_;
+  std::string position_blocks_;
+  // The block being filled.
+  std::vector<uint32_t> docs_;
+  std::vector<uint32_t> tf_title_;
+  std::vector<uint32_t> tf_body_;
+  Impact impact_;
+  std::string positions_;
+  uint32_t num_blocks_ = 0;
+};
+
+// Header of a postings value.
+struct PostingsHeader {
+  PostingsKind kind = PostingsKind::kKeyword;
+  uint32_t df = 0;
+  uint32_t df_title = 0;
+  uint32_t df_body = 0;
+  Impact max_impact;
+};
+
+// Reads the header only (document frequencies for statistics).
+absl::Status ReadPostingsHeader(absl::string_view value, PostingsHeader* out);
+
+// Forward-only cursor over a postings value, which must outlive it.
+// Starts before the first posting (doc() == 0 is not yet valid: call Next
+// or SeekTo first); ends at kNoMoreDocs. Corrupt bytes end it early with
+// status() set to DATA_LOSS. Not thread-safe.
+class PostingCursor {
+ public:
+  absl::Status Init(absl::string_view value);
+
+  const PostingsHeader& header() const { return header_; }
+  uint32_t doc() const { return doc_; }
+
+  void Next();
+  // Moves to the first posting >= target; never backwards.
+  void SeekTo(uint32_t target);
+
+  // Term frequencies of the current posting (kText).
+  uint32_t tf_title() {
+    if (!freqs_ready_) DecodeFreqs();
+    return tf_title_[index_];
+  }
+  uint32_t tf_body() {
+    if (!freqs_ready_) DecodeFreqs();
+    return tf_body_[index_];
+  }
+
+  // Moves the skip data, not the postings, to the block that would hold
+  // `target` (>= the current doc's block), so that its bound can be read
+  // without decoding it. False when no block can hold it.
+  bool ShallowSeek(uint32_t target);
+  uint32_t shallow_last_doc() const { return skip_.last_doc; }
+  const Impact& shallow_impact() const { return skip_.impact; }
+
+  // Where the current posting sits, for PositionsReader.
+  uint32_t block_index() const { return decoded_block_; }
+  uint32_t index_in_block() const { return index_; }
+  // Frequencies of the current block's postings (kText).
+  const uint32_t* block_tf_title() {
+    if (!freqs_ready_) DecodeFreqs();
+    return tf_title_;
+  }
+  const uint32_t* block_tf_body() {
+    if (!freqs_ready_) DecodeFreqs();
+    return tf_body_;
+  }
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  struct SkipEntry {
+    uint32_t index = 0;  // block number; num_blocks when past the end
+    uint32_t base = 0;   // first doc number the block may hold
+    uint32_t last_doc = 0;
+    uint32_t data_offset = 0;  // into data_
+    uint32_t data_length = 0;
+    Impact impact;
+  };
+
+  // Reads the next skip entry into skip_; false at the end.
+  bool ReadSkip();
+  // Decodes the doc numbers of the block skip_ describes.
+  void DecodeBlock();
+  void DecodeFreqs();
+  void Fail(absl::Status status);
+
+  PostingsHeader header_;
+  uint32_t num_blocks_ = 0;
+  absl::string_view skips_;  // unread skip entries
+  absl::string_view data_;
+  SkipEntry skip_;
+  bool skip_valid_ = false;
+  uint32_t next_skip_offset_ = 0;  // data offset of the next entry
+
+  uint32_t decoded_block_ = kNoMoreDocs;
+  uint32_t count_ = 0;
+  uint32_t index_ = 0;
+  uint32_t doc_ = 0;
+  bool started_ = false;
+  bool freqs_ready_ = false;
+  absl::string_view freq_bytes_;
+  uint32_t docs_[codec::kBlockSize];
+  uint32_t tf_title_[codec::kBlockSize];
+  uint32_t tf_body_[codec::kBlockSize];
+  absl::Status status_;
+};
+
+// Reads the positions of single postings from a positions value, which
+// must outlive it. Blocks must be asked for in non-decreasing order.
+class PositionsReader {
+ public:
+  absl::Status Init(absl::string_view value);
+
+  // The positions of posting `index` of block `block`, whose frequencies
+  // (of every posting of the block) are `tf_title` / `tf_body`.
+  absl::Status Read(uint32_t block, uint32_t index, const uint32_t* tf_title,
+                    const uint32_t* tf_body, std::vector<uint32_t>* title,
+                    std::vector<uint32_t>* body);
+
+ private:
+  uint32_t num_blocks_ = 0;
+  absl::string_view lengths_;  // unread block lengths
+  absl::string_view data_;
+  uint32_t block_ = 0;         // block that block_offset_ points at
+  uint32_t block_offset_ = 0;  // into data_
+  uint32_t block_length_ = 0;
+  bool have_block_ = false;
+};
+
+}  // namespace sift::storage::segment
+
+#endif  // SIFT_SERVICES_STORAGE_SEGMENT_POSTINGS_H_

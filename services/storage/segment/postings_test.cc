@@ -1,0 +1,241 @@
+#include "services/storage/segment/postings.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gtest/gtest.h"
+
+namespace sift::storage::segment {
+namespace {
+
+struct Posting {
+  uint32_t doc;
+  uint32_t tf_title;
+  uint32_t tf_body;
+  uint32_t title_length;
+  uint32_t body_length;
+  std::vector<uint32_t> title_positions;
+  std::vector<uint32_t> body_positions;
+};
+
+std::vector<Posting> RandomPostings(size_t n, uint32_t seed,
+                                    uint32_t max_gap = 50) {
+  std::mt19937 rng(seed);
+  std::vector<Posting> out;
+  uint32_t doc = rng() % 10;
+  for (size_t i = 0; i < n; ++i) {
+    Posting p;
+    p.doc = doc;
+    doc += 1 + rng() % max_gap;
+    p.tf_title = rng() % 3 == 0 ? 1 + rng() % 2 : 0;
+    p.tf_body = p.tf_title == 0 || rng() % 2 ? 1 + rng() % 40 : 0;
+    if (rng() % 50 == 0) p.tf_body = 1000 + rng() % 5000;  // an outlier
+    p.title_length = p.tf_title + rng() % 10;
+    p.body_length = p.tf_body + rng() % 500;
+    uint32_t pos = 0;
+    for (uint32_t k = 0; k < p.tf_title; ++k) {
+      pos += 1 + rng() % 3;
+      p.title_positions.push_back(pos);
+    }
+    pos = rng() % 4;
+    for (uint32_t k = 0; k < p.tf_body; ++k) {
+      p.body_positions.push_back(pos);
+      pos += 1 + rng() % 20;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+void Encode(const std::vector<Posting>& postings, PostingsKind kind,
+            std::string* value, std::string* positions) {
+  PostingsWriter writer(kind);
+  for (const Posting& p : postings) {
+    writer.Add(p.doc, p.tf_title, p.tf_body, p.title_length, p.body_length,
+               p.title_positions, p.body_positions);
+  }
+  ASSERT_TRUE(writer.Finish(value, positions).ok());
+}
+
+class PostingsRoundTripTest : public ::testing::TestWithParam<size_t> {};
+
+// Every partial-block size and several blocks: what goes in comes out,
+// positions included, and the header counts the fields.
+TEST_P(PostingsRoundTripTest, TextPostingsDecodeToWhatWasWritten) {
+  const std::vector<Posting> postings = RandomPostings(GetParam(), 17);
+  std::string value, positions_value;
+  Encode(postings, PostingsKind::kText, &value, &positions_value);
+
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  EXPECT_EQ(cursor.header().df, postings.size());
+  EXPECT_EQ(cursor.header().df_title,
+            std::count_if(postings.begin(), postings.end(),
+                          [](const Posting& p) { return p.tf_title > 0; }));
+  EXPECT_EQ(cursor.header().df_body,
+            std::count_if(postings.begin(), postings.end(),
+                          [](const Posting& p) { return p.tf_body > 0; }));
+  PositionsReader positions;
+  ASSERT_TRUE(positions.Init(positions_value).ok());
+  std::vector<uint32_t> title, body;
+  for (const Posting& p : postings) {
+    cursor.Next();
+    ASSERT_EQ(cursor.doc(), p.doc);
+    EXPECT_EQ(cursor.tf_title(), p.tf_title);
+    EXPECT_EQ(cursor.tf_body(), p.tf_body);
+    ASSERT_TRUE(positions
+                    .Read(cursor.block_index(), cursor.index_in_block(),
+                          cursor.block_tf_title(), cursor.block_tf_body(),
+                          &title, &body)
+                    .ok());
+    EXPECT_EQ(title, p.title_positions);
+    EXPECT_EQ(body, p.body_positions);
+  }
+  cursor.Next();
+  EXPECT_EQ(cursor.doc(), kNoMoreDocs);
+  EXPECT_TRUE(cursor.status().ok());
+}
+
+TEST_P(PostingsRoundTripTest, KeywordPostingsKeepDocsOnly) {
+  const std::vector<Posting> postings = RandomPostings(GetParam(), 5, 3);
+  std::string value, positions_value;
+  Encode(postings, PostingsKind::kKeyword, &value, &positions_value);
+  EXPECT_TRUE(positions_value.empty());
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  EXPECT_EQ(cursor.header().kind, PostingsKind::kKeyword);
+  for (const Posting& p : postings) {
+    cursor.Next();
+    ASSERT_EQ(cursor.doc(), p.doc);
+  }
+  cursor.Next();
+  EXPECT_EQ(cursor.doc(), kNoMoreDocs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, PostingsRoundTripTest,
+                         ::testing::Values(1, 2, 127, 128, 129, 256, 1000,
+                                           5000));
+
+// SeekTo lands on the first posting at or after the target, from any
+// position, skipping whole blocks.
+TEST(PostingCursorTest, SeekToFindsTheFirstPostingAtOrAfterTheTarget) {
+  const std::vector<Posting> postings = RandomPostings(3000, 3);
+  std::string value, positions;
+  Encode(postings, PostingsKind::kText, &value, &positions);
+  std::vector<uint32_t> docs;
+  for (const Posting& p : postings) docs.push_back(p.doc);
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 50; ++trial) {
+    PostingCursor cursor;
+    ASSERT_TRUE(cursor.Init(value).ok());
+    uint32_t target = 0;
+    while (true) {
+      target += rng() % (trial % 2 ? 3000 : 80);
+      cursor.SeekTo(target);
+      auto it = std::lower_bound(docs.begin(), docs.end(), target);
+      if (it == docs.end()) {
+        EXPECT_EQ(cursor.doc(), kNoMoreDocs);
+        break;
+      }
+      ASSERT_EQ(cursor.doc(), *it) << "target " << target;
+      const size_t i = it - docs.begin();
+      EXPECT_EQ(cursor.tf_body(), postings[i].tf_body);
+      target = cursor.doc();
+    }
+  }
+}
+
+// A block's impact bounds every posting in it: that is what makes skipping
+// it safe.
+TEST(PostingCursorTest, BlockImpactsBoundEveryPostingOfTheirBlock) {
+  const std::vector<Posting> postings = RandomPostings(2000, 8);
+  std::string value, positions;
+  Encode(postings, PostingsKind::kText, &value, &positions);
+  PostingCursor shallow;
+  ASSERT_TRUE(shallow.Init(value).ok());
+  for (const Posting& p : postings) {
+    ASSERT_TRUE(shallow.ShallowSeek(p.doc));
+    EXPECT_GE(shallow.shallow_last_doc(), p.doc);
+    const Impact& impact = shallow.shallow_impact();
+    EXPECT_GE(impact.max_tf_title, p.tf_title);
+    EXPECT_GE(impact.max_tf_body, p.tf_body);
+    if (p.tf_title > 0) EXPECT_LE(impact.min_title_length, p.title_length);
+    if (p.tf_body > 0) EXPECT_LE(impact.min_body_length, p.body_length);
+    const Impact& total = shallow.header().max_impact;
+    EXPECT_GE(total.max_tf_body, impact.max_tf_body);
+  }
+  EXPECT_FALSE(shallow.ShallowSeek(postings.back().doc + 1));
+}
+
+// Compression matters for index size: frequent small gaps cost about a
+// byte per posting, frequencies included.
+TEST(PostingsWriterTest, DensePostingsTakeAboutABytePerPosting) {
+  std::vector<Posting> postings = RandomPostings(12800, 4, 4);
+  for (Posting& p : postings) {
+    p.tf_title = 0;
+    p.tf_body = 1;
+    p.title_positions.clear();
+    p.body_positions = {3};
+  }
+  std::string value, positions;
+  Encode(postings, PostingsKind::kText, &value, &positions);
+  EXPECT_LT(value.size(), 12800u * 1.2);
+}
+
+// Whatever the bytes, a cursor ends (with DATA_LOSS when they are
+// corrupt) and never returns decreasing documents.
+TEST(PostingCursorTest, CorruptBytesEndTheCursorWithDataLoss) {
+  const std::vector<Posting> postings = RandomPostings(700, 12);
+  std::string value, positions_value;
+  Encode(postings, PostingsKind::kText, &value, &positions_value);
+  std::mt19937 rng(1);
+  int data_loss = 0;
+  for (int trial = 0; trial < 600; ++trial) {
+    std::string bad = value;
+    if (trial % 3 == 0) {
+      bad.resize(rng() % bad.size());
+    } else {
+      for (int flips = 1 + trial % 4; flips > 0; --flips) {
+        bad[rng() % bad.size()] ^= static_cast<char>(1 + rng() % 255);
+      }
+    }
+    PostingCursor cursor;
+    if (!cursor.Init(bad).ok()) {
+      ++data_loss;
+      continue;
+    }
+    PositionsReader positions;
+    ASSERT_TRUE(positions.Init(positions_value).ok());
+    std::vector<uint32_t> title, body;
+    uint32_t previous = 0;
+    bool first = true;
+    for (int steps = 0; steps < 5000; ++steps) {
+      if (steps % 7 == 3) {
+        cursor.SeekTo(cursor.doc() + 100);
+      } else {
+        cursor.Next();
+      }
+      if (cursor.doc() == kNoMoreDocs) break;
+      ASSERT_TRUE(first || cursor.doc() > previous);
+      first = false;
+      previous = cursor.doc();
+      cursor.tf_title();
+      positions
+          .Read(cursor.block_index(), cursor.index_in_block(),
+                cursor.block_tf_title(), cursor.block_tf_body(), &title, &body)
+          .IgnoreError();
+    }
+    EXPECT_EQ(cursor.doc(), kNoMoreDocs);
+    if (!cursor.status().ok()) {
+      EXPECT_EQ(cursor.status().code(), absl::StatusCode::kDataLoss);
+      ++data_loss;
+    }
+  }
+  EXPECT_GT(data_loss, 30);
+}
+
+}  // namespace
+}  // namespace sift::storage::segment

@@ -1,0 +1,839 @@
+#include "services/storage/segment/search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/storage/segment/postings.h"
+
+namespace sift::storage::segment {
+namespace {
+
+// What the iterators of one segment share. Iterators stop at the end on a
+// read error and record the first one here.
+class SegmentContext {
+ public:
+  SegmentContext(const Segment* segment, const Bm25f* bm25)
+      : segment_(segment), bm25_(bm25) {}
+
+  const Segment& segment() const { return *segment_; }
+  const Bm25f& bm25() const { return *bm25_; }
+  const Columns& columns() const { return segment_->columns(); }
+
+  // The value of `key`, alive as long as this context; nullopt if absent.
+  absl::StatusOr<std::optional<absl::string_view>> Load(
+      const std::string& key) {
+    auto holder = std::make_unique<ValueHolder>();
+    SIFT_ASSIGN_OR_RETURN(bool found, segment_->Get(key, holder.get()));
+    if (!found) return std::nullopt;
+    const absl::string_view value = holder->value;
+    holders_.push_back(std::move(holder));
+    return value;
+  }
+
+  void Fail(const absl::Status& status) {
+    if (status_.ok() && !status.ok()) status_ = status;
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  const Segment* segment_;
+  const Bm25f* bm25_;
+  std::vector<std::unique_ptr<ValueHolder>> holders_;
+  absl::Status status_;
+};
+
+// Iterator doc numbers are segment doc numbers plus one, so that 0 means
+// "before the first document" and SeekTo(d) with d >= 1 has one meaning.
+class Iter {
+ public:
+  virtual ~Iter() = default;
+  uint32_t doc() const { return doc_; }
+  // Moves to the first match >= target; stays when already there.
+  virtual void SeekTo(uint32_t target) = 0;
+  // Score of the current match.
+  virtual double Score() = 0;
+  // Roughly how many documents it matches, to order conjunctions.
+  virtual uint64_t cost() const = 0;
+
+ protected:
+  uint32_t doc_ = 0;
+};
+
+uint32_t FromRaw(uint32_t raw) { return raw == kNoMoreDocs ? raw : raw + 1; }
+
+class EmptyIter final : public Iter {
+ public:
+  EmptyIter() { doc_ = kNoMoreDocs; }
+  void SeekTo(uint32_t) override {}
+  double Score() override { return 0.0; }
+  uint64_t cost() const override { return 0; }
+};
+
+class TermIter final : public Iter {
+ public:
+  TermIter(SegmentContext* context, absl::string_view value, bool keyword,
+           TextFields fields, double idf)
+      : context_(context), keyword_(keyword), fields_(fields), idf_(idf) {
+    context_->Fail(cursor_.Init(value));
+    if (!cursor_.status().ok()) doc_ = kNoMoreDocs;
+  }
+
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    cursor_.SeekTo(target - 1);
+    while (cursor_.doc() != kNoMoreDocs && !Accepted()) cursor_.Next();
+    if (!cursor_.status().ok()) context_->Fail(cursor_.status());
+    doc_ = FromRaw(cursor_.doc());
+  }
+
+  double Score() override {
+    if (keyword_) return idf_;
+    const uint32_t raw = doc_ - 1;
+    const Columns& c = context_->columns();
+    const Bm25f& bm25 = context_->bm25();
+    return bm25.Score(
+        idf_, bm25.WeightedTf(fields_, cursor_.tf_title(), cursor_.tf_body(),
+                              c.title_lengths[raw], c.body_lengths[raw]));
+  }
+
+  uint64_t cost() const override { return cursor_.header().df; }
+
+ private:
+  bool Accepted() {
+    if (keyword_) return true;
+    switch (fields_) {
+      case TextFields::kTitle:
+        return cursor_.tf_title() > 0;
+      case TextFields::kBody:
+        return cursor_.tf_body() > 0;
+      case TextFields::kTitleAndBody:
+        break;
+    }
+    return true;
+  }
+
+  SegmentContext* context_;
+  bool keyword_;
+  TextFields fields_;
+  double idf_;
+  PostingCursor cursor_;
+};
+
+class PhraseIter final : public Iter {
+ public:
+  // `postings[i]` / `positions[i]` are the values of the i-th phrase term.
+  PhraseIter(SegmentContext* context,
+             const std::vector<absl::string_view>& postings,
+             const std::vector<absl::string_view>& positions, TextFields fields,
+             uint32_t slop, double idf)
+      : context_(context),
+        fields_(fields),
+        slop_(slop),
+        idf_(idf),
+        cursors_(postings.size()),
+        readers_(postings.size()),
+        title_(postings.size()),
+        body_(postings.size()) {
+    for (size_t i = 0; i < postings.size(); ++i) {
+      context_->Fail(cursors_[i].Init(postings[i]));
+      context_->Fail(readers_[i].Init(positions[i]));
+      order_.push_back(i);
+    }
+    if (!context_->status().ok()) doc_ = kNoMoreDocs;
+    std::sort(order_.begin(), order_.end(), [this](size_t a, size_t b) {
+      return cursors_[a].header().df < cursors_[b].header().df;
+    });
+  }
+
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    uint32_t candidate = target - 1;  // raw
+    while (true) {
+      // Leapfrog over the terms, rarest first.
+      size_t agreed = 0;
+      for (size_t k = 0; agreed < order_.size(); k = (k + 1) % order_.size()) {
+        PostingCursor& cursor = cursors_[order_[k]];
+        cursor.SeekTo(candidate);
+        const uint32_t d = cursor.doc();
+        if (d == kNoMoreDocs) {
+          for (const PostingCursor& c : cursors_) context_->Fail(c.status());
+          doc_ = kNoMoreDocs;
+          return;
+        }
+        if (d != candidate) {
+          candidate = d;
+          agreed = 1;
+        } else {
+          ++agreed;
+        }
+      }
+      if (CountOccurrences()) {
+        doc_ = candidate + 1;
+        return;
+      }
+      ++candidate;
+    }
+  }
+
+  double Score() override {
+    const uint32_t raw = doc_ - 1;
+    const Columns& c = context_->columns();
+    const Bm25f& bm25 = context_->bm25();
+    return bm25.Score(
+        idf_, bm25.WeightedTf(fields_, title_count_, body_count_,
+                              c.title_lengths[raw], c.body_lengths[raw]));
+  }
+
+  uint64_t cost() const override {
+    uint64_t cost = std::numeric_limits<uint64_t>::max();
+    for (const PostingCursor& c : cursors_) {
+      cost = std::min<uint64_t>(cost, c.header().df);
+    }
+    return cost;
+  }
+
+ private:
+  // Counts the occurrences in the current candidate; true when any.
+  bool CountOccurrences() {
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      PostingCursor& cursor = cursors_[i];
+      absl::Status status =
+          readers_[i].Read(cursor.block_index(), cursor.index_in_block(),
+                           cursor.block_tf_title(), cursor.block_tf_body(),
+                           &title_[i], &body_[i]);
+      if (!status.ok()) {
+        context_->Fail(status);
+        return false;
+      }
+    }
+    title_count_ = fields_ == TextFields::kBody
+                       ? 0
+                       : CountPhraseOccurrences(title_, slop_);
+    body_count_ = fields_ == TextFields::kTitle
+                      ? 0
+                      : CountPhraseOccurrences(body_, slop_);
+    return title_count_ + body_count_ > 0;
+  }
+
+  SegmentContext* context_;
+  TextFields fields_;
+  uint32_t slop_;
+  double idf_;
+  std::vector<PostingCursor> cursors_;
+  std::vector<PositionsReader> readers_;
+  std::vector<size_t> order_;
+  std::vector<std::vector<uint32_t>> title_;
+  std::vector<std::vector<uint32_t>> body_;
+  uint32_t title_count_ = 0;
+  uint32_t body_count_ = 0;
+};
+
+// Every child matches; scores the children's sum in plan order.
+class ConjunctionIter final : public Iter {
+ public:
+  explicit ConjunctionIter(std::vector<std::unique_ptr<Iter>> children)
+      : children_(std::move(children)) {
+    if (children_.empty()) doc_ = kNoMoreDocs;
+    for (const auto& child : children_) by_cost_.push_back(child.get());
+    std::stable_sort(by_cost_.begin(), by_cost_.end(),
+                     [](Iter* a, Iter* b) { return a->cost() < b->cost(); });
+  }
+
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    uint32_t candidate = target;
+    size_t agreed = 0;
+    for (size_t i = 0;; i = (i + 1) % by_cost_.size()) {
+      by_cost_[i]->SeekTo(candidate);
+      const uint32_t d = by_cost_[i]->doc();
+      if (d == kNoMoreDocs) {
+        doc_ = kNoMoreDocs;
+        return;
+      }
+      if (d != candidate) {
+        candidate = d;
+        agreed = 0;
+      }
+      if (++agreed == by_cost_.size()) {
+        doc_ = candidate;
+        return;
+      }
+    }
+  }
+
+  double Score() override {
+    double score = 0.0;
+    for (const auto& child : children_) score += child->Score();
+    return score;
+  }
+
+  uint64_t cost() const override {
+    return by_cost_.empty() ? 0 : by_cost_.front()->cost();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Iter>> children_;
+  std::vector<Iter*> by_cost_;
+};
+
+// Any child matches; scores the matching children's sum in plan order.
+class DisjunctionIter final : public Iter {
+ public:
+  explicit DisjunctionIter(std::vector<std::unique_ptr<Iter>> children)
+      : children_(std::move(children)) {
+    if (children_.empty()) doc_ = kNoMoreDocs;
+  }
+
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    uint32_t best = kNoMoreDocs;
+    for (const auto& child : children_) {
+      child->SeekTo(target);
+      best = std::min(best, child->doc());
+    }
+    doc_ = best;
+  }
+
+  double Score() override {
+    double score = 0.0;
+    for (const auto& child : children_) {
+      if (child->doc() == doc_) score += child->Score();
+    }
+    return score;
+  }
+
+  uint64_t cost() const override {
+    uint64_t cost = 0;
+    for (const auto& child : children_) cost += child->cost();
+    return cost;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Iter>> children_;
+};
+
+// Every must child, no must_not child, and without must children at least
+// one should child; scores must then matching should children, in order.
+class BooleanIter final : public Iter {
+ public:
+  BooleanIter(std::vector<std::unique_ptr<Iter>> must,
+              std::vector<std::unique_ptr<Iter>> should,
+              std::vector<std::unique_ptr<Iter>> must_not)
+      : excluded_(std::move(must_not)) {
+    if (!must.empty()) {
+      required_ = std::make_unique<ConjunctionIter>(std::move(must));
+      optional_ = std::move(should);
+    } else {
+      required_ = std::make_unique<DisjunctionIter>(std::move(should));
+    }
+  }
+
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    while (true) {
+      required_->SeekTo(target);
+      const uint32_t d = required_->doc();
+      if (d == kNoMoreDocs) {
+        doc_ = kNoMoreDocs;
+        return;
+      }
+      bool excluded = false;
+      for (const auto& ex : excluded_) {
+        ex->SeekTo(d);
+        if (ex->doc() == d) {
+          excluded = true;
+          break;
+        }
+      }
+      if (!excluded) {
+        doc_ = d;
+        return;
+      }
+      target = d + 1;
+    }
+  }
+
+  double Score() override {
+    double score = required_->Score();
+    for (const auto& opt : optional_) {
+      opt->SeekTo(doc_);
+      if (opt->doc() == doc_) score += opt->Score();
+    }
+    return score;
+  }
+
+  uint64_t cost() const override { return required_->cost(); }
+
+ private:
+  std::unique_ptr<Iter> required_;
+  std::vector<std::unique_ptr<Iter>> optional_;
+  std::vector<std::unique_ptr<Iter>> excluded_;
+};
+
+class MatchAllIter final : public Iter {
+ public:
+  explicit MatchAllIter(uint32_t doc_count) : doc_count_(doc_count) {
+    if (doc_count == 0) doc_ = kNoMoreDocs;
+  }
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    doc_ = target <= doc_count_ ? target : kNoMoreDocs;
+  }
+  double Score() override { return 0.0; }
+  uint64_t cost() const override { return doc_count_; }
+
+ private:
+  uint32_t doc_count_;
+};
+
+TermField TextOrKeyword(const PlanNode& node) {
+  return node.kind == PlanNode::Kind::kKeyword ? node.keyword_field
+                                               : TermField::kText;
+}
+
+absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
+                                                const PlanNode& node) {
+  switch (node.kind) {
+    case PlanNode::Kind::kTerm:
+    case PlanNode::Kind::kKeyword: {
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> value,
+          context->Load(PostingsKey(TextOrKeyword(node), node.term)));
+      if (!value) return std::make_unique<EmptyIter>();
+      return std::make_unique<TermIter>(context, *value,
+                                        node.kind == PlanNode::Kind::kKeyword,
+                                        node.fields, node.idf);
+    }
+    case PlanNode::Kind::kPhrase: {
+      std::vector<absl::string_view> postings, positions;
+      for (const std::string& term : node.terms) {
+        SIFT_ASSIGN_OR_RETURN(
+            std::optional<absl::string_view> p,
+            context->Load(PostingsKey(TermField::kText, term)));
+        if (!p) return std::make_unique<EmptyIter>();
+        SIFT_ASSIGN_OR_RETURN(
+            std::optional<absl::string_view> q,
+            context->Load(PositionsKey(TermField::kText, term)));
+        if (!q) {
+          return absl::DataLossError(absl::StrCat(
+              "segment ", context->segment().id(), " lacks positions"));
+        }
+        postings.push_back(*p);
+        positions.push_back(*q);
+      }
+      return std::make_unique<PhraseIter>(context, postings, positions,
+                                          node.fields, node.slop, node.idf);
+    }
+    case PlanNode::Kind::kBoolean: {
+      std::vector<std::unique_ptr<Iter>> must, should, must_not;
+      for (const PlanNode& child : node.must) {
+        SIFT_ASSIGN_OR_RETURN(must.emplace_back(), BuildIter(context, child));
+      }
+      for (const PlanNode& child : node.should) {
+        SIFT_ASSIGN_OR_RETURN(should.emplace_back(), BuildIter(context, child));
+      }
+      for (const PlanNode& child : node.must_not) {
+        SIFT_ASSIGN_OR_RETURN(must_not.emplace_back(),
+                              BuildIter(context, child));
+      }
+      return std::make_unique<BooleanIter>(std::move(must), std::move(should),
+                                           std::move(must_not));
+    }
+    case PlanNode::Kind::kMatchAll:
+      return std::make_unique<MatchAllIter>(context->segment().doc_count());
+  }
+  return absl::InternalError("unknown plan node");
+}
+
+// The filters over one segment, asked about increasing raw doc numbers.
+class SegmentFilter {
+ public:
+  // False when no document of the segment can pass.
+  absl::StatusOr<bool> Init(SegmentContext* context, const FilterSpec& spec) {
+    context_ = context;
+    spec_ = &spec;
+    for (const std::string& source : spec.sources) {
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> value,
+          context->Load(PostingsKey(TermField::kSource, source)));
+      if (value) {
+        sources_.push_back(std::make_unique<TermIter>(
+            context, *value, true, TextFields::kTitleAndBody, 0.0));
+      }
+    }
+    if (!spec.sources.empty() && sources_.empty()) return false;
+    for (const std::string& tag : spec.tags) {
+      SIFT_ASSIGN_OR_RETURN(std::optional<absl::string_view> value,
+                            context->Load(PostingsKey(TermField::kTag, tag)));
+      if (!value) return false;
+      tags_.push_back(std::make_unique<TermIter>(
+          context, *value, true, TextFields::kTitleAndBody, 0.0));
+    }
+    dates_ = spec.from.has_value() || spec.to.has_value();
+    return true;
+  }
+
+  bool Accept(uint32_t raw) {
+    const uint32_t doc = raw + 1;
+    if (!sources_.empty()) {
+      bool any = false;
+      for (auto& source : sources_) {
+        source->SeekTo(doc);
+        if (source->doc() == doc) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return false;
+    }
+    for (auto& tag : tags_) {
+      tag->SeekTo(doc);
+      if (tag->doc() != doc) return false;
+    }
+    if (dates_) {
+      const Published published = context_->columns().published(raw);
+      if (!published) return false;
+      if (spec_->from && *published < *spec_->from) return false;
+      if (spec_->to && !(*published < *spec_->to)) return false;
+    }
+    return true;
+  }
+
+ private:
+  SegmentContext* context_ = nullptr;
+  const FilterSpec* spec_ = nullptr;
+  std::vector<std::unique_ptr<TermIter>> sources_;
+  std::vector<std::unique_ptr<TermIter>> tags_;
+  bool dates_ = false;
+};
+
+// The best `limit` hits over every segment.
+class TopK {
+ public:
+  struct Entry {
+    double score;
+    absl::string_view id;
+    Published published;
+  };
+
+  TopK(uint32_t limit, v1::SortOrder sort) : limit_(limit), sort_(sort) {}
+
+  bool Better(const Entry& a, const Entry& b) const {
+    if (sort_ == v1::SORT_ORDER_PUBLISHED_DESC ||
+        sort_ == v1::SORT_ORDER_PUBLISHED_ASC) {
+      if (a.published.has_value() != b.published.has_value()) {
+        return a.published.has_value();
+      }
+      if (a.published && *a.published != *b.published) {
+        return sort_ == v1::SORT_ORDER_PUBLISHED_DESC
+                   ? *a.published > *b.published
+                   : *a.published < *b.published;
+      }
+      return a.id < b.id;
+    }
+    if (a.score != b.score) return a.score > b.score;
+    return a.id < b.id;
+  }
+
+  void Offer(const Entry& entry) {
+    if (limit_ == 0) return;
+    auto worse_on_top = [this](const Entry& a, const Entry& b) {
+      return Better(a, b);
+    };
+    if (heap_.size() < limit_) {
+      heap_.push_back(entry);
+      std::push_heap(heap_.begin(), heap_.end(), worse_on_top);
+    } else if (Better(entry, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), worse_on_top);
+      heap_.back() = entry;
+      std::push_heap(heap_.begin(), heap_.end(), worse_on_top);
+    }
+  }
+
+  bool full() const { return limit_ > 0 && heap_.size() >= limit_; }
+  // The score a hit must reach (ties by id may still enter).
+  double min_score() const { return heap_.front().score; }
+
+  std::vector<Entry> Sorted() const {
+    std::vector<Entry> out = heap_;
+    std::sort(out.begin(), out.end(),
+              [this](const Entry& a, const Entry& b) { return Better(a, b); });
+    return out;
+  }
+
+ private:
+  uint32_t limit_;
+  v1::SortOrder sort_;
+  std::vector<Entry> heap_;
+};
+
+struct Totals {
+  uint64_t count = 0;
+  bool lower_bound = false;
+};
+
+// A top-level disjunction of default-field terms, run with block-max WAND.
+class Wand {
+ public:
+  struct Term {
+    PostingCursor cursor;
+    double idf = 0.0;
+    double max_score = 0.0;
+    size_t order = 0;  // plan position
+    uint32_t block_index = kNoMoreDocs;
+    double block_max = 0.0;
+  };
+
+  // Whether `root` has the shape Wand runs.
+  static bool Applies(const PlanNode& root) {
+    if (root.kind == PlanNode::Kind::kTerm) {
+      return root.fields == TextFields::kTitleAndBody;
+    }
+    if (root.kind != PlanNode::Kind::kBoolean || !root.must.empty() ||
+        root.should.empty()) {
+      return false;
+    }
+    for (const PlanNode& child : root.should) {
+      if (child.kind != PlanNode::Kind::kTerm ||
+          child.fields != TextFields::kTitleAndBody) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static absl::Status Run(SegmentContext* context, const PlanNode& root,
+                          SegmentFilter* filter, const SearchSpec& spec,
+                          TopK* top, Totals* totals) {
+    const Bm25f& bm25 = context->bm25();
+    const Columns& columns = context->columns();
+    const Segment& segment = context->segment();
+    std::vector<const PlanNode*> plan_terms;
+    std::vector<const PlanNode*> excluded_nodes;
+    if (root.kind == PlanNode::Kind::kTerm) {
+      plan_terms.push_back(&root);
+    } else {
+      for (const PlanNode& child : root.should) plan_terms.push_back(&child);
+      for (const PlanNode& child : root.must_not) {
+        excluded_nodes.push_back(&child);
+      }
+    }
+    std::vector<std::unique_ptr<Iter>> excluded;
+    for (const PlanNode* node : excluded_nodes) {
+      SIFT_ASSIGN_OR_RETURN(excluded.emplace_back(), BuildIter(context, *node));
+    }
+    std::vector<std::unique_ptr<Term>> owned;
+    for (size_t i = 0; i < plan_terms.size(); ++i) {
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> value,
+          context->Load(PostingsKey(TermField::kText, plan_terms[i]->term)));
+      if (!value) continue;
+      auto term = std::make_unique<Term>();
+      SIFT_RETURN_IF_ERROR(term->cursor.Init(*value));
+      term->idf = plan_terms[i]->idf;
+      term->order = i;
+      term->max_score =
+          Bound(bm25, term->idf, term->cursor.header().max_impact);
+      term->cursor.Next();
+      owned.push_back(std::move(term));
+    }
+    // By plan order, for scoring; `live` is re-sorted by doc.
+    std::vector<Term*> by_order, live;
+    for (auto& term : owned) {
+      by_order.push_back(term.get());
+      if (term->cursor.doc() != kNoMoreDocs) live.push_back(term.get());
+    }
+
+    auto evaluate = [&](uint32_t doc) {
+      if (segment.IsDeleted(doc) || !filter->Accept(doc)) return;
+      for (auto& ex : excluded) {
+        ex->SeekTo(doc + 1);
+        if (ex->doc() == doc + 1) return;
+      }
+      ++totals->count;
+      double score = 0.0;
+      for (Term* term : by_order) {
+        if (term->cursor.doc() != doc) continue;
+        score += bm25.Score(
+            term->idf,
+            bm25.WeightedTf(TextFields::kTitleAndBody, term->cursor.tf_title(),
+                            term->cursor.tf_body(), columns.title_lengths[doc],
+                            columns.body_lengths[doc]));
+      }
+      top->Offer({score, columns.id(doc), columns.published(doc)});
+    };
+
+    while (!live.empty()) {
+      std::sort(live.begin(), live.end(), [](Term* a, Term* b) {
+        return a->cursor.doc() < b->cursor.doc();
+      });
+      const bool pruning =
+          top->full() && totals->count >= spec.exact_total_hits_up_to;
+      // Scores are summed in another order here than in `evaluate`; the
+      // margin keeps rounding from pruning a document that ties.
+      const double threshold = pruning
+                                   ? top->min_score() * (1.0 - 1e-9) - 1e-12
+                                   : -std::numeric_limits<double>::infinity();
+      double bound = 0.0;
+      size_t pivot = live.size();
+      for (size_t i = 0; i < live.size(); ++i) {
+        bound += live[i]->max_score;
+        if (bound >= threshold) {
+          pivot = i;
+          break;
+        }
+      }
+      if (pivot == live.size()) {
+        totals->lower_bound = true;
+        break;
+      }
+      const uint32_t pivot_doc = live[pivot]->cursor.doc();
+      while (pivot + 1 < live.size() &&
+             live[pivot + 1]->cursor.doc() == pivot_doc) {
+        ++pivot;
+      }
+      if (pruning) {
+        double block_bound = 0.0;
+        uint32_t next = kNoMoreDocs;
+        for (size_t i = 0; i <= pivot; ++i) {
+          Term* term = live[i];
+          term->cursor.ShallowSeek(pivot_doc);
+          next = std::min(next, term->cursor.shallow_last_doc());
+          block_bound += BlockMax(bm25, term);
+        }
+        if (block_bound < threshold) {
+          totals->lower_bound = true;
+          if (next != kNoMoreDocs) ++next;
+          if (pivot + 1 < live.size()) {
+            next = std::min(next, live[pivot + 1]->cursor.doc());
+          }
+          for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.SeekTo(next);
+          RemoveExhausted(&live, context);
+          continue;
+        }
+      }
+      if (live[0]->cursor.doc() == pivot_doc) {
+        evaluate(pivot_doc);
+        for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.Next();
+      } else {
+        for (size_t i = 0; i < pivot; ++i) live[i]->cursor.SeekTo(pivot_doc);
+      }
+      RemoveExhausted(&live, context);
+    }
+    for (auto& term : owned) SIFT_RETURN_IF_ERROR(term->cursor.status());
+    return absl::OkStatus();
+  }
+
+ private:
+  static double Bound(const Bm25f& bm25, double idf, const Impact& impact) {
+    return bm25.Score(
+        idf, bm25.WeightedTf(TextFields::kTitleAndBody, impact.max_tf_title,
+                             impact.max_tf_body, impact.min_title_length,
+                             impact.min_body_length));
+  }
+
+  static double BlockMax(const Bm25f& bm25, Term* term) {
+    const uint32_t last = term->cursor.shallow_last_doc();
+    if (last == kNoMoreDocs) return 0.0;
+    // Cache per block: the skip entry's index changes with its last doc.
+    if (term->block_index != last) {
+      term->block_index = last;
+      term->block_max = Bound(bm25, term->idf, term->cursor.shallow_impact());
+    }
+    return term->block_max;
+  }
+
+  static void RemoveExhausted(std::vector<Term*>* live,
+                              SegmentContext* context) {
+    live->erase(std::remove_if(live->begin(), live->end(),
+                               [context](Term* t) {
+                                 if (t->cursor.doc() != kNoMoreDocs) {
+                                   return false;
+                                 }
+                                 context->Fail(t->cursor.status());
+                                 return true;
+                               }),
+                live->end());
+  }
+};
+
+absl::Status SearchSegment(const Segment& segment, const SearchSpec& spec,
+                           TopK* top, Totals* totals) {
+  SegmentContext context(&segment, spec.bm25);
+  SegmentFilter filter;
+  SIFT_ASSIGN_OR_RETURN(bool possible, filter.Init(&context, spec.filters));
+  if (!possible) return absl::OkStatus();
+  const bool relevance = spec.sort == v1::SORT_ORDER_RELEVANCE ||
+                         spec.sort == v1::SORT_ORDER_UNSPECIFIED;
+  if (relevance && spec.limit > 0 && Wand::Applies(*spec.root)) {
+    SIFT_RETURN_IF_ERROR(
+        Wand::Run(&context, *spec.root, &filter, spec, top, totals));
+    return context.status();
+  }
+  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Iter> root,
+                        BuildIter(&context, *spec.root));
+  const Columns& columns = segment.columns();
+  for (root->SeekTo(1); root->doc() != kNoMoreDocs;
+       root->SeekTo(root->doc() + 1)) {
+    const uint32_t raw = root->doc() - 1;
+    if (segment.IsDeleted(raw) || !filter.Accept(raw)) continue;
+    ++totals->count;
+    if (spec.limit == 0) continue;
+    top->Offer({root->Score(), columns.id(raw), columns.published(raw)});
+  }
+  return context.status();
+}
+
+}  // namespace
+
+absl::StatusOr<SearchResult> Search(
+    absl::Span<const std::shared_ptr<Segment>> segments,
+    const SearchSpec& spec) {
+  std::vector<const Segment*> order;
+  for (const auto& segment : segments) order.push_back(segment.get());
+  // Big segments first: their hits raise the bar for the small ones.
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Segment* a, const Segment* b) {
+                     return a->live_count() > b->live_count();
+                   });
+  TopK top(spec.limit, spec.sort);
+  Totals totals;
+  for (const Segment* segment : order) {
+    if (segment->live_count() == 0) continue;
+    SIFT_RETURN_IF_ERROR(SearchSegment(*segment, spec, &top, &totals));
+  }
+  SearchResult result;
+  result.total_hits = totals.count;
+  result.total_hits_is_lower_bound = totals.lower_bound;
+  for (const TopK::Entry& entry : top.Sorted()) {
+    result.hits.push_back(
+        {entry.score, std::string(entry.id), entry.published});
+  }
+  return result;
+}
+
+uint32_t CountPhraseOccurrences(
+    const std::vector<std::vector<uint32_t>>& positions, uint32_t slop) {
+  if (positions.empty()) return 0;
+  const uint64_t max_span = positions.size() - 1 + uint64_t{slop};
+  uint32_t count = 0;
+  for (uint32_t start : positions.front()) {
+    uint32_t previous = start;
+    bool found = true;
+    for (size_t i = 1; i < positions.size() && found; ++i) {
+      const std::vector<uint32_t>& list = positions[i];
+      auto next = std::upper_bound(list.begin(), list.end(), previous);
+      if (next == list.end()) return count;
+      previous = *next;
+      found = uint64_t{previous} - start <= max_span;
+    }
+    if (found) ++count;
+  }
+  return count;
+}
+
+}  // namespace sift::storage::segment

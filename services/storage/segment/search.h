@@ -1,0 +1,93 @@
+#ifndef SIFT_SERVICES_STORAGE_SEGMENT_SEARCH_H_
+#define SIFT_SERVICES_STORAGE_SEGMENT_SEARCH_H_
+
+// Query execution over segments: document at a time, one segment after the
+// other, sharing one top-k. A disjunction of terms (the common free-text
+// query) runs with block-max WAND, which skips whole blocks of postings
+// that cannot reach the current k-th score; everything else runs through
+// a tree of iterators where conjunctions leapfrog from the rarest term and
+// phrases check positions only for documents that have every term.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "services/storage/scoring.h"
+#include "services/storage/segment/segment.h"
+#include "sift/v1/document.pb.h"
+
+namespace sift::storage::segment {
+
+// A query plan with each term's field and idf resolved and keywords
+// normalised; mirrors v1::QueryNode.
+struct PlanNode {
+  enum class Kind { kTerm, kKeyword, kPhrase, kBoolean, kMatchAll };
+  Kind kind = Kind::kMatchAll;
+  // kTerm and kPhrase: the text fields counted; kKeyword: kSource / kTag.
+  TextFields fields = TextFields::kTitleAndBody;
+  TermField keyword_field = TermField::kSource;
+  std::string term;                // kTerm, kKeyword
+  std::vector<std::string> terms;  // kPhrase
+  uint32_t slop = 0;               // kPhrase
+  double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
+  std::vector<PlanNode> must;
+  std::vector<PlanNode> should;
+  std::vector<PlanNode> must_not;
+};
+
+// Filters with keywords normalised; empty lists do not filter.
+struct FilterSpec {
+  std::vector<std::string> sources;                 // any of
+  std::vector<std::string> tags;                    // all of
+  std::optional<std::pair<int64_t, int32_t>> from;  // inclusive
+  std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
+};
+
+struct SearchSpec {
+  const PlanNode* root = nullptr;
+  const Bm25f* bm25 = nullptr;
+  FilterSpec filters;
+  uint32_t limit = 10;
+  v1::SortOrder sort = v1::SORT_ORDER_RELEVANCE;
+  // Matches are counted exactly up to this many; beyond it, relevance
+  // queries may skip documents that cannot enter the top `limit`, and the
+  // total becomes a lower bound.
+  uint64_t exact_total_hits_up_to = 1000;
+};
+
+struct SearchHit {
+  double score = 0.0;
+  std::string id;
+  Published published;
+};
+
+struct SearchResult {
+  std::vector<SearchHit> hits;  // best first
+  uint64_t total_hits = 0;
+  bool total_hits_is_lower_bound = false;
+};
+
+// Runs `spec` over `segments` (with their deletions, which the caller keeps
+// still for the duration). Scores are summed in plan order, so a document
+// scores the same whichever path found it and however the collection is
+// segmented or sharded. DATA_LOSS on corrupt segment data.
+absl::StatusOr<SearchResult> Search(
+    absl::Span<const std::shared_ptr<Segment>> segments,
+    const SearchSpec& spec);
+
+// How often a phrase occurs in one field, given each phrase term's sorted
+// positions there (positions[i] for the i-th term): a start p0 of the first
+// term from which the following terms follow in order, each at the
+// smallest position after the previous one, the last at most
+// (n - 1) + slop after p0. Occurrences may overlap.
+uint32_t CountPhraseOccurrences(
+    const std::vector<std::vector<uint32_t>>& positions, uint32_t slop);
+
+}  // namespace sift::storage::segment
+
+#endif  // SIFT_SERVICES_STORAGE_SEGMENT_SEARCH_H_

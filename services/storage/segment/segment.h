@@ -1,0 +1,171 @@
+#ifndef SIFT_SERVICES_STORAGE_SEGMENT_SEGMENT_H_
+#define SIFT_SERVICES_STORAGE_SEGMENT_SEGMENT_H_
+
+// An immutable segment: a set of documents with internal doc numbers
+// 0..doc_count-1, their postings by term, and their per-document values
+// kept column-wise. A segment is a sorted set of key/value pairs, the same
+// whether it lives in memory (the newest documents, searchable at once) or
+// in RocksDB (flushed and merged ones); only where the values come from
+// differs. Deletions are the one mutable part, a bitset the owner guards.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/db.h"
+
+namespace sift::storage::segment {
+
+// Which postings a term belongs to: the first byte of its key suffix.
+enum class TermField : char {
+  kText = 'b',    // analyzed title and body
+  kSource = 's',  // normalised source keyword
+  kTag = 'g',     // normalised tag keyword
+};
+
+// Keys inside a segment (the RocksDB key adds SegmentPrefix(id)).
+inline constexpr char kMetaKey[] = "M";
+inline constexpr char kIdsColumnKey[] = "Cid";
+inline constexpr char kLengthsColumnKey[] = "Clen";
+inline constexpr char kPublishedColumnKey[] = "Cpub";
+inline constexpr char kPostingsTag = 'T';
+inline constexpr char kPositionsTag = 'P';
+inline constexpr char kDeletedTag = 'X';
+
+std::string PostingsKey(TermField field, absl::string_view term);
+std::string PositionsKey(TermField field, absl::string_view term);
+// "S" + big-endian id: every key of segment `id` starts with it.
+std::string SegmentPrefix(uint32_t id);
+// A deleted document of a flushed segment.
+std::string DeletedKey(uint32_t segment_id, uint32_t doc);
+
+// A publication time as (seconds, nanos); absent for undated documents.
+using Published = std::optional<std::pair<int64_t, int32_t>>;
+
+// Segment-wide counters, the "M" value.
+struct SegmentMeta {
+  uint32_t doc_count = 0;
+  uint64_t total_title_terms = 0;
+  uint64_t total_body_terms = 0;
+
+  std::string Encode() const;
+  static absl::StatusOr<SegmentMeta> Decode(absl::string_view value);
+};
+
+// The per-document columns, decoded in memory while the segment is open.
+struct Columns {
+  std::string id_bytes;
+  std::vector<uint32_t> id_offsets;  // doc_count + 1 entries into id_bytes
+  std::vector<uint32_t> title_lengths;
+  std::vector<uint32_t> body_lengths;
+  std::vector<int64_t> published_seconds;
+  std::vector<int32_t> published_nanos;
+  std::vector<bool> dated;
+
+  absl::string_view id(uint32_t doc) const {
+    return absl::string_view(id_bytes).substr(
+        id_offsets[doc], id_offsets[doc + 1] - id_offsets[doc]);
+  }
+  Published published(uint32_t doc) const {
+    if (!dated[doc]) return std::nullopt;
+    return std::make_pair(published_seconds[doc], published_nanos[doc]);
+  }
+};
+
+// Encodes columns of documents given in doc order.
+class ColumnsWriter {
+ public:
+  void Add(absl::string_view id, uint32_t title_length, uint32_t body_length,
+           const Published& published);
+  // Appends the three column values to `out` under their keys.
+  void Finish(std::map<std::string, std::string>* out);
+
+ private:
+  std::string ids_;
+  std::string lengths_;
+  std::string published_;
+};
+
+// A value read from a segment, valid while this holder lives.
+struct ValueHolder {
+  rocksdb::PinnableSlice pinned;
+  absl::string_view value;
+};
+
+// Where a persisted segment's values live.
+struct SegmentStore {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* family = nullptr;
+};
+
+class Segment {
+ public:
+  // A segment held in memory; `values` maps in-segment keys to values.
+  static absl::StatusOr<std::shared_ptr<Segment>> FromMemory(
+      uint32_t id, std::map<std::string, std::string> values);
+  // A flushed segment, with its deletions.
+  static absl::StatusOr<std::shared_ptr<Segment>> Open(
+      const SegmentStore& store, uint32_t id);
+
+  uint32_t id() const { return id_; }
+  bool in_memory() const { return store_.db == nullptr; }
+  const SegmentMeta& meta() const { return meta_; }
+  uint32_t doc_count() const { return meta_.doc_count; }
+  const Columns& columns() const { return columns_; }
+  // In-memory bytes of the values (memory segments) for flush decisions.
+  size_t memory_bytes() const { return memory_bytes_; }
+  const std::map<std::string, std::string>& memory_values() const {
+    return memory_;
+  }
+
+  // Looks up an in-segment key; false when it is absent.
+  absl::StatusOr<bool> Get(absl::string_view key, ValueHolder* out) const;
+
+  // Iterates the postings values (keys starting with kPostingsTag) in key
+  // order; keys are in-segment keys. For merges: it bypasses the cache.
+  class PostingsIterator {
+   public:
+    virtual ~PostingsIterator() = default;
+    virtual bool Valid() const = 0;
+    virtual absl::string_view key() const = 0;
+    virtual absl::string_view value() const = 0;
+    virtual void Next() = 0;
+    virtual absl::Status status() const = 0;
+  };
+  std::unique_ptr<PostingsIterator> NewPostingsIterator() const;
+
+  // Deletions. The owner serialises writers with readers.
+  bool IsDeleted(uint32_t doc) const {
+    return (deleted_[doc >> 6] >> (doc & 63)) & 1;
+  }
+  void MarkDeleted(uint32_t doc);
+  uint32_t deleted_count() const { return deleted_count_; }
+  uint32_t live_count() const { return meta_.doc_count - deleted_count_; }
+  std::vector<uint64_t> deleted_bits() const { return deleted_; }
+
+ private:
+  Segment(uint32_t id, SegmentStore store) : id_(id), store_(store) {}
+  absl::Status LoadColumns();
+
+  uint32_t id_;
+  SegmentStore store_;
+  std::string prefix_;
+  std::map<std::string, std::string> memory_;
+  size_t memory_bytes_ = 0;
+  SegmentMeta meta_;
+  Columns columns_;
+  std::vector<uint64_t> deleted_;
+  uint32_t deleted_count_ = 0;
+};
+
+}  // namespace sift::storage::segment
+
+#endif  // SIFT_SERVICES_STORAGE_SEGMENT_SEGMENT_H_

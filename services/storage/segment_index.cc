@@ -1,0 +1,1201 @@
+#include "services/storage/segment_index.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/codec/varint.h"
+#include "common/status/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/transaction_log.h"
+#include "rocksdb/write_batch.h"
+#include "services/storage/internal/rocksdb_status.h"
+#include "services/storage/scoring.h"
+#include "services/storage/segment/builder.h"
+#include "services/storage/segment/postings.h"
+#include "services/storage/segment/search.h"
+
+namespace sift::storage {
+namespace {
+
+using internal::FromRocksDbStatus;
+using segment::PlanNode;
+using segment::Segment;
+using segment::TermField;
+
+// Column families, in Open's descriptor order.
+enum FamilyIndex { kDefault, kDocs, kIds, kPending, kSegments, kMeta };
+constexpr const char* kFamilyNames[] = {"default", "docs",     "ids",
+                                        "pending", "segments", "meta"};
+
+constexpr char kFormatKey[] = "format";
+constexpr char kFormat[] = "sift-segments-1";
+constexpr char kSegmentListKey[] = "segments";
+constexpr char kNextSegmentKey[] = "next_segment";
+
+void PutBigEndian32(std::string* out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((value >> shift) & 0xFF));
+  }
+}
+
+uint32_t GetBigEndian32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) |
+         (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+
+// Where a document lives: segment id and doc number (the ids family).
+struct Location {
+  uint32_t segment = 0;
+  uint32_t doc = 0;
+
+  std::string Encode() const {
+    std::string out;
+    PutBigEndian32(&out, segment);
+    PutBigEndian32(&out, doc);
+    return out;
+  }
+  static std::optional<Location> Decode(absl::string_view value) {
+    if (value.size() != 8) return std::nullopt;
+    return Location{GetBigEndian32(value.data()),
+                    GetBigEndian32(value.data() + 4)};
+  }
+  bool operator==(const Location& o) const {
+    return segment == o.segment && doc == o.doc;
+  }
+};
+
+std::string PendingKey(uint32_t segment_id) {
+  std::string key;
+  PutBigEndian32(&key, segment_id);
+  return key;
+}
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+absl::Status CheckTerm(absl::string_view term, absl::string_view field) {
+  if (term.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": a term must not be empty"));
+  }
+  if (term.find('\0') != absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": a term must not contain a NUL byte"));
+  }
+  return absl::OkStatus();
+}
+
+rocksdb::CompressionType BestCompression(
+    std::initializer_list<rocksdb::CompressionType> preferred) {
+  const std::vector<rocksdb::CompressionType> supported =
+      rocksdb::GetSupportedCompressions();
+  for (rocksdb::CompressionType type : preferred) {
+    if (std::find(supported.begin(), supported.end(), type) !=
+        supported.end()) {
+      return type;
+    }
+  }
+  return rocksdb::kNoCompression;
+}
+
+void CloseDb(rocksdb::DB* db,
+             const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  for (rocksdb::ColumnFamilyHandle* handle : handles) {
+    db->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  db->Close().PermitUncheckedError();
+  delete db;
+}
+
+std::string EncodeSegmentList(const std::vector<uint32_t>& ids) {
+  std::string out;
+  codec::PutVarint32(&out, static_cast<uint32_t>(ids.size()));
+  for (uint32_t id : ids) codec::PutVarint32(&out, id);
+  return out;
+}
+
+// Document-frequency key of a term: the field, then the term.
+std::string DfKey(v1::Field field, absl::string_view term) {
+  std::string key(1, static_cast<char>('0' + static_cast<int>(field)));
+  key.append(term.data(), term.size());
+  return key;
+}
+
+bool IsKeywordField(v1::Field field) {
+  return field == v1::FIELD_SOURCE || field == v1::FIELD_TAG;
+}
+
+absl::Status CheckField(v1::Field field) {
+  switch (field) {
+    case v1::FIELD_UNSPECIFIED:
+    case v1::FIELD_TITLE:
+    case v1::FIELD_BODY:
+    case v1::FIELD_SOURCE:
+    case v1::FIELD_TAG:
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown field ", static_cast<int>(field)));
+}
+
+TextFields TextFieldsOf(v1::Field field) {
+  if (field == v1::FIELD_TITLE) return TextFields::kTitle;
+  if (field == v1::FIELD_BODY) return TextFields::kBody;
+  return TextFields::kTitleAndBody;
+}
+
+// The shard's own document frequency of `term` in `field` (keywords
+// normalised) over `segments`, deleted documents included.
+absl::StatusOr<uint64_t> OwnDocFreq(
+    const std::vector<std::shared_ptr<Segment>>& segments, v1::Field field,
+    absl::string_view term) {
+  const TermField term_field = field == v1::FIELD_SOURCE ? TermField::kSource
+                               : field == v1::FIELD_TAG  ? TermField::kTag
+                                                         : TermField::kText;
+  const std::string key = segment::PostingsKey(term_field, term);
+  uint64_t df = 0;
+  segment::ValueHolder holder;
+  for (const auto& s : segments) {
+    SIFT_ASSIGN_OR_RETURN(bool found, s->Get(key, &holder));
+    if (!found) continue;
+    segment::PostingsHeader header;
+    SIFT_RETURN_IF_ERROR(segment::ReadPostingsHeader(holder.value, &header));
+    df += field == v1::FIELD_TITLE  ? header.df_title
+          : field == v1::FIELD_BODY ? header.df_body
+                                    : header.df;
+  }
+  return df;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
+    const std::string& dir, const IndexOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.db_write_buffer_size = options.write_buffer_bytes;
+  db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
+  db_options.keep_log_file_num = 5;
+  // Concurrent writers of stored documents share one WAL sync.
+  db_options.enable_pipelined_write = true;
+
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    for (const std::string& name : existing) {
+      if (name == "postings" || name == "fields") {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the index in ", dir,
+            " has the per-posting format of an earlier version; index the "
+            "documents again into a new directory"));
+      }
+    }
+  }
+
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto family = [&](bool bloom, rocksdb::CompressionType compression,
+                    size_t block_size) {
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache;
+    table.block_size = block_size;
+    if (bloom) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    rocksdb::ColumnFamilyOptions cf;
+    cf.compaction_style = rocksdb::kCompactionStyleLevel;
+    cf.level_compaction_dynamic_level_bytes = true;
+    cf.compression = compression;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    return cf;
+  };
+  const rocksdb::CompressionType fast =
+      BestCompression({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
+  const rocksdb::CompressionType strong = BestCompression(
+      {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
+  // Stored documents compress better in larger blocks; segment values are
+  // mostly bit-packed already, and a lookup reads a whole value anyway.
+  rocksdb::ColumnFamilyOptions docs = family(true, strong, 32 << 10);
+  docs.compression_opts.level = 6;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {kFamilyNames[kDefault], family(false, fast, 4 << 10)},
+      {kFamilyNames[kDocs], docs},
+      {kFamilyNames[kIds], family(true, fast, 4 << 10)},
+      {kFamilyNames[kPending], family(false, fast, 64 << 10)},
+      {kFamilyNames[kSegments], family(true, fast, 16 << 10)},
+      {kFamilyNames[kMeta], family(false, fast, 4 << 10)},
+  };
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir, descriptors, &handles, &db);
+  if (!s.ok()) {
+    return FromRocksDbStatus(s, absl::StrCat("opening the index in ", dir));
+  }
+  std::string format;
+  s = db->Get(rocksdb::ReadOptions(), handles[kMeta], kFormatKey, &format);
+  if (s.IsNotFound()) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    s = db->Put(write_options, handles[kMeta], kFormatKey, kFormat);
+  } else if (s.ok() && format != kFormat) {
+    CloseDb(db, handles);
+    return absl::FailedPreconditionError(
+        absl::StrCat("the index in ", dir, " has format \"", format,
+                     "\"; this build reads \"", kFormat, "\""));
+  }
+  if (!s.ok()) {
+    CloseDb(db, handles);
+    return FromRocksDbStatus(s, absl::StrCat("opening the index in ", dir));
+  }
+  std::unique_ptr<SegmentIndex> index(
+      new SegmentIndex(dir, options, db, std::move(handles)));
+  SIFT_RETURN_IF_ERROR(index->Load());
+  if (options.background_work) {
+    index->worker_ =
+        std::thread([raw = index.get()] { raw->BackgroundLoop(); });
+  }
+  return index;
+}
+
+SegmentIndex::SegmentIndex(std::string dir, const IndexOptions& options,
+                           rocksdb::DB* db,
+                           std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : dir_(std::move(dir)),
+      options_(options),
+      db_(db),
+      handles_(std::move(handles)),
+      docs_(handles_[kDocs]),
+      ids_(handles_[kIds]),
+      pending_(handles_[kPending]),
+      segments_cf_(handles_[kSegments]),
+      meta_(handles_[kMeta]) {}
+
+SegmentIndex::~SegmentIndex() {
+  // Nobody is left to report to; the log already holds every
+  // acknowledged write.
+  Close().IgnoreError();
+}
+
+absl::Status SegmentIndex::Load() {
+  absl::MutexLock write_lock(&write_mu_);
+  std::string value;
+  std::vector<uint32_t> persisted;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), meta_, kSegmentListKey, &value);
+  if (s.ok()) {
+    absl::string_view in(value);
+    uint32_t n = 0;
+    if (!codec::GetVarint32(&in, &n)) {
+      return absl::DataLossError("corrupt segment list");
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t id = 0;
+      if (!codec::GetVarint32(&in, &id)) {
+        return absl::DataLossError("corrupt segment list");
+      }
+      persisted.push_back(id);
+    }
+  } else if (!s.IsNotFound()) {
+    return FromRocksDbStatus(s, "reading the segment list");
+  }
+  s = db_->Get(rocksdb::ReadOptions(), meta_, kNextSegmentKey, &value);
+  if (s.ok()) {
+    absl::string_view in(value);
+    if (!codec::GetVarint32(&in, &next_segment_id_)) {
+      return absl::DataLossError("corrupt next segment id");
+    }
+  } else if (!s.IsNotFound()) {
+    return FromRocksDbStatus(s, "reading the next segment id");
+  }
+
+  // Segments a merge replaced but had not yet removed when the process
+  // stopped.
+  {
+    const std::set<uint32_t> live(persisted.begin(), persisted.end());
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), segments_cf_));
+    rocksdb::WriteBatch cleanup;
+    for (it->Seek("S"); it->Valid();) {
+      const rocksdb::Slice key = it->key();
+      if (key.size() < 5 || key[0] != 'S') break;
+      const uint32_t id = GetBigEndian32(key.data() + 1);
+      const std::string next = segment::SegmentPrefix(id + 1);
+      if (!live.count(id)) {
+        cleanup.DeleteRange(segments_cf_, segment::SegmentPrefix(id), next);
+      }
+      if (id == 0xFFFFFFFFu) break;
+      it->Seek(next);
+    }
+    SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "listing segments"));
+    if (cleanup.Count() > 0) {
+      SIFT_RETURN_IF_ERROR(
+          FromRocksDbStatus(db_->Write(rocksdb::WriteOptions(), &cleanup),
+                            "removing replaced segments"));
+    }
+  }
+
+  std::map<uint32_t, std::shared_ptr<Segment>> loaded;
+  const segment::SegmentStore store{db_, segments_cf_};
+  for (uint32_t id : persisted) {
+    SIFT_ASSIGN_OR_RETURN(loaded[id], Segment::Open(store, id));
+    next_segment_id_ = std::max(next_segment_id_, id + 1);
+  }
+
+  // Replay the log of documents not yet flushed into memory segments. A
+  // logged document is live when the id map still points at it; the
+  // others keep their doc numbers but start deleted.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), pending_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 4) return absl::DataLossError("corrupt log key");
+    const uint32_t id = GetBigEndian32(it->key().data());
+    v1::WriteRequest logged;
+    if (!logged.ParseFromArray(it->value().data(),
+                               static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("corrupt log entry of segment ", id));
+    }
+    std::vector<v1::AnalyzedDocument> docs(logged.ops_size());
+    std::vector<segment::SegmentDocument> inputs(logged.ops_size());
+    std::vector<uint32_t> stale;
+    for (int i = 0; i < logged.ops_size(); ++i) {
+      v1::AnalyzedDocument& doc = docs[i];
+      doc = logged.ops(i).upsert();
+      const std::string doc_id = doc.document().id();
+      std::string location;
+      s = db_->Get(rocksdb::ReadOptions(), ids_, doc_id, &location);
+      if (!s.ok() && !s.IsNotFound()) {
+        return FromRocksDbStatus(s, "replaying the log");
+      }
+      const bool live = s.ok() && Location::Decode(location) ==
+                                      std::optional<Location>(Location{
+                                          id, static_cast<uint32_t>(i)});
+      std::string stored;
+      if (live) {
+        s = db_->Get(rocksdb::ReadOptions(), docs_, doc_id, &stored);
+        if (!s.ok()) return FromRocksDbStatus(s, "replaying the log");
+        if (!doc.mutable_document()->ParseFromString(stored)) {
+          return absl::DataLossError(
+              absl::StrCat("stored document \"", doc_id, "\" is corrupt"));
+        }
+        inputs[i].source = "";
+        if (!doc.document().source().empty()) {
+          SIFT_ASSIGN_OR_RETURN(inputs[i].source,
+                                NormalizeKeyword(doc.document().source()));
+        }
+        std::set<std::string> tags;
+        for (const std::string& tag : doc.document().tags()) {
+          SIFT_ASSIGN_OR_RETURN(std::string normalized, NormalizeKeyword(tag));
+          if (!normalized.empty()) tags.insert(std::move(normalized));
+        }
+        inputs[i].tags.assign(tags.begin(), tags.end());
+      } else {
+        stale.push_back(static_cast<uint32_t>(i));
+      }
+      inputs[i].analyzed = &doc;
+    }
+    SIFT_ASSIGN_OR_RETURN(auto values, segment::BuildSegment(inputs));
+    SIFT_ASSIGN_OR_RETURN(auto memory,
+                          Segment::FromMemory(id, std::move(values)));
+    for (uint32_t doc : stale) memory->MarkDeleted(doc);
+    loaded[id] = std::move(memory);
+    next_segment_id_ = std::max(next_segment_id_, id + 1);
+  }
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "replaying the log"));
+
+  absl::MutexLock state_lock(&state_mu_);
+  segments_ = std::move(loaded);
+  RecountLocked();
+  return absl::OkStatus();
+}
+
+void SegmentIndex::RecountLocked() {
+  uint64_t docs = 0, title = 0, body = 0;
+  for (const auto& [id, s] : segments_) {
+    docs += s->live_count();
+    title += s->meta().total_title_terms;
+    body += s->meta().total_body_terms;
+    if (s->deleted_count() == 0) continue;
+    const segment::Columns& c = s->columns();
+    for (uint32_t d = 0; d < s->doc_count(); ++d) {
+      if (!s->IsDeleted(d)) continue;
+      title -= c.title_lengths[d];
+      body -= c.body_lengths[d];
+    }
+  }
+  total_title_terms_ = title;
+  total_body_terms_ = body;
+  doc_count_.store(docs);
+}
+
+absl::Status SegmentIndex::Close() {
+  if (db_ == nullptr) return absl::OkStatus();
+  {
+    absl::MutexLock lock(&work_mu_);
+    stopping_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+  // Flushing now makes the next start read segments instead of replaying
+  // the log; a failure here loses nothing.
+  absl::Status flushed = DoWork(/*flush_all=*/true).status();
+  {
+    absl::MutexLock lock(&state_mu_);
+    segments_.clear();
+  }
+  {
+    absl::MutexLock lock(&merge_mu_);
+    if (flushed.ok()) flushed = RemoveRetired();
+  }
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  handles_.clear();
+  rocksdb::Status s = db_->Close();
+  delete db_;
+  db_ = nullptr;
+  SIFT_RETURN_IF_ERROR(flushed);
+  return FromRocksDbStatus(s, absl::StrCat("closing the index in ", dir_));
+}
+
+uint64_t SegmentIndex::DocCount() const { return doc_count_.load(); }
+
+absl::StatusOr<std::string> SegmentIndex::NormalizeKeyword(
+    absl::string_view value) const {
+  // NUL is read as a space, as in the query service.
+  std::string cleaned(value);
+  std::replace(cleaned.begin(), cleaned.end(), '\0', ' ');
+  SIFT_ASSIGN_OR_RETURN(std::string normalized,
+                        analyzer_.NormalizeKeyword(cleaned));
+  if (normalized.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "a keyword value must not contain a NUL byte");
+  }
+  return normalized;
+}
+
+absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
+    const v1::WriteRequest& request) {
+  // Everything is checked before anything is written.
+  std::vector<segment::SegmentDocument> prepared(request.ops_size());
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const v1::WriteOp& op = request.ops(i);
+    const std::string path = absl::StrCat("ops[", i, "]");
+    switch (op.op_case()) {
+      case v1::WriteOp::kUpsert: {
+        const v1::AnalyzedDocument& doc = op.upsert();
+        if (doc.document().id().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              path, ".upsert.document.id: the id must not be empty"));
+        }
+        for (int j = 0; j < doc.title().terms_size(); ++j) {
+          SIFT_RETURN_IF_ERROR(
+              CheckTerm(doc.title().terms(j),
+                        absl::StrCat(path, ".upsert.title.terms[", j, "]")));
+        }
+        for (int j = 0; j < doc.body().terms_size(); ++j) {
+          SIFT_RETURN_IF_ERROR(
+              CheckTerm(doc.body().terms(j),
+                        absl::StrCat(path, ".upsert.body.terms[", j, "]")));
+        }
+        segment::SegmentDocument& out = prepared[i];
+        out.analyzed = &doc;
+        if (!doc.document().source().empty()) {
+          absl::StatusOr<std::string> source =
+              NormalizeKeyword(doc.document().source());
+          if (!source.ok()) {
+            return WithPrefix(source.status(),
+                              path + ".upsert.document.source: ");
+          }
+          out.source = *std::move(source);
+        }
+        std::set<std::string> tags;
+        for (int j = 0; j < doc.document().tags_size(); ++j) {
+          absl::StatusOr<std::string> tag =
+              NormalizeKeyword(doc.document().tags(j));
+          if (!tag.ok()) {
+            return WithPrefix(tag.status(), absl::StrCat(path,
+                                                         ".upsert.document."
+                                                         "tags[",
+                                                         j, "]: "));
+          }
+          // A blank tag names nothing a filter could ask for.
+          if (!tag->empty()) tags.insert(*std::move(tag));
+        }
+        out.tags.assign(tags.begin(), tags.end());
+        break;
+      }
+      case v1::WriteOp::kDeleteId:
+        if (op.delete_id().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ".delete_id: the id must not be empty"));
+        }
+        break;
+      case v1::WriteOp::OP_NOT_SET:
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": the operation has neither upsert nor delete_id set"));
+    }
+  }
+
+  absl::MutexLock write_lock(&write_mu_);
+  if (db_ == nullptr) return absl::FailedPreconditionError("index is closed");
+
+  // Where each id lives now.
+  std::vector<std::string> distinct;
+  absl::flat_hash_map<std::string, size_t> slot;
+  auto id_of = [&](int i) -> const std::string& {
+    const v1::WriteOp& op = request.ops(i);
+    return op.has_upsert() ? op.upsert().document().id() : op.delete_id();
+  };
+  std::vector<int> last_op;
+  for (int i = 0; i < request.ops_size(); ++i) {
+    auto [it, inserted] = slot.emplace(id_of(i), distinct.size());
+    if (inserted) {
+      distinct.push_back(id_of(i));
+      last_op.push_back(i);
+    } else {
+      last_op[it->second] = i;
+    }
+  }
+  std::vector<rocksdb::Slice> keys(distinct.begin(), distinct.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), ids_, keys.size(), keys.data(),
+                values.data(), statuses.data());
+  std::vector<std::optional<Location>> old(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (statuses[k].IsNotFound()) continue;
+    SIFT_RETURN_IF_ERROR(FromRocksDbStatus(statuses[k], "looking up ids"));
+    old[k] =
+        Location::Decode(absl::string_view(values[k].data(), values[k].size()));
+    if (!old[k]) {
+      return absl::DataLossError(
+          absl::StrCat("corrupt location of id \"", distinct[k], "\""));
+    }
+  }
+
+  v1::WriteResponse response;
+  std::vector<bool> present(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) present[k] = old[k].has_value();
+  std::vector<segment::SegmentDocument> new_docs;
+  std::vector<Location> new_locations(keys.size());
+  const uint32_t segment_id = next_segment_id_;
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const size_t k = slot[id_of(i)];
+    response.add_results()->set_existed(present[k]);
+    present[k] = request.ops(i).has_upsert();
+    if (present[k] && last_op[k] == i) {
+      new_locations[k] = {segment_id, static_cast<uint32_t>(new_docs.size())};
+      new_docs.push_back(prepared[i]);
+    }
+  }
+
+  std::shared_ptr<Segment> memory;
+  rocksdb::WriteBatch batch;
+  if (!new_docs.empty()) {
+    SIFT_ASSIGN_OR_RETURN(auto built, segment::BuildSegment(new_docs));
+    SIFT_ASSIGN_OR_RETURN(memory,
+                          Segment::FromMemory(segment_id, std::move(built)));
+    ++next_segment_id_;
+    std::string next;
+    codec::PutVarint32(&next, next_segment_id_);
+    batch.Put(meta_, kNextSegmentKey, next);
+    // The log keeps the terms only; stored documents hold the rest.
+    v1::WriteRequest logged;
+    for (const segment::SegmentDocument& doc : new_docs) {
+      v1::AnalyzedDocument* entry = logged.add_ops()->mutable_upsert();
+      *entry->mutable_title() = doc.analyzed->title();
+      *entry->mutable_body() = doc.analyzed->body();
+      entry->mutable_document()->set_id(doc.analyzed->document().id());
+    }
+    batch.Put(pending_, PendingKey(segment_id), logged.SerializeAsString());
+  }
+  std::vector<std::shared_ptr<Segment>> segments_snapshot;
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (!old[k]) continue;
+      auto it = segments_.find(old[k]->segment);
+      if (it == segments_.end() || old[k]->doc >= it->second->doc_count()) {
+        return absl::DataLossError(absl::StrCat(
+            "id \"", distinct[k], "\" points into a missing segment"));
+      }
+      if (!it->second->in_memory()) {
+        batch.Put(segments_cf_,
+                  segment::DeletedKey(old[k]->segment, old[k]->doc), "");
+      }
+    }
+  }
+  std::string blob;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (present[k]) {
+      const v1::AnalyzedDocument& doc =
+          *new_docs[new_locations[k].doc].analyzed;
+      doc.document().SerializeToString(&blob);
+      batch.Put(docs_, distinct[k], blob);
+      batch.Put(ids_, distinct[k], new_locations[k].Encode());
+    } else if (old[k]) {
+      batch.Delete(docs_, distinct[k]);
+      batch.Delete(ids_, distinct[k]);
+    }
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  SIFT_RETURN_IF_ERROR(
+      FromRocksDbStatus(db_->Write(write_options, &batch), "writing"));
+
+  bool work = false;
+  {
+    absl::MutexLock lock(&state_mu_);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (!old[k]) continue;
+      Segment& s = *segments_[old[k]->segment];
+      if (s.IsDeleted(old[k]->doc)) continue;
+      s.MarkDeleted(old[k]->doc);
+      total_title_terms_ -= s.columns().title_lengths[old[k]->doc];
+      total_body_terms_ -= s.columns().body_lengths[old[k]->doc];
+    }
+    if (memory) {
+      total_title_terms_ += memory->meta().total_title_terms;
+      total_body_terms_ += memory->meta().total_body_terms;
+      segments_[segment_id] = memory;
+    }
+    uint64_t live = 0;
+    size_t memory_docs = 0, memory_bytes = 0, memory_segments = 0;
+    for (const auto& [id, s] : segments_) {
+      live += s->live_count();
+      if (s->in_memory()) {
+        memory_docs += s->doc_count();
+        memory_bytes += s->memory_bytes();
+        ++memory_segments;
+      }
+    }
+    doc_count_.store(live);
+    work = memory_docs >= options_.flush_documents ||
+           memory_bytes >= options_.flush_bytes ||
+           memory_segments >= options_.max_memory_segments;
+  }
+  if (work) {
+    absl::MutexLock lock(&work_mu_);
+    work_requested_ = true;
+  }
+  return response;
+}
+
+std::vector<std::shared_ptr<Segment>> SegmentIndex::SnapshotSegments() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  std::vector<std::shared_ptr<Segment>> out;
+  for (const auto& [id, s] : segments_) out.push_back(s);
+  return out;
+}
+
+absl::Status SegmentIndex::MergeInto(
+    const std::vector<std::shared_ptr<Segment>>& inputs) {
+  std::vector<segment::MergeSource> sources;
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    for (const auto& s : inputs)
+      sources.push_back({s.get(), s->deleted_bits()});
+  }
+  std::vector<std::vector<uint32_t>> doc_maps;
+  SIFT_ASSIGN_OR_RETURN(auto values,
+                        segment::MergeSegments(sources, &doc_maps));
+
+  absl::MutexLock write_lock(&write_mu_);
+  const uint32_t id = next_segment_id_++;
+  const std::string prefix = segment::SegmentPrefix(id);
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : values) {
+    batch.Put(segments_cf_, absl::StrCat(prefix, key), value);
+  }
+  values.clear();
+  // Documents deleted while the merge ran are deleted in its output;
+  // writers, who change deletions, are held off by write_mu_.
+  for (size_t s = 0; s < inputs.size(); ++s) {
+    const Segment& input = *inputs[s];
+    const segment::Columns& c = input.columns();
+    for (uint32_t d = 0; d < input.doc_count(); ++d) {
+      const uint32_t to = doc_maps[s][d];
+      if (to == segment::kNoMoreDocs) continue;
+      if (input.IsDeleted(d)) {
+        batch.Put(segments_cf_, segment::DeletedKey(id, to), "");
+      } else {
+        const absl::string_view doc_id = c.id(d);
+        batch.Put(ids_, rocksdb::Slice(doc_id.data(), doc_id.size()),
+                  Location{id, to}.Encode());
+      }
+    }
+    if (input.in_memory()) batch.Delete(pending_, PendingKey(input.id()));
+  }
+  std::set<uint32_t> replaced;
+  for (const auto& s : inputs) replaced.insert(s->id());
+  std::vector<uint32_t> persisted;
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    for (const auto& [sid, s] : segments_) {
+      if (!s->in_memory() && !replaced.count(sid)) persisted.push_back(sid);
+    }
+  }
+  persisted.push_back(id);
+  batch.Put(meta_, kSegmentListKey, EncodeSegmentList(persisted));
+  std::string next;
+  codec::PutVarint32(&next, next_segment_id_);
+  batch.Put(meta_, kNextSegmentKey, next);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(db_->Write(write_options, &batch),
+                                         "writing a merged segment"));
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Segment> merged,
+                        Segment::Open({db_, segments_cf_}, id));
+  {
+    absl::MutexLock lock(&state_mu_);
+    for (uint32_t sid : replaced) segments_.erase(sid);
+    segments_[id] = merged;
+    RecountLocked();
+  }
+  // The replaced segments' values go once no search reads them.
+  for (const auto& s : inputs) {
+    if (!s->in_memory()) retired_.emplace_back(s->id(), s);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::RemoveRetired() {
+  rocksdb::WriteBatch cleanup;
+  auto keep = retired_.begin();
+  for (auto& entry : retired_) {
+    if (entry.second.expired()) {
+      cleanup.DeleteRange(segments_cf_, segment::SegmentPrefix(entry.first),
+                          segment::SegmentPrefix(entry.first + 1));
+    } else {
+      *keep++ = std::move(entry);
+    }
+  }
+  retired_.erase(keep, retired_.end());
+  if (cleanup.Count() == 0) return absl::OkStatus();
+  return FromRocksDbStatus(db_->Write(rocksdb::WriteOptions(), &cleanup),
+                           "removing merged segments");
+}
+
+absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all) {
+  absl::MutexLock merge_lock(&merge_mu_);
+  SIFT_RETURN_IF_ERROR(RemoveRetired());
+  std::vector<std::shared_ptr<Segment>> memory, stored;
+  size_t memory_docs = 0, memory_bytes = 0;
+  for (auto& s : SnapshotSegments()) {
+    if (s->in_memory()) {
+      memory_docs += s->doc_count();
+      memory_bytes += s->memory_bytes();
+      memory.push_back(std::move(s));
+    } else {
+      stored.push_back(std::move(s));
+    }
+  }
+  if (!memory.empty() &&
+      (flush_all || memory_docs >= options_.flush_documents ||
+       memory_bytes >= options_.flush_bytes ||
+       memory.size() >= options_.max_memory_segments)) {
+    SIFT_RETURN_IF_ERROR(MergeInto(memory));
+    return true;
+  }
+  if (flush_all) return false;
+  // Tiers of similar size: floor(log_factor(live documents)).
+  const size_t factor = std::max<size_t>(2, options_.merge_factor);
+  std::map<int, std::vector<std::shared_ptr<Segment>>> tiers;
+  for (auto& s : stored) {
+    const uint32_t live = s->live_count();
+    if (live > options_.max_merge_documents) {
+      if (s->deleted_count() * 3 > s->doc_count()) {
+        SIFT_RETURN_IF_ERROR(MergeInto({s}));
+        return true;
+      }
+      continue;
+    }
+    int tier = 0;
+    for (uint64_t n = live; n >= factor; n /= factor) ++tier;
+    tiers[tier].push_back(s);
+  }
+  for (auto& [tier, group] : tiers) {
+    if (group.size() < factor) continue;
+    std::sort(group.begin(), group.end(), [](const auto& a, const auto& b) {
+      return a->live_count() < b->live_count();
+    });
+    group.resize(factor);
+    SIFT_RETURN_IF_ERROR(MergeInto(group));
+    return true;
+  }
+  return false;
+}
+
+void SegmentIndex::BackgroundLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&work_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(work_mu_) {
+        return stopping_ || work_requested_;
+      };
+      // Wakes up now and then to merge what deletions made worth it.
+      work_mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(5));
+      if (stopping_) return;
+      work_requested_ = false;
+    }
+    while (true) {
+      absl::StatusOr<bool> did = DoWork(/*flush_all=*/false);
+      if (!did.ok()) {
+        absl::MutexLock lock(&work_mu_);
+        background_status_ = did.status();
+        break;
+      }
+      if (!*did) break;
+      absl::MutexLock lock(&work_mu_);
+      if (stopping_) return;
+    }
+  }
+}
+
+absl::Status SegmentIndex::Flush() {
+  SIFT_RETURN_IF_ERROR(DoWork(/*flush_all=*/true).status());
+  while (true) {
+    SIFT_ASSIGN_OR_RETURN(bool did, DoWork(/*flush_all=*/false));
+    if (!did) return absl::OkStatus();
+  }
+}
+
+absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
+  SIFT_RETURN_IF_ERROR(DoWork(/*flush_all=*/true).status());
+  max_segments = std::max<size_t>(1, max_segments);
+  while (true) {
+    std::vector<std::shared_ptr<Segment>> stored = SnapshotSegments();
+    std::vector<std::shared_ptr<Segment>> inputs;
+    if (stored.size() > max_segments) {
+      std::sort(stored.begin(), stored.end(), [](const auto& a, const auto& b) {
+        return a->live_count() < b->live_count();
+      });
+      stored.resize(stored.size() - max_segments + 1);
+      inputs = std::move(stored);
+    } else {
+      // Few enough segments: rewrite those with deletions, so that nothing
+      // deleted is left (and document frequencies are exact).
+      for (auto& s : stored) {
+        if (s->deleted_count() > 0) {
+          inputs.push_back(std::move(s));
+          break;
+        }
+      }
+    }
+    if (inputs.empty()) return absl::OkStatus();
+    absl::MutexLock merge_lock(&merge_mu_);
+    SIFT_RETURN_IF_ERROR(MergeInto(inputs));
+  }
+}
+
+std::vector<SegmentIndex::SegmentInfo> SegmentIndex::Segments() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  std::vector<SegmentInfo> out;
+  for (const auto& [id, s] : segments_) {
+    out.push_back({id, s->doc_count(), s->deleted_count(), s->in_memory()});
+  }
+  return out;
+}
+
+absl::StatusOr<v1::StatsResponse> SegmentIndex::Stats(
+    const v1::StatsRequest& request) const {
+  v1::StatsResponse response;
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    std::vector<std::shared_ptr<Segment>> segments;
+    for (const auto& [id, s] : segments_) segments.push_back(s);
+    response.set_doc_count(doc_count_.load());
+    response.set_total_title_terms(total_title_terms_);
+    response.set_total_body_terms(total_body_terms_);
+    for (int i = 0; i < request.terms_size(); ++i) {
+      const v1::TermRef& ref = request.terms(i);
+      const std::string path = absl::StrCat("terms[", i, "]");
+      SIFT_RETURN_IF_ERROR(
+          WithPrefix(CheckField(ref.field()), path + ".field: "));
+      std::string term = ref.term();
+      if (IsKeywordField(ref.field())) {
+        absl::StatusOr<std::string> normalized = NormalizeKeyword(term);
+        if (!normalized.ok()) {
+          return WithPrefix(normalized.status(), path + ".term: ");
+        }
+        term = *std::move(normalized);
+      }
+      SIFT_ASSIGN_OR_RETURN(uint64_t df,
+                            OwnDocFreq(segments, ref.field(), term));
+      response.add_doc_freqs(df);
+    }
+  }
+  uint64_t sst_bytes = 0;
+  if (db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size",
+                                    &sst_bytes)) {
+    response.set_disk_bytes(sst_bytes);
+  }
+  rocksdb::VectorLogPtr wal_files;
+  if (db_->GetSortedWalFiles(wal_files).ok()) {
+    uint64_t wal_bytes = 0;
+    for (const auto& file : wal_files) wal_bytes += file->SizeFileBytes();
+    response.set_disk_bytes(response.disk_bytes() + wal_bytes);
+  }
+  return response;
+}
+
+namespace {
+
+// Turns a QueryNode into a PlanNode, resolving idfs.
+class PlanResolver {
+ public:
+  PlanResolver(
+      const Bm25f* bm25,
+      const absl::flat_hash_map<std::string, uint64_t>* global_df,
+      const std::vector<std::shared_ptr<Segment>>* segments,
+      std::function<absl::StatusOr<std::string>(absl::string_view)> normalize)
+      : bm25_(bm25),
+        global_df_(global_df),
+        segments_(segments),
+        normalize_(std::move(normalize)) {}
+
+  absl::Status Resolve(const v1::QueryNode& node, const std::string& path,
+                       int depth, PlanNode* out) {
+    if (depth > 1000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": query plan is nested too deeply"));
+    }
+    switch (node.node_case()) {
+      case v1::QueryNode::kTerm:
+        return ResolveTerm(node.term(), absl::StrCat(path, ".term"), out);
+      case v1::QueryNode::kPhrase:
+        return ResolvePhrase(node.phrase(), absl::StrCat(path, ".phrase"), out);
+      case v1::QueryNode::kBoolean: {
+        out->kind = PlanNode::Kind::kBoolean;
+        const v1::BooleanQuery& b = node.boolean();
+        const std::string base = absl::StrCat(path, ".boolean");
+        for (int i = 0; i < b.must_size(); ++i) {
+          SIFT_RETURN_IF_ERROR(Resolve(b.must(i),
+                                       absl::StrCat(base, ".must[", i, "]"),
+                                       depth + 1, &out->must.emplace_back()));
+        }
+        for (int i = 0; i < b.should_size(); ++i) {
+          SIFT_RETURN_IF_ERROR(Resolve(b.should(i),
+                                       absl::StrCat(base, ".should[", i, "]"),
+                                       depth + 1, &out->should.emplace_back()));
+        }
+        for (int i = 0; i < b.must_not_size(); ++i) {
+          SIFT_RETURN_IF_ERROR(
+              Resolve(b.must_not(i), absl::StrCat(base, ".must_not[", i, "]"),
+                      depth + 1, &out->must_not.emplace_back()));
+        }
+        return absl::OkStatus();
+      }
+      case v1::QueryNode::kMatchAll:
+        out->kind = PlanNode::Kind::kMatchAll;
+        return absl::OkStatus();
+      case v1::QueryNode::NODE_NOT_SET:
+        break;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": query node has no query set"));
+  }
+
+ private:
+  absl::StatusOr<double> Idf(v1::Field field, absl::string_view term) {
+    auto it = global_df_->find(DfKey(field, term));
+    if (it != global_df_->end()) return bm25_->Idf(it->second);
+    SIFT_ASSIGN_OR_RETURN(uint64_t df, OwnDocFreq(*segments_, field, term));
+    return bm25_->Idf(df);
+  }
+
+  absl::Status ResolveTerm(const v1::TermQuery& query, const std::string& path,
+                           PlanNode* out) {
+    SIFT_RETURN_IF_ERROR(
+        WithPrefix(CheckField(query.field()), path + ".field: "));
+    std::string term = query.term();
+    if (IsKeywordField(query.field())) {
+      absl::StatusOr<std::string> normalized = normalize_(term);
+      if (!normalized.ok()) {
+        return WithPrefix(normalized.status(), path + ".term: ");
+      }
+      term = *std::move(normalized);
+      out->kind = PlanNode::Kind::kKeyword;
+      out->keyword_field = query.field() == v1::FIELD_SOURCE
+                               ? TermField::kSource
+                               : TermField::kTag;
+    } else {
+      out->kind = PlanNode::Kind::kTerm;
+      out->fields = TextFieldsOf(query.field());
+    }
+    SIFT_RETURN_IF_ERROR(CheckTerm(term, path + ".term"));
+    SIFT_ASSIGN_OR_RETURN(out->idf, Idf(query.field(), term));
+    out->term = std::move(term);
+    return absl::OkStatus();
+  }
+
+  absl::Status ResolvePhrase(const v1::PhraseQuery& query,
+                             const std::string& path, PlanNode* out) {
+    SIFT_RETURN_IF_ERROR(
+        WithPrefix(CheckField(query.field()), path + ".field: "));
+    if (IsKeywordField(query.field())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".field: a phrase needs a full-text field (title or body)"));
+    }
+    if (query.terms().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".terms: a phrase needs at least one term"));
+    }
+    out->kind = PlanNode::Kind::kPhrase;
+    out->fields = TextFieldsOf(query.field());
+    out->slop = query.slop();
+    out->idf = 0.0;
+    for (int i = 0; i < query.terms_size(); ++i) {
+      SIFT_RETURN_IF_ERROR(
+          CheckTerm(query.terms(i), absl::StrCat(path, ".terms[", i, "]")));
+      SIFT_ASSIGN_OR_RETURN(double idf, Idf(query.field(), query.terms(i)));
+      out->idf += idf;
+      out->terms.push_back(query.terms(i));
+    }
+    return absl::OkStatus();
+  }
+
+  const Bm25f* bm25_;
+  const absl::flat_hash_map<std::string, uint64_t>* global_df_;
+  const std::vector<std::shared_ptr<Segment>>* segments_;
+  std::function<absl::StatusOr<std::string>(absl::string_view)> normalize_;
+};
+
+}  // namespace
+
+absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
+    const v1::ShardSearchRequest& request) const {
+  if (!request.has_query()) {
+    return absl::InvalidArgumentError("query: a query plan is required");
+  }
+  auto normalize = [this](absl::string_view value) {
+    return NormalizeKeyword(value);
+  };
+  const v1::GlobalStats& stats = request.stats();
+  absl::flat_hash_map<std::string, uint64_t> global_df;
+  const int aligned = std::min(stats.terms_size(), stats.doc_freqs_size());
+  for (int i = 0; i < aligned; ++i) {
+    const v1::TermRef& ref = stats.terms(i);
+    SIFT_RETURN_IF_ERROR(WithPrefix(
+        CheckField(ref.field()), absl::StrCat("stats.terms[", i, "].field: ")));
+    std::string term = ref.term();
+    if (IsKeywordField(ref.field())) {
+      absl::StatusOr<std::string> normalized = NormalizeKeyword(term);
+      if (!normalized.ok()) {
+        return WithPrefix(normalized.status(),
+                          absl::StrCat("stats.terms[", i, "].term: "));
+      }
+      term = *std::move(normalized);
+    }
+    global_df.emplace(DfKey(ref.field(), term), stats.doc_freqs(i));
+  }
+
+  segment::SearchSpec spec;
+  const v1::Filters& filters = request.filters();
+  for (int i = 0; i < filters.sources_size(); ++i) {
+    absl::StatusOr<std::string> source = NormalizeKeyword(filters.sources(i));
+    if (!source.ok()) {
+      return WithPrefix(source.status(),
+                        absl::StrCat("filters.sources[", i, "]: "));
+    }
+    spec.filters.sources.push_back(*std::move(source));
+  }
+  for (int i = 0; i < filters.tags_size(); ++i) {
+    absl::StatusOr<std::string> tag = NormalizeKeyword(filters.tags(i));
+    if (!tag.ok()) {
+      return WithPrefix(tag.status(), absl::StrCat("filters.tags[", i, "]: "));
+    }
+    spec.filters.tags.push_back(*std::move(tag));
+  }
+  if (filters.has_published_from()) {
+    spec.filters.from.emplace(filters.published_from().seconds(),
+                              filters.published_from().nanos());
+  }
+  if (filters.has_published_to()) {
+    spec.filters.to.emplace(filters.published_to().seconds(),
+                            filters.published_to().nanos());
+  }
+  spec.limit = request.limit();
+  spec.sort = request.sort();
+
+  absl::ReaderMutexLock lock(&state_mu_);
+  std::vector<std::shared_ptr<Segment>> segments;
+  for (const auto& [id, s] : segments_) segments.push_back(s);
+  uint64_t doc_count = stats.doc_count();
+  uint64_t total_title_terms = stats.total_title_terms();
+  uint64_t total_body_terms = stats.total_body_terms();
+  if (doc_count == 0) {
+    doc_count = doc_count_.load();
+    total_title_terms = total_title_terms_;
+    total_body_terms = total_body_terms_;
+  }
+  const Bm25f bm25(Bm25fParams::FromProto(request.scoring()), doc_count,
+                   total_title_terms, total_body_terms);
+  PlanResolver resolver(&bm25, &global_df, &segments, normalize);
+  PlanNode root;
+  SIFT_RETURN_IF_ERROR(resolver.Resolve(request.query(), "query", 0, &root));
+  spec.root = &root;
+  spec.bm25 = &bm25;
+  SIFT_ASSIGN_OR_RETURN(segment::SearchResult result,
+                        segment::Search(segments, spec));
+
+  v1::ShardSearchResponse response;
+  response.set_total_hits(result.total_hits);
+  response.set_total_hits_is_lower_bound(result.total_hits_is_lower_bound);
+  for (segment::SearchHit& hit : result.hits) {
+    v1::ShardHit* out = response.add_hits();
+    out->set_id(std::move(hit.id));
+    out->set_score(hit.score);
+    if (hit.published) {
+      out->mutable_published_at()->set_seconds(hit.published->first);
+      out->mutable_published_at()->set_nanos(hit.published->second);
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::FetchResponse> SegmentIndex::Fetch(
+    const v1::FetchRequest& request) const {
+  v1::FetchResponse response;
+  std::vector<rocksdb::Slice> keys(request.ids().begin(), request.ids().end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), docs_, keys.size(), keys.data(),
+                  values.data(), statuses.data());
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    v1::FetchResult* result = response.add_results();
+    result->set_id(request.ids(static_cast<int>(i)));
+    if (statuses[i].IsNotFound()) continue;
+    SIFT_RETURN_IF_ERROR(
+        FromRocksDbStatus(statuses[i], "reading a stored document"));
+    if (!result->mutable_document()->ParseFromArray(
+            values[i].data(), static_cast<int>(values[i].size()))) {
+      return absl::DataLossError(absl::StrCat("stored document of \"",
+                                              request.ids(static_cast<int>(i)),
+                                              "\" is corrupt"));
+    }
+    result->set_found(true);
+  }
+  return response;
+}
+
+}  // namespace sift::storage
