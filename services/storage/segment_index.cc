@@ -553,10 +553,10 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
     }
   }
 
-  absl::MutexLock write_lock(&write_mu_);
-  if (db_ == nullptr) return absl::FailedPreconditionError("index is closed");
-
-  // Where each id lives now.
+  // The request's own effect: an id's last operation wins, and only the
+  // surviving upserts are indexed, numbered in request order. The segment
+  // and the log entry are built before taking the writer lock, so that
+  // concurrent writes analyse in parallel.
   std::vector<std::string> distinct;
   absl::flat_hash_map<std::string, size_t> slot;
   auto id_of = [&](int i) -> const std::string& {
@@ -573,6 +573,34 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
       last_op[it->second] = i;
     }
   }
+  std::vector<segment::SegmentDocument> new_docs;
+  std::vector<uint32_t> new_doc_of(distinct.size(), segment::kNoMoreDocs);
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const size_t k = slot[id_of(i)];
+    if (request.ops(i).has_upsert() && last_op[k] == i) {
+      new_doc_of[k] = static_cast<uint32_t>(new_docs.size());
+      new_docs.push_back(prepared[i]);
+    }
+  }
+  std::map<std::string, std::string> built;
+  std::string log_entry;
+  if (!new_docs.empty()) {
+    SIFT_ASSIGN_OR_RETURN(built, segment::BuildSegment(new_docs));
+    // The log keeps the terms only; stored documents hold the rest.
+    v1::WriteRequest logged;
+    for (const segment::SegmentDocument& doc : new_docs) {
+      v1::AnalyzedDocument* entry = logged.add_ops()->mutable_upsert();
+      *entry->mutable_title() = doc.analyzed->title();
+      *entry->mutable_body() = doc.analyzed->body();
+      entry->mutable_document()->set_id(doc.analyzed->document().id());
+    }
+    logged.SerializeToString(&log_entry);
+  }
+
+  absl::MutexLock write_lock(&write_mu_);
+  if (db_ == nullptr) return absl::FailedPreconditionError("index is closed");
+
+  // Where each id lives now.
   std::vector<rocksdb::Slice> keys(distinct.begin(), distinct.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
@@ -593,40 +621,28 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
   v1::WriteResponse response;
   std::vector<bool> present(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) present[k] = old[k].has_value();
-  std::vector<segment::SegmentDocument> new_docs;
-  std::vector<Location> new_locations(keys.size());
-  const uint32_t segment_id = next_segment_id_;
   for (int i = 0; i < request.ops_size(); ++i) {
     const size_t k = slot[id_of(i)];
     response.add_results()->set_existed(present[k]);
     present[k] = request.ops(i).has_upsert();
-    if (present[k] && last_op[k] == i) {
-      new_locations[k] = {segment_id, static_cast<uint32_t>(new_docs.size())};
-      new_docs.push_back(prepared[i]);
-    }
+  }
+  const uint32_t segment_id = next_segment_id_;
+  std::vector<Location> new_locations(keys.size());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    new_locations[k] = {segment_id, new_doc_of[k]};
   }
 
   std::shared_ptr<Segment> memory;
   rocksdb::WriteBatch batch;
   if (!new_docs.empty()) {
-    SIFT_ASSIGN_OR_RETURN(auto built, segment::BuildSegment(new_docs));
     SIFT_ASSIGN_OR_RETURN(memory,
                           Segment::FromMemory(segment_id, std::move(built)));
     ++next_segment_id_;
     std::string next;
     codec::PutVarint32(&next, next_segment_id_);
     batch.Put(meta_, kNextSegmentKey, next);
-    // The log keeps the terms only; stored documents hold the rest.
-    v1::WriteRequest logged;
-    for (const segment::SegmentDocument& doc : new_docs) {
-      v1::AnalyzedDocument* entry = logged.add_ops()->mutable_upsert();
-      *entry->mutable_title() = doc.analyzed->title();
-      *entry->mutable_body() = doc.analyzed->body();
-      entry->mutable_document()->set_id(doc.analyzed->document().id());
-    }
-    batch.Put(pending_, PendingKey(segment_id), logged.SerializeAsString());
+    batch.Put(pending_, PendingKey(segment_id), log_entry);
   }
-  std::vector<std::shared_ptr<Segment>> segments_snapshot;
   {
     absl::ReaderMutexLock lock(&state_mu_);
     for (size_t k = 0; k < keys.size(); ++k) {

@@ -233,6 +233,7 @@ std::string FormatSearchTable(const v1::SearchResponse& response,
   absl::StrAppend(
       &out, response.hits_size(),
       response.hits_size() == 1 ? " hit (" : " hits (",
+      response.total_hits_is_lower_bound() ? "at least " : "",
       WithThousands(response.total_hits()), " total), ",
       absl::StrFormat("%.1f ms", response.elapsed_micros() / 1000.0), "\n");
   if (response.partial()) {
