@@ -18,6 +18,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/write_batch.h"
@@ -325,8 +326,19 @@ absl::Status SegmentIndex::Load() {
     return FromRocksDbStatus(s, "reading the next segment id");
   }
 
+  // Segment files written but not yet adopted when the process stopped.
+  {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind("segment-", 0) == 0 &&
+          entry.path().extension() == ".sst") {
+        std::filesystem::remove(entry.path(), ec);
+      }
+    }
+  }
   // Segments a merge replaced but had not yet removed when the process
-  // stopped.
+  // stopped, and segments written but never listed.
   {
     const std::set<uint32_t> live(persisted.begin(), persisted.end());
     std::unique_ptr<rocksdb::Iterator> it(
@@ -463,6 +475,12 @@ absl::Status SegmentIndex::Close() {
     absl::MutexLock lock(&merge_mu_);
     if (flushed.ok()) flushed = RemoveRetired();
   }
+  // With the memtables on disk the write-ahead logs can go, and the next
+  // start has nothing to replay.
+  if (flushed.ok()) {
+    flushed = FromRocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles_),
+                                "flushing memtables");
+  }
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -475,6 +493,27 @@ absl::Status SegmentIndex::Close() {
 }
 
 uint64_t SegmentIndex::DocCount() const { return doc_count_.load(); }
+
+uint64_t SegmentIndex::DiskBytes() const {
+  // Every query's statistics call asks; listing the WAL files each time
+  // would cost more than the search.
+  absl::MutexLock lock(&disk_bytes_mu_);
+  const absl::Time now = absl::Now();
+  if (now - disk_bytes_at_ < absl::Seconds(1)) return disk_bytes_;
+  uint64_t bytes = 0;
+  uint64_t sst_bytes = 0;
+  if (db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size",
+                                    &sst_bytes)) {
+    bytes += sst_bytes;
+  }
+  rocksdb::VectorLogPtr wal_files;
+  if (db_->GetSortedWalFiles(wal_files).ok()) {
+    for (const auto& file : wal_files) bytes += file->SizeFileBytes();
+  }
+  disk_bytes_ = bytes;
+  disk_bytes_at_ = now;
+  return bytes;
+}
 
 absl::StatusOr<std::string> SegmentIndex::NormalizeKeyword(
     absl::string_view value) const {
@@ -733,14 +772,19 @@ absl::Status SegmentIndex::MergeInto(
   SIFT_ASSIGN_OR_RETURN(auto values,
                         segment::MergeSegments(sources, &doc_maps));
 
-  absl::MutexLock write_lock(&write_mu_);
-  const uint32_t id = next_segment_id_++;
-  const std::string prefix = segment::SegmentPrefix(id);
-  rocksdb::WriteBatch batch;
-  for (const auto& [key, value] : values) {
-    batch.Put(segments_cf_, absl::StrCat(prefix, key), value);
+  uint32_t id = 0;
+  {
+    absl::MutexLock write_lock(&write_mu_);
+    id = next_segment_id_++;
   }
+  // The values go straight into an SST file that RocksDB adopts, rather
+  // than through the WAL, a memtable and compactions. Until the commit
+  // below lists the segment it is an orphan, which Load removes.
+  SIFT_RETURN_IF_ERROR(IngestSegment(id, values));
   values.clear();
+
+  absl::MutexLock write_lock(&write_mu_);
+  rocksdb::WriteBatch batch;
   // Documents deleted while the merge ran are deleted in its output;
   // writers, who change deletions, are held off by write_mu_.
   for (size_t s = 0; s < inputs.size(); ++s) {
@@ -792,21 +836,60 @@ absl::Status SegmentIndex::MergeInto(
   return absl::OkStatus();
 }
 
+absl::Status SegmentIndex::IngestSegment(
+    uint32_t id, const std::map<std::string, std::string>& values) {
+  const std::string path = absl::StrCat(dir_, "/segment-", id, ".sst");
+  rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(segments_cf_));
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, segments_cf_);
+  const std::string prefix = segment::SegmentPrefix(id);
+  rocksdb::Status s = writer.Open(path);
+  std::string key;
+  for (auto it = values.begin(); s.ok() && it != values.end(); ++it) {
+    key.assign(prefix);
+    key.append(it->first);
+    s = writer.Put(key, it->second);
+  }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    s = db_->IngestExternalFile(segments_cf_, {path}, ingest);
+  }
+  if (!s.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+  }
+  return FromRocksDbStatus(s, absl::StrCat("writing segment ", id));
+}
+
 absl::Status SegmentIndex::RemoveRetired() {
   rocksdb::WriteBatch cleanup;
+  std::vector<std::pair<std::string, std::string>> ranges;
   auto keep = retired_.begin();
   for (auto& entry : retired_) {
     if (entry.second.expired()) {
-      cleanup.DeleteRange(segments_cf_, segment::SegmentPrefix(entry.first),
+      ranges.emplace_back(segment::SegmentPrefix(entry.first),
                           segment::SegmentPrefix(entry.first + 1));
+      cleanup.DeleteRange(segments_cf_, ranges.back().first,
+                          ranges.back().second);
     } else {
       *keep++ = std::move(entry);
     }
   }
   retired_.erase(keep, retired_.end());
   if (cleanup.Count() == 0) return absl::OkStatus();
-  return FromRocksDbStatus(db_->Write(rocksdb::WriteOptions(), &cleanup),
-                           "removing merged segments");
+  SIFT_RETURN_IF_ERROR(
+      FromRocksDbStatus(db_->Write(rocksdb::WriteOptions(), &cleanup),
+                        "removing merged segments"));
+  // A segment is usually one file of its own: drop it now rather than when
+  // a compaction gets to the tombstone.
+  for (const auto& [begin, end] : ranges) {
+    const rocksdb::Slice b(begin), e(end);
+    SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
+        rocksdb::DeleteFilesInRange(db_, segments_cf_, &b, &e, false),
+        "removing merged segment files"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all) {
@@ -958,17 +1041,7 @@ absl::StatusOr<v1::StatsResponse> SegmentIndex::Stats(
       response.add_doc_freqs(df);
     }
   }
-  uint64_t sst_bytes = 0;
-  if (db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size",
-                                    &sst_bytes)) {
-    response.set_disk_bytes(sst_bytes);
-  }
-  rocksdb::VectorLogPtr wal_files;
-  if (db_->GetSortedWalFiles(wal_files).ok()) {
-    uint64_t wal_bytes = 0;
-    for (const auto& file : wal_files) wal_bytes += file->SizeFileBytes();
-    response.set_disk_bytes(response.disk_bytes() + wal_bytes);
-  }
+  response.set_disk_bytes(DiskBytes());
   return response;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/analysis/analyzer.h"
 #include "rocksdb/db.h"
 #include "services/storage/index.h"
@@ -117,6 +118,13 @@ class SegmentIndex final : public Index {
   uint64_t total_body_terms_ ABSL_GUARDED_BY(state_mu_) = 0;
   std::atomic<uint64_t> doc_count_{0};
 
+  // Stats' disk_bytes, recomputed at most once a second.
+  uint64_t DiskBytes() const;
+  mutable absl::Mutex disk_bytes_mu_;
+  mutable uint64_t disk_bytes_ ABSL_GUARDED_BY(disk_bytes_mu_) = 0;
+  mutable absl::Time disk_bytes_at_ ABSL_GUARDED_BY(disk_bytes_mu_) =
+      absl::InfinitePast();
+
   // Background work.
   absl::Mutex work_mu_;
   bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
@@ -130,6 +138,9 @@ class SegmentIndex final : public Index {
   std::vector<std::pair<uint32_t, std::weak_ptr<segment::Segment>>> retired_
       ABSL_GUARDED_BY(merge_mu_);
   absl::Status RemoveRetired() ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
+  // Writes segment `id`'s values into an SST file and ingests it.
+  absl::Status IngestSegment(uint32_t id,
+                             const std::map<std::string, std::string>& values);
 };
 
 }  // namespace sift::storage

@@ -35,7 +35,8 @@ struct TextPostings {
 
 absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
     absl::Span<const SegmentDocument> docs) {
-  absl::flat_hash_map<std::string, TextPostings> text;
+  // Keys point into the documents' terms, which outlive the build.
+  absl::flat_hash_map<absl::string_view, TextPostings> text;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> sources;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> tags;
   std::map<std::string, std::string> values;

@@ -363,10 +363,17 @@ absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
       return absl::DataLossError("corrupt positions: truncated block table");
     }
     have_block_ = true;
+    next_index_ = 0;
+    next_offset_ = 0;
   }
   absl::string_view in = data_.substr(block_offset_, block_length_);
+  uint32_t first = 0;
+  if (index >= next_index_) {
+    first = next_index_;
+    in.remove_prefix(next_offset_);
+  }
   uint32_t ignored = 0;
-  for (uint32_t i = 0; i < index; ++i) {
+  for (uint32_t i = first; i < index; ++i) {
     for (uint32_t n = tf_title[i] + tf_body[i]; n > 0; --n) {
       if (!GetVarint32(&in, &ignored)) {
         return absl::DataLossError("corrupt positions: truncated block");
@@ -392,6 +399,8 @@ absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
     position = n == 0 ? delta : position + delta;
     body->push_back(position);
   }
+  next_index_ = index + 1;
+  next_offset_ = block_length_ - static_cast<uint32_t>(in.size());
   return absl::OkStatus();
 }
 

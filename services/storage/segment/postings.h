@@ -206,6 +206,10 @@ class PositionsReader {
   uint32_t block_offset_ = 0;  // into data_
   uint32_t block_length_ = 0;
   bool have_block_ = false;
+  // Where the previous Read stopped inside block_, so that reading the
+  // postings of a block in order decodes each position once.
+  uint32_t next_index_ = 0;
+  uint32_t next_offset_ = 0;  // into the block
 };
 
 }  // namespace sift::storage::segment

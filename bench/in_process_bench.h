@@ -1,0 +1,77 @@
+#ifndef SIFT_BENCH_IN_PROCESS_BENCH_H_
+#define SIFT_BENCH_IN_PROCESS_BENCH_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "bench/load_driver.h"
+#include "bench/process_stats.h"
+#include "bench/queries.h"
+#include "bench/shard_bench.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::bench {
+
+struct InProcessOptions {
+  std::string docs_path;
+  std::string queries_path;
+  // Where the shard index goes: empty for a fresh temporary directory
+  // (removed at the end unless `keep`); otherwise a directory that is
+  // missing or empty, which is left in place.
+  std::string dir;
+  bool keep = false;
+  uint32_t k = 10;
+  IndexingOptions indexing;
+  PassOptions passes;
+  // BM25F parameters; zero values mean the index's defaults.
+  v1::ScoringParams scoring;
+  // When set, a TREC run of the OR queries, `run_k` deep, is written here
+  // after the timed passes.
+  std::string run_path;
+  uint32_t run_k = 10;
+  // Progress lines for a person watching; may be empty.
+  std::function<void(absl::string_view)> log;
+};
+
+// The figures of one in-process run.
+struct InProcessReport {
+  InProcessOptions options;
+  std::string dir;
+  bool dir_kept = false;
+  IndexingFigures indexing;
+  // Index::Close after the last write: background flushes and merges
+  // settling.
+  double close_seconds = 0;
+  // Regular files under the shard directory once the index was closed.
+  uint64_t index_bytes = 0;
+  double reopen_seconds = 0;
+  // Live documents of the reopened index.
+  uint64_t live_documents = 0;
+  // VmHWM at the end of indexing (after Close), and at the end of the query
+  // phase; the latter counts from the reopen when `rss_reset` (the peak
+  // was reset after indexing), otherwise from process start.
+  uint64_t index_peak_rss_bytes = 0;
+  uint64_t query_peak_rss_bytes = 0;
+  bool rss_reset = false;
+  // Indexed by QueryClass.
+  std::array<PassFigures, 3> classes;
+  MachineInfo machine;
+};
+
+// Indexes the corpus into a fresh shard index in process, closes it,
+// measures it, reopens it and times the query classes (see bench/README.md).
+// Errors: FAILED_PRECONDITION for a non-empty `dir`; those of the corpus,
+// the query file and the index. The temporary directory is removed on
+// errors too.
+absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options);
+
+// The report as pretty-printed JSON with a fixed key order.
+std::string InProcessReportJson(const InProcessReport& report);
+
+}  // namespace sift::bench
+
+#endif  // SIFT_BENCH_IN_PROCESS_BENCH_H_

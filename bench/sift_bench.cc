@@ -1,0 +1,214 @@
+// sift-bench: the macro benchmark of Sift. Parses the command line and hands
+// it to the in-process or the end-to-end benchmark; the JSON report goes to
+// stdout and to --out. See bench/README.md.
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "bench/cluster_bench.h"
+#include "bench/in_process_bench.h"
+#include "bench/queries.h"
+
+ABSL_FLAG(std::string, docs, "",
+          "Corpus: JSON lines {id,title,body,date,source,tags}, optionally "
+          ".gz");
+ABSL_FLAG(std::string, queries, "", "Queries: qid<TAB>text per line");
+ABSL_FLAG(uint32_t, k, 10, "Hits per query");
+ABSL_FLAG(std::string, out, "", "Also write the JSON report to this file");
+ABSL_FLAG(std::string, dir, "",
+          "In process: where to build the shard index (new or empty; kept); "
+          "default a temporary directory, removed at the end");
+ABSL_FLAG(bool, keep, false, "In process: keep the temporary index directory");
+ABSL_FLAG(uint32_t, batch, 512, "Documents per write request");
+ABSL_FLAG(uint32_t, threads, 0,
+          "In process: analysis threads (0: one per processor)");
+ABSL_FLAG(uint64_t, warmup_min, 2000,
+          "Warm-up: whole passes until this many queries ran...");
+ABSL_FLAG(double, warmup_max_s, 30, "...or this many seconds passed");
+ABSL_FLAG(int32_t, reps, 3, "In process: timed passes over each query class");
+ABSL_FLAG(double, k1, 0, "BM25F k1 (0: the index's default)");
+ABSL_FLAG(double, b, 0, "BM25F b (0: the index's default)");
+ABSL_FLAG(std::string, run, "",
+          "In process: write a TREC run of the OR queries to this file");
+ABSL_FLAG(uint32_t, run_k, 0, "Depth of the --run file (0: --k)");
+ABSL_FLAG(std::string, write_classes, "",
+          "Write the query classes to DIR/{or,and,phrase}.tsv; alone, do "
+          "only that");
+ABSL_FLAG(std::string, target, "",
+          "End to end: host:port of the query service (search load)");
+ABSL_FLAG(std::string, ingest, "",
+          "End to end: host:port of the ingest service (bulk load --docs)");
+ABSL_FLAG(std::vector<std::string>, clients,
+          std::vector<std::string>({"1", "8", "32"}),
+          "End to end: client counts, one search run each");
+ABSL_FLAG(double, seconds, 20,
+          "End to end: length of each search run (0: one pass per client)");
+ABSL_FLAG(uint32_t, in_flight, 4,
+          "End to end: index requests outstanding at once");
+
+namespace {
+
+void LogLine(absl::string_view line) {
+  std::fprintf(stderr, "[sift-bench] %.*s\n", static_cast<int>(line.size()),
+               line.data());
+}
+
+int Fail(absl::string_view message) {
+  std::fprintf(stderr, "sift-bench: %.*s\n", static_cast<int>(message.size()),
+               message.data());
+  return 1;
+}
+
+// Flag names are spelled with underscores in the code; the command line may
+// use hyphens (--warmup-min), as the peers' scripts do.
+std::vector<char*> HyphensToUnderscores(int argc, char** argv,
+                                        std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  for (size_t i = 1; i < storage.size(); ++i) {
+    std::string& arg = storage[i];
+    if (arg == "--") break;
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t end = std::min(arg.find('='), arg.size());
+    for (size_t j = 2; j < end; ++j) {
+      if (arg[j] == '-') arg[j] = '_';
+    }
+  }
+  std::vector<char*> args;
+  for (std::string& arg : storage) args.push_back(arg.data());
+  return args;
+}
+
+bool WriteReport(const std::string& json) {
+  std::fwrite(json.data(), 1, json.size(), stdout);
+  std::fflush(stdout);
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return true;
+  std::ofstream file(out, std::ios::binary | std::ios::trunc);
+  file << json;
+  file.close();
+  if (!file) {
+    Fail(absl::StrCat("cannot write --out ", out));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "the macro benchmark of Sift.\n"
+      "  in process: sift-bench --docs DOCS.jsonl[.gz] --queries Q.tsv "
+      "[--k 10] [--out R.json] [--dir DIR] [--run OUT.trec]\n"
+      "  end to end: sift-bench [--target HOST:PORT] [--ingest HOST:PORT] "
+      "--docs DOCS --queries Q.tsv [--clients 1,8,32] [--seconds 20]");
+  std::vector<std::string> storage;
+  std::vector<char*> args = HyphensToUnderscores(argc, argv, storage);
+  const std::vector<char*> rest =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
+  if (rest.size() > 1) {
+    return Fail(absl::StrCat("unexpected argument ", rest[1]));
+  }
+
+  const std::string docs = absl::GetFlag(FLAGS_docs);
+  const std::string queries = absl::GetFlag(FLAGS_queries);
+  const std::string target = absl::GetFlag(FLAGS_target);
+  const std::string ingest = absl::GetFlag(FLAGS_ingest);
+  const std::string classes_dir = absl::GetFlag(FLAGS_write_classes);
+  const uint32_t k = absl::GetFlag(FLAGS_k);
+  if (k == 0) return Fail("--k must be at least 1");
+  const bool end_to_end = !target.empty() || !ingest.empty();
+
+  if (!classes_dir.empty()) {
+    if (queries.empty()) return Fail("--write-classes needs --queries");
+    absl::StatusOr<std::vector<sift::bench::BenchQuery>> read =
+        sift::bench::ReadQueries(queries);
+    if (!read.ok()) return Fail(read.status().message());
+    const sift::analysis::Analyzer analyzer;
+    const sift::bench::ClassifiedQueries classes =
+        sift::bench::ClassifyQueries(*read, analyzer);
+    const absl::Status written =
+        sift::bench::WriteClassifiedQueries(classes_dir, classes);
+    if (!written.ok()) return Fail(written.message());
+    LogLine(absl::StrCat("wrote ", classes_dir,
+                         "/{or,and,phrase}.tsv: ", classes.or_queries.size(),
+                         " / ", classes.and_queries.size(), " / ",
+                         classes.phrase_queries.size(), " queries"));
+    if (docs.empty() && !end_to_end) return 0;
+  }
+
+  if (end_to_end) {
+    sift::bench::EndToEndOptions options;
+    options.target = target;
+    options.ingest = ingest;
+    options.docs_path = docs;
+    options.queries_path = queries;
+    options.k = k;
+    options.batch_documents = absl::GetFlag(FLAGS_batch);
+    options.in_flight = static_cast<int>(absl::GetFlag(FLAGS_in_flight));
+    options.clients.clear();
+    for (const std::string& text : absl::GetFlag(FLAGS_clients)) {
+      int clients = 0;
+      if (!absl::SimpleAtoi(text, &clients) || clients < 1) {
+        return Fail(
+            absl::StrCat("--clients: \"", text, "\" is not a positive number"));
+      }
+      options.clients.push_back(clients);
+    }
+    options.duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
+    options.warmup_min = absl::GetFlag(FLAGS_warmup_min);
+    options.warmup_max = absl::Seconds(absl::GetFlag(FLAGS_warmup_max_s));
+    options.log = LogLine;
+    if (!ingest.empty() && docs.empty()) return Fail("--ingest needs --docs");
+    if (!target.empty() && queries.empty()) {
+      return Fail("--target needs --queries");
+    }
+    absl::StatusOr<sift::bench::EndToEndReport> report =
+        sift::bench::RunEndToEnd(options);
+    if (!report.ok()) return Fail(report.status().ToString());
+    return WriteReport(sift::bench::EndToEndReportJson(*report)) ? 0 : 1;
+  }
+
+  if (docs.empty() || queries.empty()) {
+    return Fail(
+        "give --docs and --queries (in process), or --target and/or "
+        "--ingest (end to end); --help lists the options");
+  }
+  sift::bench::InProcessOptions options;
+  options.docs_path = docs;
+  options.queries_path = queries;
+  options.dir = absl::GetFlag(FLAGS_dir);
+  options.keep = absl::GetFlag(FLAGS_keep);
+  options.k = k;
+  options.indexing.batch_documents = absl::GetFlag(FLAGS_batch);
+  const uint32_t threads = absl::GetFlag(FLAGS_threads);
+  options.indexing.threads =
+      threads > 0
+          ? static_cast<int>(threads)
+          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.passes.warmup_min = absl::GetFlag(FLAGS_warmup_min);
+  options.passes.warmup_max = absl::Seconds(absl::GetFlag(FLAGS_warmup_max_s));
+  options.passes.reps = absl::GetFlag(FLAGS_reps);
+  if (options.passes.reps < 1) return Fail("--reps must be at least 1");
+  options.scoring.set_k1(absl::GetFlag(FLAGS_k1));
+  options.scoring.set_b(absl::GetFlag(FLAGS_b));
+  options.run_path = absl::GetFlag(FLAGS_run);
+  const uint32_t run_k = absl::GetFlag(FLAGS_run_k);
+  options.run_k = run_k > 0 ? run_k : k;
+  options.log = LogLine;
+  absl::StatusOr<sift::bench::InProcessReport> report =
+      sift::bench::RunInProcess(options);
+  if (!report.ok()) return Fail(report.status().ToString());
+  return WriteReport(sift::bench::InProcessReportJson(*report)) ? 0 : 1;
+}
