@@ -114,9 +114,13 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
                       report.indexing.accepted, report.indexing.rejected,
                       report.indexing.seconds));
 
-  // Close lets background flushes and merges finish, so that the size on
-  // disk is that of a settled index.
+  // Force-merging (like the peers' forceMerge/compact) and closing let
+  // background flushes and merges finish, so that the size on disk is that
+  // of a settled index.
   const Clock::time_point close_start = Clock::now();
+  if (options.max_segments > 0) {
+    SIFT_RETURN_IF_ERROR(index->ForceMerge(options.max_segments));
+  }
   SIFT_RETURN_IF_ERROR(index->Close());
   index.reset();
   report.close_seconds = SecondsSince(close_start);
@@ -187,6 +191,7 @@ std::string InProcessReportJson(const InProcessReport& report) {
   json.Key("batch").Uint(options.indexing.batch_documents);
   json.Key("threads").Int(options.indexing.threads);
   json.Key("reps").Int(options.passes.reps);
+  json.Key("max_segments").Int(options.max_segments);
   json.Key("warmup_min").Uint(options.passes.warmup_min);
   json.Key("warmup_max_s")
       .Double(absl::ToDoubleSeconds(options.passes.warmup_max), 1);

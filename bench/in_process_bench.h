@@ -24,6 +24,9 @@ struct InProcessOptions {
   // missing or empty, which is left in place.
   std::string dir;
   bool keep = false;
+  // After the last write the index is force-merged down to this many
+  // segments (0: not at all), as Lucene's benchmark force-merges to one.
+  uint32_t max_segments = 1;
   uint32_t k = 10;
   IndexingOptions indexing;
   PassOptions passes;

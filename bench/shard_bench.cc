@@ -28,9 +28,10 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kSampleRejections = 5;
 
 // Reads the corpus into batches of lines on one thread, prepares batches on
-// `threads` threads, and applies them in order on the thread that calls
-// Run. A bounded queue of raw batches and a bounded window of prepared ones
-// keep memory flat however large the corpus is.
+// `threads` threads (analysis and the index's PrepareWrite), and commits
+// them in order on the thread that calls Run. A bounded queue of raw batches
+// and a bounded window of prepared ones keep memory flat however large the
+// corpus is.
 class IndexingPipeline {
  public:
   IndexingPipeline(storage::Index& index, const analysis::Analyzer& analyzer,
@@ -67,9 +68,14 @@ class IndexingPipeline {
     std::vector<std::string> lines;
   };
   struct PreparedBatch {
-    v1::WriteRequest request;
+    // Boxed: the prepared write points into it.
+    std::unique_ptr<v1::WriteRequest> request =
+        std::make_unique<v1::WriteRequest>();
+    // The index's own share of the work, done on the preparing thread.
+    std::unique_ptr<storage::Index::PreparedWrite> write;
     uint64_t rejected = 0;
     std::vector<std::string> rejections;
+    absl::Status failure;
   };
 
   void Fail(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -126,8 +132,17 @@ class IndexingPipeline {
         }
         continue;
       }
-      *prepared.request.add_ops()->mutable_upsert() =
+      *prepared.request->add_ops()->mutable_upsert() =
           std::move(document.analyzed);
+    }
+    if (prepared.request->ops_size() > 0) {
+      absl::StatusOr<std::unique_ptr<storage::Index::PreparedWrite>> write =
+          index_.PrepareWrite(*prepared.request);
+      if (!write.ok()) {
+        prepared.failure = write.status();
+      } else {
+        prepared.write = *std::move(write);
+      }
     }
     return prepared;
   }
@@ -177,8 +192,13 @@ class IndexingPipeline {
         batch = std::move(it->second);
         prepared_.erase(it);
       }
-      if (batch.request.ops_size() > 0) {
-        absl::StatusOr<v1::WriteResponse> written = index_.Apply(batch.request);
+      if (!batch.failure.ok()) {
+        Fail(batch.failure);
+        return;
+      }
+      if (batch.write != nullptr) {
+        absl::StatusOr<v1::WriteResponse> written =
+            index_.CommitWrite(std::move(batch.write));
         if (!written.ok()) {
           Fail(written.status());
           return;
@@ -186,10 +206,10 @@ class IndexingPipeline {
       }
       absl::MutexLock lock(&mu_);
       figures_.documents +=
-          static_cast<uint64_t>(batch.request.ops_size()) + batch.rejected;
-      figures_.accepted += static_cast<uint64_t>(batch.request.ops_size());
+          static_cast<uint64_t>(batch.request->ops_size()) + batch.rejected;
+      figures_.accepted += static_cast<uint64_t>(batch.request->ops_size());
       figures_.rejected += batch.rejected;
-      if (batch.request.ops_size() > 0) ++figures_.write_requests;
+      if (batch.request->ops_size() > 0) ++figures_.write_requests;
       for (std::string& reason : batch.rejections) {
         if (figures_.sample_rejections.size() >= kSampleRejections) break;
         figures_.sample_rejections.push_back(std::move(reason));

@@ -37,6 +37,9 @@ ABSL_FLAG(uint64_t, warmup_min, 2000,
           "Warm-up: whole passes until this many queries ran...");
 ABSL_FLAG(double, warmup_max_s, 30, "...or this many seconds passed");
 ABSL_FLAG(int32_t, reps, 3, "In process: timed passes over each query class");
+ABSL_FLAG(int32_t, max_segments, 1,
+          "In process: force-merge the index down to this many segments "
+          "after loading it (0: leave it to the merge policy)");
 ABSL_FLAG(double, k1, 0, "BM25F k1 (0: the index's default)");
 ABSL_FLAG(double, b, 0, "BM25F b (0: the index's default)");
 ABSL_FLAG(std::string, run, "",
@@ -200,6 +203,11 @@ int main(int argc, char** argv) {
   options.passes.warmup_min = absl::GetFlag(FLAGS_warmup_min);
   options.passes.warmup_max = absl::Seconds(absl::GetFlag(FLAGS_warmup_max_s));
   options.passes.reps = absl::GetFlag(FLAGS_reps);
+  if (absl::GetFlag(FLAGS_max_segments) < 0) {
+    return Fail("--max_segments must not be negative");
+  }
+  options.max_segments =
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_max_segments));
   if (options.passes.reps < 1) return Fail("--reps must be at least 1");
   options.scoring.set_k1(absl::GetFlag(FLAGS_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_b));

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "sift/v1/storage.pb.h"
@@ -18,9 +19,9 @@ struct IndexOptions {
   // New documents wait in memory segments (searchable at once, durable
   // through a log) until this many of them, or `flush_bytes` of segment
   // data, or `max_memory_segments` segments, are flushed into one segment.
-  size_t flush_documents = 32768;
-  size_t flush_bytes = size_t{96} << 20;
-  size_t max_memory_segments = 24;
+  size_t flush_documents = 65536;
+  size_t flush_bytes = size_t{128} << 20;
+  size_t max_memory_segments = 64;
   // Tiered merging: this many segments of a similar size merge into one;
   // a segment with more than `max_merge_documents` live documents is only
   // rewritten to drop deletions (when over a third of it is deleted).
@@ -56,6 +57,21 @@ class Index {
   virtual absl::StatusOr<v1::WriteResponse> Apply(
       const v1::WriteRequest& request) = 0;
 
+  // Apply in two steps, for callers that pipeline writes: PrepareWrite
+  // checks a request and does the work that needs no shared state (on any
+  // thread, concurrently with anything); CommitWrite makes it durable and
+  // visible, with the same result Apply would have had at that moment.
+  // The request must outlive the prepared write. Commits are serialised,
+  // so preparing the next batches while one commits keeps every core busy.
+  class PreparedWrite {
+   public:
+    virtual ~PreparedWrite() = default;
+  };
+  virtual absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareWrite(
+      const v1::WriteRequest& request) const = 0;
+  virtual absl::StatusOr<v1::WriteResponse> CommitWrite(
+      std::unique_ptr<PreparedWrite> prepared) = 0;
+
   // Shard counters, the shard's document frequency of each requested term
   // and its approximate size on disk.
   virtual absl::StatusOr<v1::StatsResponse> Stats(
@@ -74,6 +90,11 @@ class Index {
 
   // Live documents, as of the last completed write.
   virtual uint64_t DocCount() const = 0;
+
+  // Merges the index down to at most `max_segments` segments and drops
+  // every deleted document, as after a bulk load; blocks until done.
+  // Searches and writes go on meanwhile.
+  virtual absl::Status ForceMerge(size_t max_segments) = 0;
 
   // Finishes background work, persists what is cheaper to persist than to
   // rebuild, and releases the files. No other call may be running or

@@ -79,6 +79,57 @@ struct Location {
   }
 };
 
+// The log of a memory segment: varint count, then per document its id,
+// its serialized title AnalyzedField and its serialized body AnalyzedField,
+// each as varint length + bytes. The rest of a document is in `docs`.
+std::string EncodeLogEntry(absl::Span<const segment::SegmentDocument> docs) {
+  std::string out;
+  std::string field;
+  codec::PutVarint32(&out, static_cast<uint32_t>(docs.size()));
+  for (const segment::SegmentDocument& doc : docs) {
+    const std::string& id = doc.analyzed->document().id();
+    codec::PutVarint32(&out, static_cast<uint32_t>(id.size()));
+    out.append(id);
+    for (const v1::AnalyzedField* f :
+         {&doc.analyzed->title(), &doc.analyzed->body()}) {
+      field.clear();
+      f->SerializeToString(&field);
+      codec::PutVarint32(&out, static_cast<uint32_t>(field.size()));
+      out.append(field);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::AnalyzedDocument>> DecodeLogEntry(
+    absl::string_view in) {
+  uint32_t count = 0;
+  if (!codec::GetVarint32(&in, &count)) {
+    return absl::DataLossError("corrupt log entry");
+  }
+  std::vector<v1::AnalyzedDocument> docs;
+  auto get = [&in](absl::string_view* out) {
+    uint32_t length = 0;
+    if (!codec::GetVarint32(&in, &length) || length > in.size()) return false;
+    *out = in.substr(0, length);
+    in.remove_prefix(length);
+    return true;
+  };
+  for (uint32_t i = 0; i < count; ++i) {
+    absl::string_view id, title, body;
+    v1::AnalyzedDocument& doc = docs.emplace_back();
+    if (!get(&id) || !get(&title) || !get(&body) ||
+        !doc.mutable_title()->ParseFromArray(title.data(),
+                                             static_cast<int>(title.size())) ||
+        !doc.mutable_body()->ParseFromArray(body.data(),
+                                            static_cast<int>(body.size()))) {
+      return absl::DataLossError("corrupt log entry");
+    }
+    doc.mutable_document()->set_id(std::string(id));
+  }
+  return docs;
+}
+
 std::string PendingKey(uint32_t segment_id) {
   std::string key;
   PutBigEndian32(&key, segment_id);
@@ -232,8 +283,12 @@ absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
       {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
   // Stored documents compress better in larger blocks; segment values are
   // mostly bit-packed already, and a lookup reads a whole value anyway.
-  rocksdb::ColumnFamilyOptions docs = family(true, strong, 32 << 10);
+  rocksdb::ColumnFamilyOptions docs = family(true, strong, 64 << 10);
+  // Documents of one corpus share most of their vocabulary and structure:
+  // a trained dictionary per file and large blocks pay off.
   docs.compression_opts.level = 6;
+  docs.compression_opts.max_dict_bytes = 64 << 10;
+  docs.compression_opts.zstd_max_train_bytes = 4 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {kFamilyNames[kDefault], family(false, fast, 4 << 10)},
       {kFamilyNames[kDocs], docs},
@@ -378,18 +433,17 @@ absl::Status SegmentIndex::Load() {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (it->key().size() != 4) return absl::DataLossError("corrupt log key");
     const uint32_t id = GetBigEndian32(it->key().data());
-    v1::WriteRequest logged;
-    if (!logged.ParseFromArray(it->value().data(),
-                               static_cast<int>(it->value().size()))) {
+    absl::StatusOr<std::vector<v1::AnalyzedDocument>> logged = DecodeLogEntry(
+        absl::string_view(it->value().data(), it->value().size()));
+    if (!logged.ok()) {
       return absl::DataLossError(
           absl::StrCat("corrupt log entry of segment ", id));
     }
-    std::vector<v1::AnalyzedDocument> docs(logged.ops_size());
-    std::vector<segment::SegmentDocument> inputs(logged.ops_size());
+    std::vector<v1::AnalyzedDocument>& docs = *logged;
+    std::vector<segment::SegmentDocument> inputs(docs.size());
     std::vector<uint32_t> stale;
-    for (int i = 0; i < logged.ops_size(); ++i) {
+    for (size_t i = 0; i < docs.size(); ++i) {
       v1::AnalyzedDocument& doc = docs[i];
-      doc = logged.ops(i).upsert();
       const std::string doc_id = doc.document().id();
       std::string location;
       s = db_->Get(rocksdb::ReadOptions(), ids_, doc_id, &location);
@@ -476,10 +530,17 @@ absl::Status SegmentIndex::Close() {
     if (flushed.ok()) flushed = RemoveRetired();
   }
   // With the memtables on disk the write-ahead logs can go, and the next
-  // start has nothing to replay.
+  // start has nothing to replay. The log family is empty once flushed;
+  // compacting it drops what its dead entries still take on disk.
   if (flushed.ok()) {
     flushed = FromRocksDbStatus(db_->Flush(rocksdb::FlushOptions(), handles_),
                                 "flushing memtables");
+  }
+  if (flushed.ok()) {
+    flushed =
+        FromRocksDbStatus(db_->CompactRange(rocksdb::CompactRangeOptions(),
+                                            pending_, nullptr, nullptr),
+                          "compacting the log");
   }
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
@@ -529,8 +590,28 @@ absl::StatusOr<std::string> SegmentIndex::NormalizeKeyword(
   return normalized;
 }
 
+// What PrepareWrite works out for CommitWrite.
+struct SegmentIndex::Prepared final : Index::PreparedWrite {
+  const v1::WriteRequest* request = nullptr;
+  std::vector<std::string> distinct;  // ids in order of first appearance
+  std::vector<size_t> slot_of_op;     // op -> index into distinct
+  std::vector<int> last_op;           // per distinct id
+  std::vector<uint32_t> new_doc_of;   // per distinct id, or kNoMoreDocs
+  std::vector<std::string> blobs;     // per distinct id, when upserted
+  size_t new_doc_count = 0;
+  std::map<std::string, std::string> built;
+  std::string log_entry;
+};
+
 absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
     const v1::WriteRequest& request) {
+  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<PreparedWrite> prepared,
+                        PrepareWrite(request));
+  return CommitWrite(std::move(prepared));
+}
+
+absl::StatusOr<std::unique_ptr<Index::PreparedWrite>>
+SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   // Everything is checked before anything is written.
   std::vector<segment::SegmentDocument> prepared(request.ops_size());
   for (int i = 0; i < request.ops_size(); ++i) {
@@ -612,29 +693,40 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
       last_op[it->second] = i;
     }
   }
+  auto out = std::make_unique<Prepared>();
+  out->request = &request;
   std::vector<segment::SegmentDocument> new_docs;
-  std::vector<uint32_t> new_doc_of(distinct.size(), segment::kNoMoreDocs);
+  out->new_doc_of.assign(distinct.size(), segment::kNoMoreDocs);
+  out->blobs.resize(distinct.size());
+  out->slot_of_op.resize(request.ops_size());
   for (int i = 0; i < request.ops_size(); ++i) {
     const size_t k = slot[id_of(i)];
+    out->slot_of_op[i] = k;
     if (request.ops(i).has_upsert() && last_op[k] == i) {
-      new_doc_of[k] = static_cast<uint32_t>(new_docs.size());
+      out->new_doc_of[k] = static_cast<uint32_t>(new_docs.size());
       new_docs.push_back(prepared[i]);
+      request.ops(i).upsert().document().SerializeToString(&out->blobs[k]);
     }
   }
-  std::map<std::string, std::string> built;
-  std::string log_entry;
   if (!new_docs.empty()) {
-    SIFT_ASSIGN_OR_RETURN(built, segment::BuildSegment(new_docs));
-    // The log keeps the terms only; stored documents hold the rest.
-    v1::WriteRequest logged;
-    for (const segment::SegmentDocument& doc : new_docs) {
-      v1::AnalyzedDocument* entry = logged.add_ops()->mutable_upsert();
-      *entry->mutable_title() = doc.analyzed->title();
-      *entry->mutable_body() = doc.analyzed->body();
-      entry->mutable_document()->set_id(doc.analyzed->document().id());
-    }
-    logged.SerializeToString(&log_entry);
+    SIFT_ASSIGN_OR_RETURN(out->built, segment::BuildSegment(new_docs));
+    out->log_entry = EncodeLogEntry(new_docs);
   }
+  out->new_doc_count = new_docs.size();
+  out->distinct = std::move(distinct);
+  out->last_op = std::move(last_op);
+  return out;
+}
+
+absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
+    std::unique_ptr<PreparedWrite> prepared_write) {
+  auto* prepared = dynamic_cast<Prepared*>(prepared_write.get());
+  if (prepared == nullptr) {
+    return absl::InvalidArgumentError(
+        "the prepared write comes from another index");
+  }
+  const v1::WriteRequest& request = *prepared->request;
+  const std::vector<std::string>& distinct = prepared->distinct;
 
   absl::MutexLock write_lock(&write_mu_);
   if (db_ == nullptr) return absl::FailedPreconditionError("index is closed");
@@ -661,26 +753,26 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
   std::vector<bool> present(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) present[k] = old[k].has_value();
   for (int i = 0; i < request.ops_size(); ++i) {
-    const size_t k = slot[id_of(i)];
+    const size_t k = prepared->slot_of_op[i];
     response.add_results()->set_existed(present[k]);
     present[k] = request.ops(i).has_upsert();
   }
   const uint32_t segment_id = next_segment_id_;
   std::vector<Location> new_locations(keys.size());
   for (size_t k = 0; k < keys.size(); ++k) {
-    new_locations[k] = {segment_id, new_doc_of[k]};
+    new_locations[k] = {segment_id, prepared->new_doc_of[k]};
   }
 
   std::shared_ptr<Segment> memory;
   rocksdb::WriteBatch batch;
-  if (!new_docs.empty()) {
-    SIFT_ASSIGN_OR_RETURN(memory,
-                          Segment::FromMemory(segment_id, std::move(built)));
+  if (prepared->new_doc_count > 0) {
+    SIFT_ASSIGN_OR_RETURN(
+        memory, Segment::FromMemory(segment_id, std::move(prepared->built)));
     ++next_segment_id_;
     std::string next;
     codec::PutVarint32(&next, next_segment_id_);
     batch.Put(meta_, kNextSegmentKey, next);
-    batch.Put(pending_, PendingKey(segment_id), log_entry);
+    batch.Put(pending_, PendingKey(segment_id), prepared->log_entry);
   }
   {
     absl::ReaderMutexLock lock(&state_mu_);
@@ -697,13 +789,9 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
       }
     }
   }
-  std::string blob;
   for (size_t k = 0; k < keys.size(); ++k) {
     if (present[k]) {
-      const v1::AnalyzedDocument& doc =
-          *new_docs[new_locations[k].doc].analyzed;
-      doc.document().SerializeToString(&blob);
-      batch.Put(docs_, distinct[k], blob);
+      batch.Put(docs_, distinct[k], prepared->blobs[k]);
       batch.Put(ids_, distinct[k], new_locations[k].Encode());
     } else if (old[k]) {
       batch.Delete(docs_, distinct[k]);
@@ -784,6 +872,18 @@ absl::Status SegmentIndex::MergeInto(
   values.clear();
 
   absl::MutexLock write_lock(&write_mu_);
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    for (const auto& s : inputs) {
+      auto it = segments_.find(s->id());
+      if (it == segments_.end() || it->second != s) {
+        return absl::InternalError(
+            absl::StrCat("segment ", s->id(),
+                         " was merged twice; the second merge is "
+                         "abandoned"));
+      }
+    }
+  }
   rocksdb::WriteBatch batch;
   // Documents deleted while the merge ran are deleted in its output;
   // writers, who change deletions, are held off by write_mu_.
@@ -977,29 +1077,42 @@ absl::Status SegmentIndex::Flush() {
 }
 
 absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
-  SIFT_RETURN_IF_ERROR(DoWork(/*flush_all=*/true).status());
   max_segments = std::max<size_t>(1, max_segments);
   while (true) {
-    std::vector<std::shared_ptr<Segment>> stored = SnapshotSegments();
+    // Chosen under the merge lock, so that no background flush or merge
+    // takes the same segments meanwhile.
+    absl::MutexLock merge_lock(&merge_mu_);
+    // Memory segments are merged with the flushed ones in the same pass,
+    // so a bulk load is written out once more, not twice.
+    std::vector<std::shared_ptr<Segment>> all = SnapshotSegments();
     std::vector<std::shared_ptr<Segment>> inputs;
-    if (stored.size() > max_segments) {
-      std::sort(stored.begin(), stored.end(), [](const auto& a, const auto& b) {
+    size_t memory = 0;
+    for (const auto& s : all) memory += s->in_memory() ? 1 : 0;
+    if (all.size() > max_segments) {
+      std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        if (a->in_memory() != b->in_memory()) return a->in_memory();
         return a->live_count() < b->live_count();
       });
-      stored.resize(stored.size() - max_segments + 1);
-      inputs = std::move(stored);
+      // Every memory segment, then the smallest flushed ones.
+      inputs.assign(
+          all.begin(),
+          all.begin() + std::max(all.size() - max_segments + 1, memory));
     } else {
-      // Few enough segments: rewrite those with deletions, so that nothing
-      // deleted is left (and document frequencies are exact).
-      for (auto& s : stored) {
-        if (s->deleted_count() > 0) {
+      // Few enough segments: flush memory ones and rewrite those with
+      // deletions, so that nothing deleted is left (and document
+      // frequencies are exact).
+      for (auto& s : all) {
+        if (s->in_memory() || s->deleted_count() > 0) {
           inputs.push_back(std::move(s));
           break;
         }
       }
     }
     if (inputs.empty()) return absl::OkStatus();
-    absl::MutexLock merge_lock(&merge_mu_);
+    // Merged in doc order of the inputs: flushed (older) documents first.
+    std::stable_sort(
+        inputs.begin(), inputs.end(),
+        [](const auto& a, const auto& b) { return a->id() < b->id(); });
     SIFT_RETURN_IF_ERROR(MergeInto(inputs));
   }
 }

@@ -48,6 +48,10 @@ class SegmentIndex final : public Index {
 
   absl::StatusOr<v1::WriteResponse> Apply(
       const v1::WriteRequest& request) override;
+  absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareWrite(
+      const v1::WriteRequest& request) const override;
+  absl::StatusOr<v1::WriteResponse> CommitWrite(
+      std::unique_ptr<PreparedWrite> prepared) override;
   absl::StatusOr<v1::StatsResponse> Stats(
       const v1::StatsRequest& request) const override;
   absl::StatusOr<v1::ShardSearchResponse> Search(
@@ -60,9 +64,10 @@ class SegmentIndex final : public Index {
   // Flushes every memory segment and runs the merges that are due, on the
   // calling thread.
   absl::Status Flush();
-  // Merges segments until at most `max_segments` remain (memory segments
-  // are flushed first).
-  absl::Status ForceMerge(size_t max_segments);
+  // Memory segments are flushed first; then the smallest segments merge
+  // until at most `max_segments` remain, and segments with deletions are
+  // rewritten.
+  absl::Status ForceMerge(size_t max_segments) override;
 
   // Segments as (id, documents, in memory), for tests and tools.
   struct SegmentInfo {
@@ -74,7 +79,7 @@ class SegmentIndex final : public Index {
   std::vector<SegmentInfo> Segments() const;
 
  private:
-  struct Families;
+  struct Prepared;
 
   SegmentIndex(std::string dir, const IndexOptions& options, rocksdb::DB* db,
                std::vector<rocksdb::ColumnFamilyHandle*> handles);

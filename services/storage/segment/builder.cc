@@ -44,8 +44,6 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
   SegmentMeta meta;
   meta.doc_count = static_cast<uint32_t>(docs.size());
 
-  // (term, field: 0 title / 1 body, position) of one document.
-  std::vector<std::tuple<absl::string_view, uint32_t, uint32_t>> occurrences;
   for (uint32_t doc = 0; doc < docs.size(); ++doc) {
     const v1::AnalyzedDocument& analyzed = *docs[doc].analyzed;
     const uint32_t title_length =
@@ -57,26 +55,21 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
     columns.Add(analyzed.document().id(), title_length, body_length,
                 PublishedOf(analyzed.document()));
 
-    occurrences.clear();
-    for (uint32_t i = 0; i < title_length; ++i) {
-      occurrences.emplace_back(analyzed.title().terms(i), 0, i);
-    }
-    for (uint32_t i = 0; i < body_length; ++i) {
-      occurrences.emplace_back(analyzed.body().terms(i), 1, i);
-    }
-    std::sort(occurrences.begin(), occurrences.end());
-    for (size_t i = 0; i < occurrences.size();) {
-      const absl::string_view term = std::get<0>(occurrences[i]);
-      TextPostings& postings = text[term];
-      postings.docs.push_back(doc);
-      uint32_t tf[2] = {0, 0};
-      for (; i < occurrences.size() && std::get<0>(occurrences[i]) == term;
-           ++i) {
-        ++tf[std::get<1>(occurrences[i])];
-        postings.positions.push_back(std::get<2>(occurrences[i]));
+    // Title first, then body: each posting's positions end up together,
+    // the title's before the body's, as the format wants.
+    for (int field = 0; field < 2; ++field) {
+      const v1::AnalyzedField& terms =
+          field == 0 ? analyzed.title() : analyzed.body();
+      for (int i = 0; i < terms.terms_size(); ++i) {
+        TextPostings& postings = text[terms.terms(i)];
+        if (postings.docs.empty() || postings.docs.back() != doc) {
+          postings.docs.push_back(doc);
+          postings.tf_title.push_back(0);
+          postings.tf_body.push_back(0);
+        }
+        ++(field == 0 ? postings.tf_title : postings.tf_body).back();
+        postings.positions.push_back(static_cast<uint32_t>(i));
       }
-      postings.tf_title.push_back(tf[0]);
-      postings.tf_body.push_back(tf[1]);
     }
     if (!docs[doc].source.empty()) sources[docs[doc].source].push_back(doc);
     for (const std::string& tag : docs[doc].tags) tags[tag].push_back(doc);
@@ -154,24 +147,33 @@ absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
     its.push_back(source.segment->NewPostingsIterator());
   }
   std::string postings_value, positions_value;
-  std::vector<uint32_t> title_positions, body_positions;
   PostingsWriter text_writer(PostingsKind::kText);
   PostingsWriter keyword_writer(PostingsKind::kKeyword);
-  while (true) {
-    // The smallest key among the sources.
-    std::string key;
-    bool any = false;
-    for (auto& it : its) {
-      if (!it->Valid()) continue;
-      if (!any || it->key() < key) key = std::string(it->key());
-      any = true;
+  // Sources by their current key, smallest on top.
+  auto later = [&its](size_t a, size_t b) {
+    const absl::string_view ka = its[a]->key(), kb = its[b]->key();
+    return ka != kb ? ka > kb : a > b;
+  };
+  std::vector<size_t> heap;
+  for (size_t s = 0; s < its.size(); ++s) {
+    if (its[s]->Valid()) heap.push_back(s);
+  }
+  std::make_heap(heap.begin(), heap.end(), later);
+  std::vector<size_t> holders;  // sources holding the current key, in order
+  std::string key;
+  while (!heap.empty()) {
+    key.assign(its[heap.front()]->key().data(),
+               its[heap.front()]->key().size());
+    holders.clear();
+    while (!heap.empty() && its[heap.front()]->key() == key) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      holders.push_back(heap.back());
+      heap.pop_back();
     }
-    if (!any) break;
     if (key.size() < 2) return absl::DataLossError("corrupt postings key");
     const bool is_text = key[1] == static_cast<char>(TermField::kText);
     PostingsWriter& writer = is_text ? text_writer : keyword_writer;
-    for (size_t s = 0; s < its.size(); ++s) {
-      if (!its[s]->Valid() || its[s]->key() != key) continue;
+    for (size_t s : holders) {
       const Segment& segment = *sources[s].segment;
       const Columns& c = segment.columns();
       const std::vector<uint32_t>& map = (*doc_maps)[s];
@@ -198,19 +200,22 @@ absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
         }
         if (map[doc] == kNoMoreDocs) continue;
         if (is_text) {
-          SIFT_RETURN_IF_ERROR(
-              positions.Read(cursor.block_index(), cursor.index_in_block(),
-                             cursor.block_tf_title(), cursor.block_tf_body(),
-                             &title_positions, &body_positions));
-          writer.Add(map[doc], cursor.tf_title(), cursor.tf_body(),
-                     c.title_lengths[doc], c.body_lengths[doc], title_positions,
-                     body_positions);
+          absl::string_view encoded;
+          SIFT_RETURN_IF_ERROR(positions.ReadRaw(
+              cursor.block_index(), cursor.index_in_block(),
+              cursor.block_tf_title(), cursor.block_tf_body(), &encoded));
+          writer.AddEncoded(map[doc], cursor.tf_title(), cursor.tf_body(),
+                            c.title_lengths[doc], c.body_lengths[doc], encoded);
         } else {
           writer.Add(map[doc], 0, 0, 0, 0, {}, {});
         }
       }
       SIFT_RETURN_IF_ERROR(cursor.status());
       its[s]->Next();
+      if (its[s]->Valid()) {
+        heap.push_back(s);
+        std::push_heap(heap.begin(), heap.end(), later);
+      }
     }
     if (writer.doc_count() == 0) continue;  // every posting was deleted
     SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));

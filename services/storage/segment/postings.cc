@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/codec/varint.h"
+#include "common/status/status_macros.h"
 
 namespace sift::storage::segment {
 namespace {
@@ -128,6 +129,21 @@ void PostingsWriter::Add(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
     // A bad posting surfaces again in Finish, which reports it.
     FlushBlock().IgnoreError();
   }
+}
+
+void PostingsWriter::AddEncoded(uint32_t doc, uint32_t tf_title,
+                                uint32_t tf_body, uint32_t title_length,
+                                uint32_t body_length,
+                                absl::string_view encoded_positions) {
+  docs_.push_back(doc);
+  ++df_;
+  tf_title_.push_back(tf_title);
+  tf_body_.push_back(tf_body);
+  if (tf_title > 0) ++df_title_;
+  if (tf_body > 0) ++df_body_;
+  impact_.Add(tf_title, tf_body, title_length, body_length);
+  positions_.append(encoded_positions.data(), encoded_positions.size());
+  if (docs_.size() == codec::kBlockSize) FlushBlock().IgnoreError();
 }
 
 absl::Status PostingsWriter::FlushBlock() {
@@ -345,11 +361,10 @@ absl::Status PositionsReader::Init(absl::string_view value) {
   return absl::OkStatus();
 }
 
-absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
+absl::Status PositionsReader::Seek(uint32_t block, uint32_t index,
                                    const uint32_t* tf_title,
                                    const uint32_t* tf_body,
-                                   std::vector<uint32_t>* title,
-                                   std::vector<uint32_t>* body) {
+                                   absl::string_view* in) {
   if (block >= num_blocks_ || (have_block_ && block < block_)) {
     return absl::DataLossError("corrupt positions: block out of range");
   }
@@ -366,20 +381,33 @@ absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
     next_index_ = 0;
     next_offset_ = 0;
   }
-  absl::string_view in = data_.substr(block_offset_, block_length_);
+  *in = data_.substr(block_offset_, block_length_);
   uint32_t first = 0;
   if (index >= next_index_) {
     first = next_index_;
-    in.remove_prefix(next_offset_);
+    in->remove_prefix(next_offset_);
   }
-  uint32_t ignored = 0;
   for (uint32_t i = first; i < index; ++i) {
     for (uint32_t n = tf_title[i] + tf_body[i]; n > 0; --n) {
-      if (!GetVarint32(&in, &ignored)) {
+      // Skips a varint without decoding it.
+      size_t k = 0;
+      while (k < in->size() && (static_cast<uint8_t>((*in)[k]) & 0x80)) ++k;
+      if (k >= in->size() || k >= 5) {
         return absl::DataLossError("corrupt positions: truncated block");
       }
+      in->remove_prefix(k + 1);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
+                                   const uint32_t* tf_title,
+                                   const uint32_t* tf_body,
+                                   std::vector<uint32_t>* title,
+                                   std::vector<uint32_t>* body) {
+  absl::string_view in;
+  SIFT_RETURN_IF_ERROR(Seek(block, index, tf_title, tf_body, &in));
   title->clear();
   body->clear();
   uint32_t position = 0;
@@ -399,6 +427,27 @@ absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
     position = n == 0 ? delta : position + delta;
     body->push_back(position);
   }
+  next_index_ = index + 1;
+  next_offset_ = block_length_ - static_cast<uint32_t>(in.size());
+  return absl::OkStatus();
+}
+
+absl::Status PositionsReader::ReadRaw(uint32_t block, uint32_t index,
+                                      const uint32_t* tf_title,
+                                      const uint32_t* tf_body,
+                                      absl::string_view* encoded) {
+  absl::string_view in;
+  SIFT_RETURN_IF_ERROR(Seek(block, index, tf_title, tf_body, &in));
+  const absl::string_view start = in;
+  for (uint32_t n = tf_title[index] + tf_body[index]; n > 0; --n) {
+    size_t k = 0;
+    while (k < in.size() && (static_cast<uint8_t>(in[k]) & 0x80)) ++k;
+    if (k >= in.size() || k >= 5) {
+      return absl::DataLossError("corrupt positions: truncated block");
+    }
+    in.remove_prefix(k + 1);
+  }
+  *encoded = start.substr(0, start.size() - in.size());
   next_index_ = index + 1;
   next_offset_ = block_length_ - static_cast<uint32_t>(in.size());
   return absl::OkStatus();

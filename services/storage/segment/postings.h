@@ -59,6 +59,13 @@ class PostingsWriter {
            absl::Span<const uint32_t> title_positions,
            absl::Span<const uint32_t> body_positions);
 
+  // Add, with the positions given as the bytes PositionsReader::ReadRaw
+  // returned for a posting with the same frequencies: a merge copies them
+  // without decoding.
+  void AddEncoded(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
+                  uint32_t title_length, uint32_t body_length,
+                  absl::string_view encoded_positions);
+
   uint32_t doc_count() const { return df_; }
 
   // Writes the postings value and, for kText, the positions value, then
@@ -198,6 +205,11 @@ class PositionsReader {
                     const uint32_t* tf_body, std::vector<uint32_t>* title,
                     std::vector<uint32_t>* body);
 
+  // The same posting's positions as encoded bytes (valid while the value
+  // is), for PostingsWriter::AddEncoded.
+  absl::Status ReadRaw(uint32_t block, uint32_t index, const uint32_t* tf_title,
+                       const uint32_t* tf_body, absl::string_view* encoded);
+
  private:
   uint32_t num_blocks_ = 0;
   absl::string_view lengths_;  // unread block lengths
@@ -210,6 +222,11 @@ class PositionsReader {
   // postings of a block in order decodes each position once.
   uint32_t next_index_ = 0;
   uint32_t next_offset_ = 0;  // into the block
+
+  // Positions the reader at the start of posting `index` of `block`;
+  // `*in` is the rest of the block from there.
+  absl::Status Seek(uint32_t block, uint32_t index, const uint32_t* tf_title,
+                    const uint32_t* tf_body, absl::string_view* in);
 };
 
 }  // namespace sift::storage::segment

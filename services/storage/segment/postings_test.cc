@@ -162,12 +162,44 @@ TEST(PostingCursorTest, BlockImpactsBoundEveryPostingOfTheirBlock) {
     const Impact& impact = shallow.shallow_impact();
     EXPECT_GE(impact.max_tf_title, p.tf_title);
     EXPECT_GE(impact.max_tf_body, p.tf_body);
-    if (p.tf_title > 0) EXPECT_LE(impact.min_title_length, p.title_length);
-    if (p.tf_body > 0) EXPECT_LE(impact.min_body_length, p.body_length);
+    if (p.tf_title > 0) {
+      EXPECT_LE(impact.min_title_length, p.title_length);
+    }
+    if (p.tf_body > 0) {
+      EXPECT_LE(impact.min_body_length, p.body_length);
+    }
     const Impact& total = shallow.header().max_impact;
     EXPECT_GE(total.max_tf_body, impact.max_tf_body);
   }
   EXPECT_FALSE(shallow.ShallowSeek(postings.back().doc + 1));
+}
+
+// A merge copies each posting's positions as bytes; the result must be
+// exactly what encoding the positions again would give.
+TEST(PostingsWriterTest, CopyingEncodedPositionsEqualsReencoding) {
+  const std::vector<Posting> postings = RandomPostings(1000, 21);
+  std::string value, positions_value;
+  Encode(postings, PostingsKind::kText, &value, &positions_value);
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  PositionsReader positions;
+  ASSERT_TRUE(positions.Init(positions_value).ok());
+  PostingsWriter copy(PostingsKind::kText);
+  for (const Posting& p : postings) {
+    cursor.Next();
+    absl::string_view encoded;
+    ASSERT_TRUE(positions
+                    .ReadRaw(cursor.block_index(), cursor.index_in_block(),
+                             cursor.block_tf_title(), cursor.block_tf_body(),
+                             &encoded)
+                    .ok());
+    copy.AddEncoded(p.doc, p.tf_title, p.tf_body, p.title_length, p.body_length,
+                    encoded);
+  }
+  std::string copied_value, copied_positions;
+  ASSERT_TRUE(copy.Finish(&copied_value, &copied_positions).ok());
+  EXPECT_EQ(copied_value, value);
+  EXPECT_EQ(copied_positions, positions_value);
 }
 
 // Compression matters for index size: frequent small gaps cost about a
