@@ -9,13 +9,15 @@
 #   --warmup-max-s S  ...or seconds (default 60)
 #   --reps N          timed passes (default 3)
 #   --forks N         peers: search processes, the median one reported (default 3)
+#   --run-k N         depth of the run files (default 1000; the peers time a
+#                     pass at this depth too, which is slow on large corpora)
 #   --peers "A B"     which peers to run (default "lucene xapian")
 #   --keep-indexes    keep the indexes under OUTDIR/index (default: delete them)
 # Environment: SIFT_BENCH (default build/bin/sift-bench of this repository),
 # PEERS_DIR (default ../shared/peers next to this repository).
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { printf 'compare.sh: %s\n' "$*" >&2; exit 2; }
 log() { printf '\033[1m[compare]\033[0m %s\n' "$*" >&2; }
 
@@ -26,7 +28,7 @@ PEERS_DIR="${PEERS_DIR:-$ROOT/../shared/peers}"
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 DOCS="$1"; QUERIES="$2"; OUTDIR="$3"; shift 3
-K=10; WARMUP_MIN=20000; WARMUP_MAX_S=60; REPS=3; FORKS=3
+K=10; WARMUP_MIN=20000; WARMUP_MAX_S=60; REPS=3; FORKS=3; RUN_K=1000
 PEERS="lucene xapian"; KEEP=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --warmup-max-s) WARMUP_MAX_S="$2"; shift 2 ;;
     --reps) REPS="$2"; shift 2 ;;
     --forks) FORKS="$2"; shift 2 ;;
+    --run-k) RUN_K="$2"; shift 2 ;;
     --peers) PEERS="$2"; shift 2 ;;
     --keep-indexes) KEEP=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -63,11 +66,12 @@ log "sift: indexing and searching in process"
 mkdir -p "$OUTDIR/sift"
 "$SIFT_BENCH" --docs "$DOCS" --queries "$QUERIES" --k "$K" \
   --warmup-min "$WARMUP_MIN" --warmup-max-s "$WARMUP_MAX_S" --reps "$REPS" \
-  --run "$OUTDIR/sift/run.trec" --out "$OUTDIR/sift/result.json" >/dev/null
+  --run "$OUTDIR/sift/run.trec" --run-k "$RUN_K" \
+  --out "$OUTDIR/sift/result.json" >/dev/null
 
 # The peers use BM25 k1 = 1.2, b = 0.75 (--bm25 default), Sift's defaults.
 COMMON=(--k "$K" --warmup-min "$WARMUP_MIN" --warmup-max-s "$WARMUP_MAX_S"
-        --reps "$REPS" --forks "$FORKS" --bm25 default)
+        --reps "$REPS" --forks "$FORKS" --run-k "$RUN_K" --bm25 default)
 for peer in $PEERS; do
   extra=()
   # A document store like Sift's, so that index sizes compare.

@@ -75,48 +75,70 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
     for (const std::string& tag : docs[doc].tags) tags[tag].push_back(doc);
   }
 
-  std::string postings_value, positions_value;
-  {
-    std::vector<std::pair<absl::string_view, TextPostings*>> sorted;
-    sorted.reserve(text.size());
-    for (auto& [term, postings] : text) sorted.emplace_back(term, &postings);
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    PostingsWriter writer(PostingsKind::kText);
-    for (const auto& [term, postings] : sorted) {
-      size_t position = 0;
-      for (size_t i = 0; i < postings->docs.size(); ++i) {
-        const uint32_t doc = postings->docs[i];
-        const uint32_t tf_title = postings->tf_title[i];
-        const uint32_t tf_body = postings->tf_body[i];
-        const uint32_t* p = postings->positions.data() + position;
-        writer.Add(
-            doc, tf_title, tf_body,
-            static_cast<uint32_t>(docs[doc].analyzed->title().terms_size()),
-            static_cast<uint32_t>(docs[doc].analyzed->body().terms_size()),
-            absl::MakeConstSpan(p, tf_title),
-            absl::MakeConstSpan(p + tf_title, tf_body));
-        position += tf_title + tf_body;
-      }
-      SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
-      values[PostingsKey(TermField::kText, term)] = postings_value;
-      values[PositionsKey(TermField::kText, term)] = positions_value;
+  // Values are produced in key order ("C..." < "M" < "P..." < "T...";
+  // within "T", text 'b' < tag 'g' < source 's'), so that each insertion
+  // goes at the end of the map without searching it.
+  columns.Finish(&values);
+  values.emplace_hint(values.end(), kMetaKey, meta.Encode());
+
+  std::vector<std::pair<absl::string_view, TextPostings*>> sorted;
+  sorted.reserve(text.size());
+  for (auto& [term, postings] : text) sorted.emplace_back(term, &postings);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> postings_values(sorted.size());
+  PostingsWriter writer(PostingsKind::kText);
+  for (size_t t = 0; t < sorted.size(); ++t) {
+    const TextPostings& postings = *sorted[t].second;
+    size_t position = 0;
+    for (size_t i = 0; i < postings.docs.size(); ++i) {
+      const uint32_t doc = postings.docs[i];
+      const uint32_t tf_title = postings.tf_title[i];
+      const uint32_t tf_body = postings.tf_body[i];
+      const uint32_t* p = postings.positions.data() + position;
+      writer.Add(
+          doc, tf_title, tf_body,
+          static_cast<uint32_t>(docs[doc].analyzed->title().terms_size()),
+          static_cast<uint32_t>(docs[doc].analyzed->body().terms_size()),
+          absl::MakeConstSpan(p, tf_title),
+          absl::MakeConstSpan(p + tf_title, tf_body));
+      position += tf_title + tf_body;
     }
+    std::string positions_value;
+    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_values[t], &positions_value));
+    values.emplace_hint(values.end(),
+                        PositionsKey(TermField::kText, sorted[t].first),
+                        std::move(positions_value));
   }
+  for (size_t t = 0; t < sorted.size(); ++t) {
+    values.emplace_hint(values.end(),
+                        PostingsKey(TermField::kText, sorted[t].first),
+                        std::move(postings_values[t]));
+  }
+  // Tag postings ('g') sort before source postings ('s').
   const std::pair<TermField,
                   absl::flat_hash_map<std::string, std::vector<uint32_t>>*>
-      keyword_fields[] = {{TermField::kSource, &sources},
-                          {TermField::kTag, &tags}};
+      keyword_fields[] = {{TermField::kTag, &tags},
+                          {TermField::kSource, &sources}};
   for (const auto& [field, keyword_postings] : keyword_fields) {
-    PostingsWriter writer(PostingsKind::kKeyword);
+    std::vector<const std::string*> keys;
     for (const auto& [value, doc_list] : *keyword_postings) {
-      for (uint32_t doc : doc_list) writer.Add(doc, 0, 0, 0, 0, {}, {});
-      SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
-      values[PostingsKey(field, value)] = postings_value;
+      keys.push_back(&value);
+    }
+    std::sort(
+        keys.begin(), keys.end(),
+        [](const std::string* a, const std::string* b) { return *a < *b; });
+    PostingsWriter keyword_writer(PostingsKind::kKeyword);
+    for (const std::string* value : keys) {
+      for (uint32_t doc : keyword_postings->at(*value)) {
+        keyword_writer.Add(doc, 0, 0, 0, 0, {}, {});
+      }
+      std::string postings_value, unused;
+      SIFT_RETURN_IF_ERROR(keyword_writer.Finish(&postings_value, &unused));
+      values.emplace_hint(values.end(), PostingsKey(field, *value),
+                          std::move(postings_value));
     }
   }
-  columns.Finish(&values);
-  values[kMetaKey] = meta.Encode();
   return values;
 }
 
