@@ -283,16 +283,13 @@ absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
       {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
   // Stored documents compress better in larger blocks; segment values are
   // mostly bit-packed already, and a lookup reads a whole value anyway.
-  rocksdb::ColumnFamilyOptions docs = family(true, fast, 64 << 10);
-  // Stored documents are most of the bytes on disk. Flushes write them with
-  // the fast codec; compaction into the bottom level, where they stay,
-  // recompresses them with ZSTD, large blocks and a dictionary sampled from
-  // the file, since documents of one corpus share most of their words.
-  docs.bottommost_compression = strong;
-  docs.bottommost_compression_opts.enabled = true;
-  docs.bottommost_compression_opts.level = 6;
-  docs.bottommost_compression_opts.max_dict_bytes = 64 << 10;
-  docs.bottommost_compression_opts.zstd_max_train_bytes = 0;
+  rocksdb::ColumnFamilyOptions docs = family(true, strong, 64 << 10);
+  // Stored documents are most of the bytes on disk, and documents of one
+  // corpus share most of their words: large blocks and a dictionary
+  // trained per file pay off.
+  docs.compression_opts.level = 6;
+  docs.compression_opts.max_dict_bytes = 64 << 10;
+  docs.compression_opts.zstd_max_train_bytes = 4 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {kFamilyNames[kDefault], family(false, fast, 4 << 10)},
       {kFamilyNames[kDocs], docs},
@@ -992,6 +989,11 @@ absl::Status SegmentIndex::RemoveRetired() {
     SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
         rocksdb::DeleteFilesInRange(db_, segments_cf_, &b, &e, false),
         "removing merged segment files"));
+    // Compacting the emptied range drops the range tombstone, which every
+    // lookup would otherwise have to check.
+    SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
+        db_->CompactRange(rocksdb::CompactRangeOptions(), segments_cf_, &b, &e),
+        "compacting a merged segment's range"));
   }
   return absl::OkStatus();
 }
@@ -1112,16 +1114,7 @@ absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
         }
       }
     }
-    if (inputs.empty()) {
-      // Stored documents still in the write path's fast compression are
-      // rewritten with the bottom level's stronger one.
-      rocksdb::CompactRangeOptions compact;
-      compact.bottommost_level_compaction =
-          rocksdb::BottommostLevelCompaction::kForceOptimized;
-      return FromRocksDbStatus(
-          db_->CompactRange(compact, docs_, nullptr, nullptr),
-          "compacting stored documents");
-    }
+    if (inputs.empty()) return absl::OkStatus();
     // Merged in doc order of the inputs: flushed (older) documents first.
     std::stable_sort(
         inputs.begin(), inputs.end(),
