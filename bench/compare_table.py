@@ -126,7 +126,7 @@ def main():
         index = result["index"]
         notes.append(
             "sift: index s = %.2f s until the last write was durable + %.2f s "
-            "Close (background flushes and merges); Lucene's includes "
+            "force merge to one segment + Close; Lucene's includes "
             "forceMerge(1) + commit, Xapian's commit + compact."
             % (index["seconds"], index["close_seconds"]))
         notes.append(
