@@ -361,6 +361,22 @@ absl::Status PositionsReader::Init(absl::string_view value) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Drops `n` varints from the front of `*in` without decoding them; false
+// when the bytes end first.
+bool SkipVarints(absl::string_view* in, uint32_t n) {
+  for (; n > 0; --n) {
+    size_t k = 0;
+    while (k < in->size() && (static_cast<uint8_t>((*in)[k]) & 0x80)) ++k;
+    if (k >= in->size() || k >= 5) return false;
+    in->remove_prefix(k + 1);
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::Status PositionsReader::Seek(uint32_t block, uint32_t index,
                                    const uint32_t* tf_title,
                                    const uint32_t* tf_body,
@@ -388,14 +404,8 @@ absl::Status PositionsReader::Seek(uint32_t block, uint32_t index,
     in->remove_prefix(next_offset_);
   }
   for (uint32_t i = first; i < index; ++i) {
-    for (uint32_t n = tf_title[i] + tf_body[i]; n > 0; --n) {
-      // Skips a varint without decoding it.
-      size_t k = 0;
-      while (k < in->size() && (static_cast<uint8_t>((*in)[k]) & 0x80)) ++k;
-      if (k >= in->size() || k >= 5) {
-        return absl::DataLossError("corrupt positions: truncated block");
-      }
-      in->remove_prefix(k + 1);
+    if (!SkipVarints(in, tf_title[i] + tf_body[i])) {
+      return absl::DataLossError("corrupt positions: truncated block");
     }
   }
   return absl::OkStatus();
@@ -439,13 +449,8 @@ absl::Status PositionsReader::ReadRaw(uint32_t block, uint32_t index,
   absl::string_view in;
   SIFT_RETURN_IF_ERROR(Seek(block, index, tf_title, tf_body, &in));
   const absl::string_view start = in;
-  for (uint32_t n = tf_title[index] + tf_body[index]; n > 0; --n) {
-    size_t k = 0;
-    while (k < in.size() && (static_cast<uint8_t>(in[k]) & 0x80)) ++k;
-    if (k >= in.size() || k >= 5) {
-      return absl::DataLossError("corrupt positions: truncated block");
-    }
-    in.remove_prefix(k + 1);
+  if (!SkipVarints(&in, tf_title[index] + tf_body[index])) {
+    return absl::DataLossError("corrupt positions: truncated block");
   }
   *encoded = start.substr(0, start.size() - in.size());
   next_index_ = index + 1;
