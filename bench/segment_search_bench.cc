@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "services/storage/analyzed_field.h"
 #include "services/storage/scoring.h"
 #include "services/storage/segment/builder.h"
 #include "services/storage/segment/search.h"
@@ -59,13 +60,15 @@ const Collection& TheCollection() {
     std::vector<SegmentDocument> inputs(kDocuments);
     for (int d = 0; d < kDocuments; ++d) {
       docs[d].mutable_document()->set_id(absl::StrCat("doc", d));
-      for (int i = 0; i < 8; ++i) {
-        docs[d].mutable_title()->add_terms(absl::StrCat("w", words.Next()));
-      }
+      std::vector<std::string> title, body;
+      for (int i = 0; i < 8; ++i)
+        title.push_back(absl::StrCat("w", words.Next()));
       const int length = 100 + static_cast<int>(words.rng()() % 400);
       for (int i = 0; i < length; ++i) {
-        docs[d].mutable_body()->add_terms(absl::StrCat("w", words.Next()));
+        body.push_back(absl::StrCat("w", words.Next()));
       }
+      storage::EncodeTerms(std::move(title), docs[d].mutable_title());
+      storage::EncodeTerms(std::move(body), docs[d].mutable_body());
       inputs[d].analyzed = &docs[d];
     }
     auto values = BuildSegment(inputs);

@@ -15,6 +15,7 @@
 #include "services/ingest/internal/parallel_for.h"
 #include "services/ingest/json_document.h"
 #include "services/ingest/shard_batches.h"
+#include "services/storage/analyzed_field.h"
 
 namespace sift::ingest {
 namespace {
@@ -39,8 +40,7 @@ absl::Status AnalyzeField(const analysis::Analyzer& analyzer,
   if (!terms.ok()) {
     return WithPrefix(terms.status(), absl::StrCat(label, field, ": "));
   }
-  out->mutable_terms()->Reserve(static_cast<int>(terms->size()));
-  for (std::string& term : *terms) out->add_terms(std::move(term));
+  storage::EncodeTerms(*std::move(terms), out);
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "services/ingest/testing/scripted_shard.h"
 #include "services/ingest/timestamp_parser.h"
+#include "services/storage/analyzed_field.h"
 
 namespace sift::ingest {
 namespace {
@@ -117,9 +118,9 @@ TEST(PrepareDocumentTest, ParsesAnArticleAndAnalyzesItsFields) {
   EXPECT_EQ(doc.title(), "Solar Plant Opens");
   EXPECT_EQ(doc.source(), "Valley Courier");
   EXPECT_EQ(FormatTimestamp(doc.published_at()), "2023-03-03T00:00:00Z");
-  EXPECT_THAT(prepared.analyzed.title().terms(),
+  EXPECT_THAT(storage::DecodeTerms(prepared.analyzed.title()),
               ElementsAreArray(*analyzer.Terms("Solar Plant Opens")));
-  EXPECT_THAT(prepared.analyzed.body().terms(),
+  EXPECT_THAT(storage::DecodeTerms(prepared.analyzed.body()),
               ElementsAreArray(*analyzer.Terms("The plant opened on Friday.")));
 }
 
@@ -191,7 +192,7 @@ TEST_F(IngestHandlerTest, WritesEachDocumentToItsShardInInputOrder) {
   const v1::AnalyzedDocument stored =
       shard(ShardForId("doc-3", 2)).documents()["doc-3"];
   const analysis::Analyzer analyzer;
-  EXPECT_THAT(stored.title().terms(),
+  EXPECT_THAT(storage::DecodeTerms(stored.title()),
               ElementsAreArray(*analyzer.Terms("Title 3")));
 }
 

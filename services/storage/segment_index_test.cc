@@ -16,6 +16,7 @@
 namespace sift::storage {
 namespace {
 
+using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::DocSpec;
@@ -206,11 +207,17 @@ TEST_P(SegmentIndexTest, DuplicateIdsInOneRequestLastWins) {
 
 TEST_P(SegmentIndexTest, InvalidOperationAppliesNothing) {
   v1::WriteOp bad = Upsert({.id = "bad", .title = "x"});
-  bad.mutable_upsert()->mutable_body()->add_terms(std::string("nul\0", 4));
+  AppendRawTerm(bad.mutable_upsert()->mutable_body(), std::string("nul\0", 4));
   EXPECT_THAT(
       index_->Apply(WriteOf({Upsert({.id = "ok", .title = "fine"}), bad})),
       StatusIs(absl::StatusCode::kInvalidArgument,
-               HasSubstr("ops[1].upsert.body.terms[0]")));
+               HasSubstr("ops[1].upsert.body.vocabulary[0]")));
+  v1::WriteOp dangling = Upsert({.id = "dangling", .body = "one"});
+  dangling.mutable_upsert()->mutable_body()->add_term_ids(7);
+  EXPECT_THAT(index_->Apply(WriteOf({dangling})),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ops[0].upsert.body.term_ids[1]: term id 7 "
+                                 "is past the vocabulary of 1 terms")));
   EXPECT_EQ(index_->DocCount(), 0u);
   EXPECT_THAT(Ids(Term("fine")), IsEmpty());
 }
@@ -930,6 +937,9 @@ TEST(SegmentIndexBackgroundTest, FlushesAndMergesWhileWriting) {
   auto all = (*index)->Search(SearchFor(MatchAll(), 0));
   ASSERT_THAT(all, IsOk());
   EXPECT_EQ(all->total_hits(), 1500u);
+  // How far the background thread got depends on the machine's speed;
+  // Flush finishes its work on this thread, alongside it.
+  ASSERT_THAT((*index)->Flush(), IsOk());
   ASSERT_THAT((*index)->Close(), IsOk());
 
   auto reopened = SegmentIndex::Open(dir.Sub("db"), QuietOptions());

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/storage/analyzed_field.h"
 
 namespace sift::storage {
 namespace {
@@ -83,11 +84,11 @@ absl::Status ValidateField(v1::Field field, absl::string_view path) {
 
 absl::Status ValidateAnalyzedField(const v1::AnalyzedField& field,
                                    absl::string_view path) {
-  for (int i = 0; i < field.terms_size(); ++i) {
-    SIFT_RETURN_IF_ERROR(
-        ValidateTerm(field.terms(i), absl::StrCat(path, ".terms[", i, "]")));
+  for (int i = 0; i < field.vocabulary_size(); ++i) {
+    SIFT_RETURN_IF_ERROR(ValidateTerm(
+        field.vocabulary(i), absl::StrCat(path, ".vocabulary[", i, "]")));
   }
-  return absl::OkStatus();
+  return CheckTermIds(field, path);
 }
 
 absl::Status ValidateUpsert(const v1::AnalyzedDocument& upsert,

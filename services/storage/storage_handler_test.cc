@@ -12,6 +12,7 @@
 namespace sift::storage {
 namespace {
 
+using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::Phrase;
@@ -59,18 +60,23 @@ TEST(ValidateWriteRequestTest, NamesTheBadIdOrTerm) {
               IsOk());
 
   v1::WriteOp op = Upsert({.id = "a", .body = "fine"});
-  op.mutable_upsert()->mutable_body()->add_terms("");
+  AppendRawTerm(op.mutable_upsert()->mutable_body(), "");
   EXPECT_THAT(ValidateWriteRequest(WriteOf({op})),
-              InvalidArgumentAbout("ops[0].upsert.body.terms[1]"));
+              InvalidArgumentAbout("ops[0].upsert.body.vocabulary[1]"));
   op = Upsert({.id = "a"});
-  op.mutable_upsert()->mutable_title()->add_terms(std::string("a\0b", 3));
+  AppendRawTerm(op.mutable_upsert()->mutable_title(), std::string("a\0b", 3));
   EXPECT_THAT(ValidateWriteRequest(WriteOf({op})),
-              InvalidArgumentAbout("ops[0].upsert.title.terms[0]"));
+              InvalidArgumentAbout("ops[0].upsert.title.vocabulary[0]"));
   op = Upsert({.id = "a"});
-  op.mutable_upsert()->mutable_title()->add_terms(
-      std::string(kMaxTermBytes + 1, 'x'));
+  AppendRawTerm(op.mutable_upsert()->mutable_title(),
+                std::string(kMaxTermBytes + 1, 'x'));
   EXPECT_THAT(ValidateWriteRequest(WriteOf({op})),
               InvalidArgumentAbout("must be at most 256 bytes"));
+  // A position naming a term the vocabulary does not have.
+  op = Upsert({.id = "a", .body = "two words"});
+  op.mutable_upsert()->mutable_body()->add_term_ids(2);
+  EXPECT_THAT(ValidateWriteRequest(WriteOf({op})),
+              InvalidArgumentAbout("ops[0].upsert.body.term_ids[2]"));
 }
 
 TEST(ValidateWriteRequestTest, RejectsEmptyOpsAndBadValues) {

@@ -10,10 +10,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "services/storage/analyzed_field.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::storage::testing {
@@ -74,11 +76,16 @@ inline v1::WriteOp Upsert(const DocSpec& spec) {
   if (spec.published_seconds) {
     d->mutable_published_at()->set_seconds(*spec.published_seconds);
   }
-  for (const std::string& w : Words(spec.title))
-    doc->mutable_title()->add_terms(w);
-  for (const std::string& w : Words(spec.body))
-    doc->mutable_body()->add_terms(w);
+  EncodeTerms(Words(spec.title), doc->mutable_title());
+  EncodeTerms(Words(spec.body), doc->mutable_body());
   return op;
+}
+
+// Appends `term` at the field's next position, whatever it holds (for
+// tests of validation).
+inline void AppendRawTerm(v1::AnalyzedField* field, std::string term) {
+  field->add_term_ids(static_cast<uint32_t>(field->vocabulary_size()));
+  field->add_vocabulary(std::move(term));
 }
 
 inline v1::WriteOp Delete(const std::string& id) {

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "services/storage/analyzed_field.h"
 #include "services/storage/segment/postings.h"
 
 namespace sift::storage::segment {
@@ -23,20 +24,18 @@ Published PublishedOf(const v1::Document& document) {
                         document.published_at().nanos());
 }
 
-// The postings of one full-text term while a segment is built.
-struct TextPostings {
-  std::vector<uint32_t> docs;
-  std::vector<uint32_t> tf_title;
-  std::vector<uint32_t> tf_body;
-  std::vector<uint32_t> positions;  // per posting: title's, then body's
-};
-
 }  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
     absl::Span<const SegmentDocument> docs) {
-  // Keys point into the documents' terms, which outlive the build.
-  absl::flat_hash_map<absl::string_view, TextPostings> text;
+  // Every token becomes one 64-bit occurrence (doc, field, position),
+  // grouped by term with a counting sort: a handful of flat arrays instead
+  // of growing lists per term, and the occurrences of each term come out in
+  // (doc, field, position) order, the order the postings want.
+  // Term keys point into the documents' terms, which outlive the build.
+  absl::flat_hash_map<absl::string_view, uint32_t> term_ids;
+  std::vector<absl::string_view> terms;
+  std::vector<uint32_t> token_terms;  // term id per token, in token order
   absl::flat_hash_map<std::string, std::vector<uint32_t>> sources;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> tags;
   std::map<std::string, std::string> values;
@@ -44,36 +43,64 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
   SegmentMeta meta;
   meta.doc_count = static_cast<uint32_t>(docs.size());
 
+  size_t token_count = 0;
+  for (const SegmentDocument& doc : docs) {
+    token_count +=
+        FieldLength(doc.analyzed->title()) + FieldLength(doc.analyzed->body());
+  }
+  token_terms.reserve(token_count);
+  term_ids.reserve(token_count / 4);
+  // A field's vocabulary is looked up once per document, its positions
+  // then only index it.
+  std::vector<uint32_t> local_to_global;
   for (uint32_t doc = 0; doc < docs.size(); ++doc) {
     const v1::AnalyzedDocument& analyzed = *docs[doc].analyzed;
-    const uint32_t title_length =
-        static_cast<uint32_t>(analyzed.title().terms_size());
-    const uint32_t body_length =
-        static_cast<uint32_t>(analyzed.body().terms_size());
+    const uint32_t title_length = FieldLength(analyzed.title());
+    const uint32_t body_length = FieldLength(analyzed.body());
     meta.total_title_terms += title_length;
     meta.total_body_terms += body_length;
     columns.Add(analyzed.document().id(), title_length, body_length,
                 PublishedOf(analyzed.document()));
-
-    // Title first, then body: each posting's positions end up together,
-    // the title's before the body's, as the format wants.
-    for (int field = 0; field < 2; ++field) {
-      const v1::AnalyzedField& terms =
-          field == 0 ? analyzed.title() : analyzed.body();
-      for (int i = 0; i < terms.terms_size(); ++i) {
-        TextPostings& postings = text[terms.terms(i)];
-        if (postings.docs.empty() || postings.docs.back() != doc) {
-          postings.docs.push_back(doc);
-          postings.tf_title.push_back(0);
-          postings.tf_body.push_back(0);
-        }
-        ++(field == 0 ? postings.tf_title : postings.tf_body).back();
-        postings.positions.push_back(static_cast<uint32_t>(i));
+    for (const v1::AnalyzedField* field :
+         {&analyzed.title(), &analyzed.body()}) {
+      local_to_global.clear();
+      for (const std::string& term : field->vocabulary()) {
+        auto [it, inserted] =
+            term_ids.try_emplace(term, static_cast<uint32_t>(terms.size()));
+        if (inserted) terms.push_back(term);
+        local_to_global.push_back(it->second);
+      }
+      for (uint32_t local : field->term_ids()) {
+        token_terms.push_back(local_to_global[local]);
       }
     }
     if (!docs[doc].source.empty()) sources[docs[doc].source].push_back(doc);
     for (const std::string& tag : docs[doc].tags) tags[tag].push_back(doc);
   }
+
+  // starts[t] .. starts[t + 1]: the occurrences of term t.
+  std::vector<uint32_t> starts(terms.size() + 1, 0);
+  for (uint32_t term : token_terms) ++starts[term + 1];
+  for (size_t t = 0; t < terms.size(); ++t) starts[t + 1] += starts[t];
+  // Occurrence: doc << 32 | field << 31 | position (field 1 = body).
+  constexpr uint64_t kBodyBit = uint64_t{1} << 31;
+  std::vector<uint64_t> occurrences(token_terms.size());
+  {
+    std::vector<uint32_t> next(starts.begin(), starts.end() - 1);
+    size_t k = 0;
+    for (uint32_t doc = 0; doc < docs.size(); ++doc) {
+      const v1::AnalyzedDocument& analyzed = *docs[doc].analyzed;
+      const uint64_t title_base = uint64_t{doc} << 32;
+      for (uint32_t i = 0; i < FieldLength(analyzed.title()); ++i) {
+        occurrences[next[token_terms[k++]]++] = title_base | i;
+      }
+      const uint64_t body_base = title_base | kBodyBit;
+      for (uint32_t i = 0; i < FieldLength(analyzed.body()); ++i) {
+        occurrences[next[token_terms[k++]]++] = body_base | i;
+      }
+    }
+  }
+  token_terms = {};
 
   // Values are produced in key order ("C..." < "M" < "P..." < "T...";
   // within "T", text 'b' < tag 'g' < source 's'), so that each insertion
@@ -81,39 +108,40 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
   columns.Finish(&values);
   values.emplace_hint(values.end(), kMetaKey, meta.Encode());
 
-  std::vector<std::pair<absl::string_view, TextPostings*>> sorted;
-  sorted.reserve(text.size());
-  for (auto& [term, postings] : text) sorted.emplace_back(term, &postings);
+  std::vector<uint32_t> sorted(terms.size());
+  for (uint32_t t = 0; t < sorted.size(); ++t) sorted[t] = t;
   std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+            [&](uint32_t a, uint32_t b) { return terms[a] < terms[b]; });
   std::vector<std::string> postings_values(sorted.size());
   PostingsWriter writer(PostingsKind::kText);
-  for (size_t t = 0; t < sorted.size(); ++t) {
-    const TextPostings& postings = *sorted[t].second;
-    size_t position = 0;
-    for (size_t i = 0; i < postings.docs.size(); ++i) {
-      const uint32_t doc = postings.docs[i];
-      const uint32_t tf_title = postings.tf_title[i];
-      const uint32_t tf_body = postings.tf_body[i];
-      const uint32_t* p = postings.positions.data() + position;
-      writer.Add(
-          doc, tf_title, tf_body,
-          static_cast<uint32_t>(docs[doc].analyzed->title().terms_size()),
-          static_cast<uint32_t>(docs[doc].analyzed->body().terms_size()),
-          absl::MakeConstSpan(p, tf_title),
-          absl::MakeConstSpan(p + tf_title, tf_body));
-      position += tf_title + tf_body;
+  std::vector<uint32_t> positions;
+  for (size_t s = 0; s < sorted.size(); ++s) {
+    const uint32_t t = sorted[s];
+    for (uint32_t o = starts[t]; o < starts[t + 1];) {
+      const uint32_t doc = static_cast<uint32_t>(occurrences[o] >> 32);
+      uint32_t tf_title = 0;
+      positions.clear();
+      for (; o < starts[t + 1] && (occurrences[o] >> 32) == doc; ++o) {
+        const uint64_t occurrence = occurrences[o];
+        if ((occurrence & kBodyBit) == 0) ++tf_title;
+        positions.push_back(static_cast<uint32_t>(occurrence & (kBodyBit - 1)));
+      }
+      const auto tf_body = static_cast<uint32_t>(positions.size()) - tf_title;
+      const v1::AnalyzedDocument& analyzed = *docs[doc].analyzed;
+      writer.Add(doc, tf_title, tf_body, FieldLength(analyzed.title()),
+                 FieldLength(analyzed.body()),
+                 absl::MakeConstSpan(positions.data(), tf_title),
+                 absl::MakeConstSpan(positions.data() + tf_title, tf_body));
     }
     std::string positions_value;
-    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_values[t], &positions_value));
-    values.emplace_hint(values.end(),
-                        PositionsKey(TermField::kText, sorted[t].first),
+    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_values[s], &positions_value));
+    values.emplace_hint(values.end(), PositionsKey(TermField::kText, terms[t]),
                         std::move(positions_value));
   }
-  for (size_t t = 0; t < sorted.size(); ++t) {
+  for (size_t s = 0; s < sorted.size(); ++s) {
     values.emplace_hint(values.end(),
-                        PostingsKey(TermField::kText, sorted[t].first),
-                        std::move(postings_values[t]));
+                        PostingsKey(TermField::kText, terms[sorted[s]]),
+                        std::move(postings_values[s]));
   }
   // Tag postings ('g') sort before source postings ('s').
   const std::pair<TermField,
