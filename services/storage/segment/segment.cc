@@ -169,28 +169,26 @@ namespace {
 
 class MemoryPostingsIterator final : public Segment::PostingsIterator {
  public:
-  explicit MemoryPostingsIterator(const std::map<std::string, std::string>& m)
-      : it_(m.lower_bound(std::string(1, kPostingsTag))), end_(m.end()) {}
-  bool Valid() const override {
-    return it_ != end_ && it_->first[0] == kPostingsTag;
-  }
+  MemoryPostingsIterator(const std::map<std::string, std::string>& m, char tag)
+      : tag_(tag), it_(m.lower_bound(std::string(1, tag))), end_(m.end()) {}
+  bool Valid() const override { return it_ != end_ && it_->first[0] == tag_; }
   absl::string_view key() const override { return it_->first; }
   absl::string_view value() const override { return it_->second; }
   void Next() override { ++it_; }
   absl::Status status() const override { return absl::OkStatus(); }
 
  private:
+  char tag_;
   std::map<std::string, std::string>::const_iterator it_;
   std::map<std::string, std::string>::const_iterator end_;
 };
 
 class StoredPostingsIterator final : public Segment::PostingsIterator {
  public:
-  StoredPostingsIterator(const SegmentStore& store, const std::string& prefix)
-      : prefix_size_(prefix.size() + 0),
-        lower_(prefix + kPostingsTag),
-        upper_(lower_) {
-    upper_.back() = static_cast<char>(kPostingsTag + 1);
+  StoredPostingsIterator(const SegmentStore& store, const std::string& prefix,
+                         char tag)
+      : prefix_size_(prefix.size()), lower_(prefix + tag), upper_(lower_) {
+    upper_.back() = static_cast<char>(tag + 1);
     upper_slice_ = rocksdb::Slice(upper_);
     rocksdb::ReadOptions options;
     options.iterate_upper_bound = &upper_slice_;
@@ -223,10 +221,12 @@ class StoredPostingsIterator final : public Segment::PostingsIterator {
 
 }  // namespace
 
-std::unique_ptr<Segment::PostingsIterator> Segment::NewPostingsIterator()
-    const {
-  if (in_memory()) return std::make_unique<MemoryPostingsIterator>(memory_);
-  return std::make_unique<StoredPostingsIterator>(store_, prefix_);
+std::unique_ptr<Segment::PostingsIterator> Segment::NewPostingsIterator(
+    char tag) const {
+  if (in_memory()) {
+    return std::make_unique<MemoryPostingsIterator>(memory_, tag);
+  }
+  return std::make_unique<StoredPostingsIterator>(store_, prefix_, tag);
 }
 
 void Segment::MarkDeleted(uint32_t doc) {

@@ -129,8 +129,9 @@ class Segment {
   // Looks up an in-segment key; false when it is absent.
   absl::StatusOr<bool> Get(absl::string_view key, ValueHolder* out) const;
 
-  // Iterates the postings values (keys starting with kPostingsTag) in key
-  // order; keys are in-segment keys. For merges: it bypasses the cache.
+  // Iterates the values whose keys start with `tag` (kPostingsTag: the
+  // postings, kPositionsTag: the positions) in key order; keys are
+  // in-segment keys. For merges: it bypasses the cache.
   class PostingsIterator {
    public:
     virtual ~PostingsIterator() = default;
@@ -140,7 +141,8 @@ class Segment {
     virtual void Next() = 0;
     virtual absl::Status status() const = 0;
   };
-  std::unique_ptr<PostingsIterator> NewPostingsIterator() const;
+  std::unique_ptr<PostingsIterator> NewPostingsIterator(
+      char tag = kPostingsTag) const;
 
   // Deletions. The owner serialises writers with readers.
   bool IsDeleted(uint32_t doc) const {
