@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/analysis/utf8.h"
+#include "common/analysis/word_spans.h"
 #include "common/status/status_macros.h"
 
 namespace sift::analysis {
@@ -44,6 +45,8 @@ struct ThreadState {
   // frequencies are Zipfian, so a small cache answers most words; it is
   // emptied whenever it reaches kMaxCachedStems entries.
   absl::flat_hash_map<std::string, std::string> stems;
+  // Word spans of the text being analyzed, kept for their capacity.
+  std::vector<WordSpan> spans;
 };
 
 absl::StatusOr<ThreadState*> GetThreadState() {
@@ -179,19 +182,9 @@ bool IsWordStatus(int32_t status) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
-    absl::string_view text) const {
-  if (text.size() > kMaxTextBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "text is ", text.size(), " bytes long; the analyzer accepts at most ",
-        kMaxTextBytes));
-  }
-  SIFT_RETURN_IF_ERROR(ValidateUtf8(text));
-  std::vector<Token> tokens;
-  if (text.empty()) return tokens;
+absl::Status IcuWordSpans(absl::string_view text, std::vector<WordSpan>* out) {
+  if (text.empty()) return absl::OkStatus();
   SIFT_ASSIGN_OR_RETURN(ThreadState * state, GetThreadState());
-  SIFT_ASSIGN_OR_RETURN(const icu::Normalizer2* normalizer, NfkcCasefold());
-
   // The break iterator reads the UTF-8 directly, so its boundaries are byte
   // offsets into `text`, with no UTF-16 copy and no index mapping.
   UErrorCode status = U_ZERO_ERROR;
@@ -206,27 +199,53 @@ absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
     return absl::InternalError(absl::StrCat(
         "cannot segment the text into words: ", u_errorName(status)));
   }
-
-  tokens.reserve(text.size() / 6);
-  std::string term;
-  uint32_t position = 0;
   int32_t start = words.first();
   for (int32_t end = words.next(); end != icu::BreakIterator::DONE;
        start = end, end = words.next()) {
     if (!IsWordStatus(words.getRuleStatus())) continue;
-    const absl::string_view word = text.substr(start, end - start);
+    out->push_back(
+        WordSpan{static_cast<uint32_t>(start), static_cast<uint32_t>(end)});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
+    absl::string_view text) const {
+  if (text.size() > kMaxTextBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "text is ", text.size(), " bytes long; the analyzer accepts at most ",
+        kMaxTextBytes));
+  }
+  SIFT_RETURN_IF_ERROR(ValidateUtf8(text));
+  std::vector<Token> tokens;
+  if (text.empty()) return tokens;
+  SIFT_ASSIGN_OR_RETURN(ThreadState * state, GetThreadState());
+  SIFT_ASSIGN_OR_RETURN(const icu::Normalizer2* normalizer, NfkcCasefold());
+
+  std::vector<WordSpan>& spans = state->spans;
+  spans.clear();
+  if (!AsciiWordSpans(text, &spans)) {
+    SIFT_RETURN_IF_ERROR(IcuWordSpans(text, &spans));
+  }
+  tokens.reserve(spans.size());
+  std::string term;
+  uint32_t position = 0;
+  for (const WordSpan& span : spans) {
+    const absl::string_view word =
+        text.substr(span.start, span.end - span.start);
     if (IsAscii(word)) {
       if (word.size() > kMaxTermBytes) continue;
       AsciiFold(word, &term);
     } else {
       term.clear();
+      UErrorCode status = U_ZERO_ERROR;
       icu::StringByteSink<std::string> sink(&term);
       normalizer->normalizeUTF8(0, icu::StringPiece(word.data(), word.size()),
                                 sink, nullptr, status);
       if (U_FAILURE(status)) {
         return absl::InternalError(
-            absl::StrCat("cannot case-fold the word at byte offset ", start,
-                         ": ", u_errorName(status)));
+            absl::StrCat("cannot case-fold the word at byte offset ",
+                         span.start, ": ", u_errorName(status)));
       }
       MapApostrophes(&term);
     }
@@ -235,10 +254,10 @@ absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
       SIFT_RETURN_IF_ERROR(Stem(*state, &term));
       if (term.empty()) continue;
     }
-    tokens.push_back(Token{.term = term,
+    tokens.push_back(Token{.term = std::move(term),
                            .position = position++,
-                           .start = static_cast<uint32_t>(start),
-                           .end = static_cast<uint32_t>(end)});
+                           .start = span.start,
+                           .end = span.end});
   }
   return tokens;
 }

@@ -164,8 +164,11 @@ absl::Status CheckTerm(absl::string_view term, absl::string_view field) {
 absl::Status CheckAnalyzedField(const v1::AnalyzedField& field,
                                 const std::string& path) {
   for (int i = 0; i < field.vocabulary_size(); ++i) {
-    SIFT_RETURN_IF_ERROR(CheckTerm(field.vocabulary(i),
-                                   absl::StrCat(path, ".vocabulary[", i, "]")));
+    const std::string& term = field.vocabulary(i);
+    // The path is only spelled out for a term that fails.
+    if (term.empty() || term.find('\0') != std::string::npos) {
+      return CheckTerm(term, absl::StrCat(path, ".vocabulary[", i, "]"));
+    }
   }
   return CheckTermIds(field, path);
 }

@@ -85,8 +85,12 @@ absl::Status ValidateField(v1::Field field, absl::string_view path) {
 absl::Status ValidateAnalyzedField(const v1::AnalyzedField& field,
                                    absl::string_view path) {
   for (int i = 0; i < field.vocabulary_size(); ++i) {
-    SIFT_RETURN_IF_ERROR(ValidateTerm(
-        field.vocabulary(i), absl::StrCat(path, ".vocabulary[", i, "]")));
+    const std::string& term = field.vocabulary(i);
+    // The path is only spelled out for a term that fails.
+    if (term.empty() || term.size() > kMaxTermBytes ||
+        term.find('\0') != std::string::npos) {
+      return ValidateTerm(term, absl::StrCat(path, ".vocabulary[", i, "]"));
+    }
   }
   return CheckTermIds(field, path);
 }
