@@ -12,17 +12,21 @@ void EncodeTerms(std::vector<std::string> terms, v1::AnalyzedField* out) {
   out->mutable_term_ids()->Reserve(static_cast<int>(terms.size()));
   // Keys point into `terms`, which are moved into the vocabulary only once
   // the map is gone (a move may change where a short string's bytes are).
-  std::vector<size_t> first_of_id;
-  {
-    absl::flat_hash_map<absl::string_view, uint32_t> ids;
-    ids.reserve(terms.size());
-    for (size_t i = 0; i < terms.size(); ++i) {
-      auto [it, inserted] =
-          ids.try_emplace(terms[i], static_cast<uint32_t>(first_of_id.size()));
-      if (inserted) first_of_id.push_back(i);
-      out->add_term_ids(it->second);
-    }
+  // The map is kept per thread for its capacity: ingest encodes two fields
+  // per document, and growing a fresh table each time cost more than the
+  // lookups.
+  thread_local absl::flat_hash_map<absl::string_view, uint32_t> ids;
+  thread_local std::vector<size_t> first_of_id;
+  first_of_id.clear();
+  for (size_t i = 0; i < terms.size(); ++i) {
+    auto [it, inserted] =
+        ids.try_emplace(terms[i], static_cast<uint32_t>(first_of_id.size()));
+    if (inserted) first_of_id.push_back(i);
+    out->add_term_ids(it->second);
   }
+  // Not clear(), which frees a large table; the keys must not outlive
+  // `terms` either way.
+  ids.erase(ids.begin(), ids.end());
   out->mutable_vocabulary()->Reserve(static_cast<int>(first_of_id.size()));
   for (size_t i : first_of_id) out->add_vocabulary(std::move(terms[i]));
 }

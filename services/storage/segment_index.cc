@@ -624,7 +624,7 @@ struct SegmentIndex::Prepared final : Index::PreparedWrite {
   std::vector<uint32_t> new_doc_of;   // per distinct id, or kNoMoreDocs
   std::vector<std::string> blobs;     // per distinct id, when upserted
   size_t new_doc_count = 0;
-  std::map<std::string, std::string> built;
+  segment::SegmentValues built;
   std::string log_entry;
 };
 
@@ -875,10 +875,6 @@ absl::Status SegmentIndex::MergeInto(
     for (const auto& s : inputs)
       sources.push_back({s.get(), s->deleted_bits()});
   }
-  std::vector<std::vector<uint32_t>> doc_maps;
-  SIFT_ASSIGN_OR_RETURN(auto values,
-                        segment::MergeSegments(sources, &doc_maps));
-
   uint32_t id = 0;
   {
     absl::MutexLock write_lock(&write_mu_);
@@ -887,8 +883,10 @@ absl::Status SegmentIndex::MergeInto(
   // The values go straight into an SST file that RocksDB adopts, rather
   // than through the WAL, a memtable and compactions. Until the commit
   // below lists the segment it is an orphan, which Load removes.
-  SIFT_RETURN_IF_ERROR(IngestSegment(id, values));
-  values.clear();
+  std::vector<std::vector<uint32_t>> doc_maps;
+  SIFT_RETURN_IF_ERROR(WriteSegment(id, [&](segment::ValueSink* out) {
+    return segment::MergeSegments(sources, &doc_maps, out);
+  }));
 
   absl::MutexLock write_lock(&write_mu_);
   {
@@ -955,30 +953,60 @@ absl::Status SegmentIndex::MergeInto(
   return absl::OkStatus();
 }
 
-absl::Status SegmentIndex::IngestSegment(
-    uint32_t id, const std::map<std::string, std::string>& values) {
+namespace {
+
+// Puts a segment's values, under the segment's prefix, into an SST file.
+class SstValueSink final : public segment::ValueSink {
+ public:
+  SstValueSink(rocksdb::SstFileWriter* writer, std::string prefix)
+      : writer_(writer), prefix_(std::move(prefix)) {}
+
+  absl::Status Add(absl::string_view key_prefix, absl::string_view key_rest,
+                   absl::string_view value) override {
+    key_.assign(prefix_);
+    key_.append(key_prefix.data(), key_prefix.size());
+    key_.append(key_rest.data(), key_rest.size());
+    return FromRocksDbStatus(
+        writer_->Put(key_, rocksdb::Slice(value.data(), value.size())),
+        "writing a segment file");
+  }
+
+ private:
+  rocksdb::SstFileWriter* writer_;
+  std::string prefix_;
+  std::string key_;
+};
+
+}  // namespace
+
+absl::Status SegmentIndex::WriteSegment(
+    uint32_t id,
+    const std::function<absl::Status(segment::ValueSink*)>& produce) {
   const std::string path = absl::StrCat(dir_, "/segment-", id, ".sst");
   rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(segments_cf_));
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, segments_cf_);
-  const std::string prefix = segment::SegmentPrefix(id);
-  rocksdb::Status s = writer.Open(path);
-  std::string key;
-  for (auto it = values.begin(); s.ok() && it != values.end(); ++it) {
-    key.assign(prefix);
-    key.append(it->first);
-    s = writer.Put(key, it->second);
+  absl::Status status = FromRocksDbStatus(writer.Open(path),
+                                          absl::StrCat("writing segment ", id));
+  if (status.ok()) {
+    SstValueSink sink(&writer, segment::SegmentPrefix(id));
+    status = produce(&sink);
   }
-  if (s.ok()) s = writer.Finish();
-  if (s.ok()) {
+  if (status.ok()) {
+    status = FromRocksDbStatus(writer.Finish(),
+                               absl::StrCat("writing segment ", id));
+  }
+  if (status.ok()) {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    s = db_->IngestExternalFile(segments_cf_, {path}, ingest);
+    status =
+        FromRocksDbStatus(db_->IngestExternalFile(segments_cf_, {path}, ingest),
+                          absl::StrCat("writing segment ", id));
   }
-  if (!s.ok()) {
+  if (!status.ok()) {
     std::error_code ignored;
     std::filesystem::remove(path, ignored);
   }
-  return FromRocksDbStatus(s, absl::StrCat("writing segment ", id));
+  return status;
 }
 
 absl::Status SegmentIndex::RemoveRetired() {

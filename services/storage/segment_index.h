@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -143,9 +144,11 @@ class SegmentIndex final : public Index {
   std::vector<std::pair<uint32_t, std::weak_ptr<segment::Segment>>> retired_
       ABSL_GUARDED_BY(merge_mu_);
   absl::Status RemoveRetired() ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
-  // Writes segment `id`'s values into an SST file and ingests it.
-  absl::Status IngestSegment(uint32_t id,
-                             const std::map<std::string, std::string>& values);
+  // Writes the values `produce` gives as segment `id`'s SST file and has
+  // RocksDB adopt it; the file is removed on any error.
+  absl::Status WriteSegment(
+      uint32_t id,
+      const std::function<absl::Status(segment::ValueSink*)>& produce);
 };
 
 }  // namespace sift::storage

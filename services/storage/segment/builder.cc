@@ -26,7 +26,7 @@ Published PublishedOf(const v1::Document& document) {
 
 }  // namespace
 
-absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
+absl::StatusOr<SegmentValues> BuildSegment(
     absl::Span<const SegmentDocument> docs) {
   // Every token becomes one 64-bit occurrence (doc, field, position),
   // grouped by term with a counting sort: a handful of flat arrays instead
@@ -38,7 +38,7 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
   std::vector<uint32_t> token_terms;  // term id per token, in token order
   absl::flat_hash_map<std::string, std::vector<uint32_t>> sources;
   absl::flat_hash_map<std::string, std::vector<uint32_t>> tags;
-  std::map<std::string, std::string> values;
+  SegmentValues values;
   ColumnsWriter columns;
   SegmentMeta meta;
   meta.doc_count = static_cast<uint32_t>(docs.size());
@@ -102,19 +102,23 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
   }
   token_terms = {};
 
-  // Values are produced in key order ("C..." < "M" < "P..." < "T...";
-  // within "T", text 'b' < tag 'g' < source 's'), so that each insertion
-  // goes at the end of the map without searching it.
-  columns.Finish(&values);
-  values.emplace_hint(values.end(), kMetaKey, meta.Encode());
+  // Values are produced in key order: "C..." < "M" < "P..." < "T...", and
+  // within "T", text 'b' < tag 'g' < source 's'. Postings wait in their own
+  // buffer while the positions go out.
+  SIFT_RETURN_IF_ERROR(columns.Finish(&values));
+  values.Append(kMetaKey, meta.Encode());
 
   std::vector<uint32_t> sorted(terms.size());
   for (uint32_t t = 0; t < sorted.size(); ++t) sorted[t] = t;
   std::sort(sorted.begin(), sorted.end(),
             [&](uint32_t a, uint32_t b) { return terms[a] < terms[b]; });
-  std::vector<std::string> postings_values(sorted.size());
+  SegmentValues postings_values;
+  const std::string positions_prefix =
+      KeyPrefix(kPositionsTag, TermField::kText);
+  const std::string postings_prefix = KeyPrefix(kPostingsTag, TermField::kText);
   PostingsWriter writer(PostingsKind::kText);
   std::vector<uint32_t> positions;
+  std::string postings_value, positions_value;
   for (size_t s = 0; s < sorted.size(); ++s) {
     const uint32_t t = sorted[s];
     for (uint32_t o = starts[t]; o < starts[t + 1];) {
@@ -133,15 +137,9 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
                  absl::MakeConstSpan(positions.data(), tf_title),
                  absl::MakeConstSpan(positions.data() + tf_title, tf_body));
     }
-    std::string positions_value;
-    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_values[s], &positions_value));
-    values.emplace_hint(values.end(), PositionsKey(TermField::kText, terms[t]),
-                        std::move(positions_value));
-  }
-  for (size_t s = 0; s < sorted.size(); ++s) {
-    values.emplace_hint(values.end(),
-                        PostingsKey(TermField::kText, terms[sorted[s]]),
-                        std::move(postings_values[s]));
+    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
+    values.Append(positions_prefix, terms[t], positions_value);
+    postings_values.Append(postings_prefix, terms[t], postings_value);
   }
   // Tag postings ('g') sort before source postings ('s').
   const std::pair<TermField,
@@ -156,24 +154,24 @@ absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
     std::sort(
         keys.begin(), keys.end(),
         [](const std::string* a, const std::string* b) { return *a < *b; });
+    const std::string prefix = KeyPrefix(kPostingsTag, field);
     PostingsWriter keyword_writer(PostingsKind::kKeyword);
     for (const std::string* value : keys) {
       for (uint32_t doc : keyword_postings->at(*value)) {
         keyword_writer.Add(doc, 0, 0, 0, 0, {}, {});
       }
-      std::string postings_value, unused;
+      std::string unused;
       SIFT_RETURN_IF_ERROR(keyword_writer.Finish(&postings_value, &unused));
-      values.emplace_hint(values.end(), PostingsKey(field, *value),
-                          std::move(postings_value));
+      postings_values.Append(prefix, *value, postings_value);
     }
   }
+  values.Append(postings_values);
   return values;
 }
 
-absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
-    absl::Span<const MergeSource> sources,
-    std::vector<std::vector<uint32_t>>* doc_maps) {
-  std::map<std::string, std::string> values;
+absl::Status MergeSegments(absl::Span<const MergeSource> sources,
+                           std::vector<std::vector<uint32_t>>* doc_maps,
+                           ValueSink* out) {
   ColumnsWriter columns;
   SegmentMeta meta;
   doc_maps->assign(sources.size(), {});
@@ -191,6 +189,12 @@ absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
                   c.published(doc));
     }
   }
+
+  // Values go out in key order: columns, meta, then positions as each term
+  // is merged, while the postings (the smaller part) wait in a buffer.
+  SIFT_RETURN_IF_ERROR(columns.Finish(out));
+  SIFT_RETURN_IF_ERROR(out->Add(kMetaKey, {}, meta.Encode()));
+  SegmentValues postings_values;
 
   // Per source: its postings, and its positions in the same term order, read
   // side by side rather than looked up term by term.
@@ -291,17 +295,19 @@ absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
     }
     if (writer.doc_count() == 0) continue;  // every posting was deleted
     SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
-    values.emplace(key, std::move(postings_value));
+    postings_values.Append(key, postings_value);
     if (is_text) {
-      key[0] = kPositionsTag;
-      values.emplace(key, std::move(positions_value));
+      SIFT_RETURN_IF_ERROR(out->Add(absl::string_view(&kPositionsTag, 1), term,
+                                    positions_value));
     }
   }
   for (auto& it : its) SIFT_RETURN_IF_ERROR(it->status());
   for (auto& it : position_its) SIFT_RETURN_IF_ERROR(it->status());
-  columns.Finish(&values);
-  values[kMetaKey] = meta.Encode();
-  return values;
+  for (size_t i = 0; i < postings_values.size(); ++i) {
+    SIFT_RETURN_IF_ERROR(
+        out->Add(postings_values.key(i), {}, postings_values.value(i)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sift::storage::segment

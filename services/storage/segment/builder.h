@@ -2,13 +2,13 @@
 #define SIFT_SERVICES_STORAGE_SEGMENT_BUILDER_H_
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "services/storage/segment/segment.h"
+#include "services/storage/segment/values.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::storage::segment {
@@ -23,7 +23,7 @@ struct SegmentDocument {
 
 // The values of a segment of `docs`, doc i getting doc number i.
 // INTERNAL only on a broken invariant.
-absl::StatusOr<std::map<std::string, std::string>> BuildSegment(
+absl::StatusOr<SegmentValues> BuildSegment(
     absl::Span<const SegmentDocument> docs);
 
 // One input of a merge and the deletions to drop from it.
@@ -32,12 +32,15 @@ struct MergeSource {
   std::vector<uint64_t> deleted;  // Segment::deleted_bits() at merge start
 };
 
-// The values of one segment holding the live documents of `sources`, in
-// order. (*doc_maps)[s][d] is the new number of document d of source s, or
-// kNoMoreDocs when it was dropped. DATA_LOSS when a source is corrupt.
-absl::StatusOr<std::map<std::string, std::string>> MergeSegments(
-    absl::Span<const MergeSource> sources,
-    std::vector<std::vector<uint32_t>>* doc_maps);
+// Writes to `out`, in key order, the values of one segment holding the
+// live documents of `sources`, in order. (*doc_maps)[s][d] is the new
+// number of document d of source s, or kNoMoreDocs when it was dropped.
+// The values stream out as they are merged, so a large merge holds only
+// its postings in memory, not its positions. DATA_LOSS when a source is
+// corrupt; `out`'s own errors are passed on.
+absl::Status MergeSegments(absl::Span<const MergeSource> sources,
+                           std::vector<std::vector<uint32_t>>* doc_maps,
+                           ValueSink* out);
 
 }  // namespace sift::storage::segment
 

@@ -98,20 +98,19 @@ void ColumnsWriter::Add(absl::string_view id, uint32_t title_length,
   }
 }
 
-void ColumnsWriter::Finish(std::map<std::string, std::string>* out) {
-  (*out)[kIdsColumnKey] = std::move(ids_);
-  (*out)[kLengthsColumnKey] = std::move(lengths_);
-  (*out)[kPublishedColumnKey] = std::move(published_);
+absl::Status ColumnsWriter::Finish(ValueSink* out) {
+  absl::Status status = out->Add(kIdsColumnKey, {}, ids_);
+  if (status.ok()) status = out->Add(kLengthsColumnKey, {}, lengths_);
+  if (status.ok()) status = out->Add(kPublishedColumnKey, {}, published_);
   *this = ColumnsWriter();
+  return status;
 }
 
 absl::StatusOr<std::shared_ptr<Segment>> Segment::FromMemory(
-    uint32_t id, std::map<std::string, std::string> values) {
+    uint32_t id, SegmentValues values) {
   std::shared_ptr<Segment> segment(new Segment(id, SegmentStore()));
   segment->memory_ = std::move(values);
-  for (const auto& [key, value] : segment->memory_) {
-    segment->memory_bytes_ += key.size() + value.size() + 64;
-  }
+  segment->memory_bytes_ = segment->memory_.memory_bytes();
   SIFT_RETURN_IF_ERROR(segment->LoadColumns());
   return segment;
 }
@@ -150,9 +149,9 @@ absl::StatusOr<std::shared_ptr<Segment>> Segment::Open(
 absl::StatusOr<bool> Segment::Get(absl::string_view key,
                                   ValueHolder* out) const {
   if (in_memory()) {
-    auto it = memory_.find(std::string(key));
-    if (it == memory_.end()) return false;
-    out->value = it->second;
+    std::optional<absl::string_view> value = memory_.Find(key);
+    if (!value) return false;
+    out->value = *value;
     return true;
   }
   const std::string full = absl::StrCat(prefix_, key);
@@ -169,18 +168,22 @@ namespace {
 
 class MemoryPostingsIterator final : public Segment::PostingsIterator {
  public:
-  MemoryPostingsIterator(const std::map<std::string, std::string>& m, char tag)
-      : tag_(tag), it_(m.lower_bound(std::string(1, tag))), end_(m.end()) {}
-  bool Valid() const override { return it_ != end_ && it_->first[0] == tag_; }
-  absl::string_view key() const override { return it_->first; }
-  absl::string_view value() const override { return it_->second; }
-  void Next() override { ++it_; }
+  MemoryPostingsIterator(const SegmentValues& values, char tag)
+      : values_(values),
+        tag_(tag),
+        i_(values.LowerBound(absl::string_view(&tag_, 1))) {}
+  bool Valid() const override {
+    return i_ < values_.size() && values_.key(i_)[0] == tag_;
+  }
+  absl::string_view key() const override { return values_.key(i_); }
+  absl::string_view value() const override { return values_.value(i_); }
+  void Next() override { ++i_; }
   absl::Status status() const override { return absl::OkStatus(); }
 
  private:
+  const SegmentValues& values_;
   char tag_;
-  std::map<std::string, std::string>::const_iterator it_;
-  std::map<std::string, std::string>::const_iterator end_;
+  size_t i_;
 };
 
 class StoredPostingsIterator final : public Segment::PostingsIterator {

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
+#include "services/storage/segment/values.h"
 
 namespace sift::storage::segment {
 
@@ -42,6 +43,10 @@ inline constexpr char kDeletedTag = 'X';
 
 std::string PostingsKey(TermField field, absl::string_view term);
 std::string PositionsKey(TermField field, absl::string_view term);
+// The first two bytes of those keys: the tag, then the field.
+inline std::string KeyPrefix(char tag, TermField field) {
+  return {tag, static_cast<char>(field)};
+}
 // "S" + big-endian id: every key of segment `id` starts with it.
 std::string SegmentPrefix(uint32_t id);
 // A deleted document of a flushed segment.
@@ -85,8 +90,8 @@ class ColumnsWriter {
  public:
   void Add(absl::string_view id, uint32_t title_length, uint32_t body_length,
            const Published& published);
-  // Appends the three column values to `out` under their keys.
-  void Finish(std::map<std::string, std::string>* out);
+  // Adds the three column values to `out` under their keys, and resets.
+  absl::Status Finish(ValueSink* out);
 
  private:
   std::string ids_;
@@ -110,7 +115,7 @@ class Segment {
  public:
   // A segment held in memory; `values` maps in-segment keys to values.
   static absl::StatusOr<std::shared_ptr<Segment>> FromMemory(
-      uint32_t id, std::map<std::string, std::string> values);
+      uint32_t id, SegmentValues values);
   // A flushed segment, with its deletions.
   static absl::StatusOr<std::shared_ptr<Segment>> Open(
       const SegmentStore& store, uint32_t id);
@@ -122,9 +127,7 @@ class Segment {
   const Columns& columns() const { return columns_; }
   // In-memory bytes of the values (memory segments) for flush decisions.
   size_t memory_bytes() const { return memory_bytes_; }
-  const std::map<std::string, std::string>& memory_values() const {
-    return memory_;
-  }
+  const SegmentValues& memory_values() const { return memory_; }
 
   // Looks up an in-segment key; false when it is absent.
   absl::StatusOr<bool> Get(absl::string_view key, ValueHolder* out) const;
@@ -160,7 +163,7 @@ class Segment {
   uint32_t id_;
   SegmentStore store_;
   std::string prefix_;
-  std::map<std::string, std::string> memory_;
+  SegmentValues memory_;
   size_t memory_bytes_ = 0;
   SegmentMeta meta_;
   Columns columns_;
