@@ -197,6 +197,8 @@ std::string InProcessReportJson(const InProcessReport& report) {
       .Double(absl::ToDoubleSeconds(options.passes.warmup_max), 1);
   json.Key("k1").Double(options.scoring.k1());
   json.Key("b").Double(options.scoring.b());
+  json.Key("title_weight").Double(options.scoring.title_weight());
+  json.Key("body_weight").Double(options.scoring.body_weight());
   json.Key("queries").String(options.queries_path);
   json.EndObject();
 

@@ -42,6 +42,10 @@ ABSL_FLAG(int32_t, max_segments, 1,
           "after loading it (0: leave it to the merge policy)");
 ABSL_FLAG(double, k1, 0, "BM25F k1 (0: the index's default)");
 ABSL_FLAG(double, b, 0, "BM25F b (0: the index's default)");
+ABSL_FLAG(double, title_weight, 0,
+          "BM25F weight of the title (0: the index's default)");
+ABSL_FLAG(double, body_weight, 0,
+          "BM25F weight of the body (0: the index's default)");
 ABSL_FLAG(std::string, run, "",
           "In process: write a TREC run of the OR queries to this file");
 ABSL_FLAG(uint32_t, run_k, 0, "Depth of the --run file (0: --k)");
@@ -211,6 +215,8 @@ int main(int argc, char** argv) {
   if (options.passes.reps < 1) return Fail("--reps must be at least 1");
   options.scoring.set_k1(absl::GetFlag(FLAGS_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_b));
+  options.scoring.set_title_weight(absl::GetFlag(FLAGS_title_weight));
+  options.scoring.set_body_weight(absl::GetFlag(FLAGS_body_weight));
   options.run_path = absl::GetFlag(FLAGS_run);
   const uint32_t run_k = absl::GetFlag(FLAGS_run_k);
   options.run_k = run_k > 0 ? run_k : k;

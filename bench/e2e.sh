@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The end-to-end run of one node on loopback: starts a storage shard, the
+# ingest and the query service from build/bin in a fresh directory, runs
+# `sift-bench --ingest --target` (bulk ingest, then search at 1, 8 and 32
+# clients), reports the shard's peak RSS, then kills the shard with SIGKILL,
+# restarts it and times how long until the cluster answers `siftctl stats`
+# again, and with how many documents.
+#
+# Usage: bench/e2e.sh DOCS QUERIES OUTDIR [--seconds S] [--clients LIST]
+# Ports 7700 (query), 7701 (ingest) and 7710 (storage) must be free.
+# Environment: BIN (default build/bin of this repository).
+set -euo pipefail
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+[ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
+[ $# -ge 3 ] || { usage >&2; exit 2; }
+DOCS="$1"; QUERIES="$2"; OUT="$3"; shift 3
+SECONDS_PER_LEVEL=10; CLIENTS=1,8,32
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) SECONDS_PER_LEVEL="$2"; shift 2 ;;
+    --clients) CLIENTS="$2"; shift 2 ;;
+    *) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${BIN:-$ROOT/build/bin}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+[ ! -e "$OUT/shard-0" ] || { echo "e2e.sh: $OUT/shard-0 exists" >&2; exit 2; }
+log() { printf '\033[1m[e2e]\033[0m %s\n' "$*" >&2; }
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+start_storage() {
+  "$BIN/sift-storage" --listen 127.0.0.1:7710 --data_dir "$OUT/shard-0" \
+    >>"$OUT/storage.log" 2>&1 &
+  storage=$!
+  pids+=("$storage")
+}
+wait_for_stats() {
+  for _ in $(seq 1 1200); do
+    if "$BIN/siftctl" --query_addr 127.0.0.1:7700 stats --json \
+      >"$OUT/stats.json" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+start_storage
+"$BIN/sift-ingest" --listen 127.0.0.1:7701 --shards 127.0.0.1:7710 \
+  >"$OUT/ingest.log" 2>&1 &
+pids+=($!)
+"$BIN/sift-query" --listen 127.0.0.1:7700 --shards 127.0.0.1:7710 \
+  >"$OUT/query.log" 2>&1 &
+pids+=($!)
+wait_for_stats || { echo "e2e.sh: the node did not come up" >&2; exit 1; }
+
+log "ingest and search ($DOCS)"
+"$BIN/sift-bench" --ingest 127.0.0.1:7701 --target 127.0.0.1:7700 \
+  --docs "$DOCS" --queries "$QUERIES" --clients "$CLIENTS" \
+  --seconds "$SECONDS_PER_LEVEL" --out "$OUT/e2e.json" >/dev/null
+peak_kib="$(awk '/VmHWM/ {print $2}' "/proc/$storage/status")"
+
+log "kill -9 of the storage shard, then a restart"
+kill -9 "$storage"
+wait "$storage" 2>/dev/null || true
+started="$(date +%s.%N)"
+start_storage
+wait_for_stats || { echo "e2e.sh: the shard did not come back" >&2; exit 1; }
+ended="$(date +%s.%N)"
+python3 - "$OUT" "$peak_kib" "$started" "$ended" <<'PY'
+import json, sys
+out, peak_kib, started, ended = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+report = json.load(open(f"{out}/e2e.json"))
+stats = json.load(open(f"{out}/stats.json"))
+report["storage_peak_rss_bytes"] = peak_kib * 1024
+report["restart"] = {"seconds_to_first_stats": round(ended - started, 3),
+                     "stats": stats}
+json.dump(report, open(f"{out}/e2e.json", "w"), indent=2)
+print(json.dumps({"ingest": report.get("ingest"),
+                  "search": [{k: c.get(k) for k in ("clients", "qps", "mean_us", "p50_us", "p99_us")}
+                             for c in report.get("search", {}).get("by_clients", [])],
+                  "storage_peak_rss_bytes": report["storage_peak_rss_bytes"],
+                  "restart": report["restart"]}, indent=2))
+PY
