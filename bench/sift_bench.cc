@@ -42,6 +42,10 @@ ABSL_FLAG(int32_t, max_segments, 1,
           "after loading it (0: leave it to the merge policy)");
 ABSL_FLAG(double, k1, 0, "BM25F k1 (0: the index's default)");
 ABSL_FLAG(double, b, 0, "BM25F b (0: the index's default)");
+ABSL_FLAG(double, title_b, -1,
+          "BM25F length normalisation of the title, 0..1 (-1: b)");
+ABSL_FLAG(double, body_b, -1,
+          "BM25F length normalisation of the body, 0..1 (-1: b)");
 ABSL_FLAG(double, title_weight, 0,
           "BM25F weight of the title (0: the index's default)");
 ABSL_FLAG(double, body_weight, 0,
@@ -215,6 +219,12 @@ int main(int argc, char** argv) {
   if (options.passes.reps < 1) return Fail("--reps must be at least 1");
   options.scoring.set_k1(absl::GetFlag(FLAGS_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_b));
+  if (absl::GetFlag(FLAGS_title_b) >= 0) {
+    options.scoring.set_title_b(absl::GetFlag(FLAGS_title_b));
+  }
+  if (absl::GetFlag(FLAGS_body_b) >= 0) {
+    options.scoring.set_body_b(absl::GetFlag(FLAGS_body_b));
+  }
   options.scoring.set_title_weight(absl::GetFlag(FLAGS_title_weight));
   options.scoring.set_body_weight(absl::GetFlag(FLAGS_body_weight));
   options.run_path = absl::GetFlag(FLAGS_run);

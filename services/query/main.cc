@@ -44,6 +44,10 @@ ABSL_FLAG(uint32_t, snippet_bytes, 200,
           "Target length of body snippets, in bytes.");
 ABSL_FLAG(double, bm25_k1, 0, "BM25F k1 (0: the shards' default).");
 ABSL_FLAG(double, bm25_b, 0, "BM25F b (0: the shards' default).");
+ABSL_FLAG(double, bm25_title_b, -1,
+          "BM25F length normalisation of the title, 0..1 (-1: b).");
+ABSL_FLAG(double, bm25_body_b, -1,
+          "BM25F length normalisation of the body, 0..1 (-1: b).");
 ABSL_FLAG(double, title_weight, 0,
           "BM25F weight of the title (0: the shards' default).");
 ABSL_FLAG(double, body_weight, 0,
@@ -74,6 +78,12 @@ int main(int argc, char** argv) {
   options.snippet_bytes = absl::GetFlag(FLAGS_snippet_bytes);
   options.scoring.set_k1(absl::GetFlag(FLAGS_bm25_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_bm25_b));
+  if (absl::GetFlag(FLAGS_bm25_title_b) >= 0) {
+    options.scoring.set_title_b(absl::GetFlag(FLAGS_bm25_title_b));
+  }
+  if (absl::GetFlag(FLAGS_bm25_body_b) >= 0) {
+    options.scoring.set_body_b(absl::GetFlag(FLAGS_bm25_body_b));
+  }
   options.scoring.set_title_weight(absl::GetFlag(FLAGS_title_weight));
   options.scoring.set_body_weight(absl::GetFlag(FLAGS_body_weight));
   if (options.timeout <= absl::ZeroDuration() || options.max_page_size == 0 ||

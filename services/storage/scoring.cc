@@ -8,6 +8,8 @@ Bm25fParams Bm25fParams::FromProto(const v1::ScoringParams& params) {
   Bm25fParams p;
   if (params.k1() != 0) p.k1 = params.k1();
   if (params.b() != 0) p.b = params.b();
+  p.title_b = params.has_title_b() ? params.title_b() : p.b;
+  p.body_b = params.has_body_b() ? params.body_b() : p.b;
   if (params.title_weight() != 0) p.title_weight = params.title_weight();
   if (params.body_weight() != 0) p.body_weight = params.body_weight();
   return p;
@@ -30,9 +32,9 @@ double Bm25f::Idf(uint64_t doc_freq) const {
   return std::log(1.0 + (doc_count_ - df + 0.5) / (df + 0.5));
 }
 
-double Bm25f::Normaliser(uint32_t length, double average) const {
+double Bm25f::Normaliser(double b, uint32_t length, double average) {
   if (average == 0.0) return 1.0;
-  return 1.0 - params_.b + params_.b * static_cast<double>(length) / average;
+  return 1.0 - b + b * static_cast<double>(length) / average;
 }
 
 double Bm25f::WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
@@ -40,11 +42,11 @@ double Bm25f::WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
   double tf = 0.0;
   if (fields != TextFields::kBody) {
     tf += params_.title_weight * static_cast<double>(tf_title) /
-          Normaliser(title_length, avg_title_length_);
+          Normaliser(params_.title_b, title_length, avg_title_length_);
   }
   if (fields != TextFields::kTitle) {
     tf += params_.body_weight * static_cast<double>(tf_body) /
-          Normaliser(body_length, avg_body_length_);
+          Normaliser(params_.body_b, body_length, avg_body_length_);
   }
   return tf;
 }

@@ -11,6 +11,10 @@ namespace sift::storage {
 struct Bm25fParams {
   double k1 = 1.2;
   double b = 0.75;
+  // Per-field length normalisation; FromProto fills them from `b` unless
+  // the request sets them.
+  double title_b = 0.75;
+  double body_b = 0.75;
   double title_weight = 2.0;
   double body_weight = 1.0;
 
@@ -45,7 +49,7 @@ class Bm25f {
 
  private:
   // 1 - b + b * length / average, or 1 when the average is 0.
-  double Normaliser(uint32_t length, double average) const;
+  static double Normaliser(double b, uint32_t length, double average);
 
   Bm25fParams params_;
   double doc_count_;

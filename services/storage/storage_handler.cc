@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
@@ -200,6 +201,15 @@ absl::Status ValidateScoring(const v1::ScoringParams& scoring) {
   if (scoring.b() > 1) {
     return Invalid("scoring.b",
                    absl::StrCat("must be at most 1, got ", scoring.b()));
+  }
+  const std::tuple<bool, double, const char*> field_bs[] = {
+      {scoring.has_title_b(), scoring.title_b(), "scoring.title_b"},
+      {scoring.has_body_b(), scoring.body_b(), "scoring.body_b"}};
+  for (const auto& [set, value, path] : field_bs) {
+    if (set && !(value >= 0 && value <= 1)) {
+      return Invalid(path,
+                     absl::StrCat("must be between 0 and 1, got ", value));
+    }
   }
   return absl::OkStatus();
 }

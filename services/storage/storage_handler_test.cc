@@ -155,6 +155,12 @@ TEST(ValidateSearchRequestTest, ChecksLimitSortStatsAndScoring) {
   request.mutable_scoring()->set_k1(-1);
   EXPECT_THAT(ValidateSearchRequest(request),
               InvalidArgumentAbout("scoring.k1"));
+  request.mutable_scoring()->set_k1(0);
+  request.mutable_scoring()->set_title_b(0);  // a value: no normalisation
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.mutable_scoring()->set_body_b(1.01);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("scoring.body_b"));
 
   request = SearchFor(Term("a"));
   request.mutable_filters()->add_sources("");
