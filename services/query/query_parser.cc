@@ -75,6 +75,8 @@ struct Token {
   std::string text;
   // kPhrase: the N of `"..."~N`.
   uint32_t slop = 0;
+  // kWord: written with an unescaped '*' at the end (not part of `text`).
+  bool prefix = false;
 };
 
 // One operand of a sequence and whether AND (rather than OR) joins it to the
@@ -176,7 +178,8 @@ class Parser {
 
   absl::Status LexWord() {
     const size_t begin = pos_;
-    bool escaped = false;
+    bool escaped = false;       // any escape in the word
+    bool last_escaped = false;  // the last character came from an escape
     size_t i = pos_;
     while (i < query_.size()) {
       const char c = query_[i];
@@ -192,6 +195,7 @@ class Parser {
         token_.text.append(query_.data() + i + 1, n);
         i += 1 + n;
         escaped = true;
+        last_escaped = true;
         continue;
       }
       if (c == ':' && !escaped && IsFieldName(token_.text)) {
@@ -200,9 +204,20 @@ class Parser {
         return absl::OkStatus();
       }
       token_.text.push_back(c);
+      last_escaped = false;
       ++i;
     }
     token_.kind = TokenKind::kWord;
+    // `wing*`: every term that starts with "wing". Only a final, unescaped
+    // '*' after at least one character counts; `\*` is a literal star.
+    if (!last_escaped && token_.text.size() > 1 && token_.text.back() == '*' &&
+        token_.text != "*:*") {
+      token_.text.pop_back();
+      token_.prefix = true;
+      token_.begin = begin;
+      token_.end = pos_ = i;
+      return absl::OkStatus();
+    }
     if (!escaped) {
       if (token_.text == "AND") token_.kind = TokenKind::kAnd;
       if (token_.text == "OR") token_.kind = TokenKind::kOr;
@@ -396,8 +411,9 @@ class Parser {
       case TokenKind::kWord:
       case TokenKind::kPhrase:
         SIFT_RETURN_IF_ERROR(CountClause());
-        expr.kind = token_.kind == TokenKind::kWord ? QueryExpr::Kind::kTerm
-                                                    : QueryExpr::Kind::kPhrase;
+        expr.kind = token_.kind == TokenKind::kPhrase ? QueryExpr::Kind::kPhrase
+                    : token_.prefix                   ? QueryExpr::Kind::kPrefix
+                                                      : QueryExpr::Kind::kTerm;
         expr.field = field;
         expr.text = std::move(token_.text);
         expr.slop = token_.slop;
@@ -477,12 +493,15 @@ void AppendDebugString(const QueryExpr& expr, std::string* out) {
       out->append("*:*");
       return;
     case QueryExpr::Kind::kTerm:
+    case QueryExpr::Kind::kPrefix:
     case QueryExpr::Kind::kPhrase: {
       if (expr.field != QueryField::kAll) {
         absl::StrAppend(out, FieldName(expr.field), ":");
       }
       if (expr.kind == QueryExpr::Kind::kTerm) {
         out->append(expr.text);
+      } else if (expr.kind == QueryExpr::Kind::kPrefix) {
+        absl::StrAppend(out, expr.text, "*");
       } else {
         absl::StrAppend(out, "\"", expr.text, "\"");
         if (expr.slop > 0) absl::StrAppend(out, "~", expr.slop);

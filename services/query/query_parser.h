@@ -28,11 +28,13 @@ struct QueryClause;
 // A node of the parsed query. Terms and phrases keep the text the user wrote
 // (escapes removed), not yet analyzed: planning turns them into index terms.
 struct QueryExpr {
-  // kMatchAll: the empty query, or `*`.
-  enum class Kind { kMatchAll, kTerm, kPhrase, kAnd, kOr };
+  // kMatchAll: the empty query, or `*`. kPrefix: `word*`, every term that
+  // starts with the word.
+  enum class Kind { kMatchAll, kTerm, kPrefix, kPhrase, kAnd, kOr };
 
   Kind kind = Kind::kMatchAll;
-  // kTerm and kPhrase: the scope and the unescaped text.
+  // kTerm, kPrefix and kPhrase: the scope and the unescaped text (without
+  // the '*' of a prefix).
   QueryField field = QueryField::kAll;
   std::string text;
   // kPhrase: allowed position moves, from `"..."~N`.

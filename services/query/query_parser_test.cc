@@ -38,10 +38,30 @@ TEST(QueryParserTest, StarMatchesAll) {
   EXPECT_EQ(Parse("* -covid"), "(OR *:* -covid)");
   // Escaped, it is an ordinary word (which analysis then drops).
   EXPECT_EQ(Parse("\\*"), "*");
-  EXPECT_EQ(Parse("cocoa*"), "cocoa*");
   EXPECT_EQ(Parse("title:*"),
             "query: column 7: '*' (every document) cannot be scoped to a "
             "field");
+}
+
+QueryExpr::Kind KindOf(absl::string_view query) {
+  absl::StatusOr<QueryExpr> expr = ParseQuery(query, ParserOptions());
+  EXPECT_TRUE(expr.ok()) << expr.status();
+  return expr.ok() ? expr->kind : QueryExpr::Kind::kMatchAll;
+}
+
+TEST(QueryParserTest, AFinalStarMakesAPrefix) {
+  EXPECT_EQ(KindOf("cocoa*"), QueryExpr::Kind::kPrefix);
+  EXPECT_EQ(Parse("cocoa*"), "cocoa*");
+  EXPECT_EQ(Parse("title:aero* wing"), "(OR title:aero* wing)");
+  EXPECT_EQ(Parse("source:reu* -tag:corn*"), "(OR source:reu* -tag:corn*)");
+  EXPECT_EQ(Parse("+comp* AND NOT x*"), "(AND +comp* -x*)");
+  // Escaped, inside a word or alone, a star is no prefix.
+  EXPECT_EQ(KindOf("cocoa\\*"), QueryExpr::Kind::kTerm);
+  EXPECT_EQ(KindOf("co*coa"), QueryExpr::Kind::kTerm);
+  EXPECT_EQ(KindOf("a\\\\*"),
+            QueryExpr::Kind::kPrefix);  // `a\\*`: prefix "a\\"
+  EXPECT_EQ(KindOf("*"), QueryExpr::Kind::kMatchAll);
+  EXPECT_EQ(KindOf("*:*"), QueryExpr::Kind::kMatchAll);
 }
 
 TEST(QueryParserTest, BareTermsUseTheDefaultOperator) {

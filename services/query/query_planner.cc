@@ -53,6 +53,8 @@ class Planner {
       case QueryExpr::Kind::kPhrase:
         return IsKeywordField(expr.field) ? PlanKeyword(expr)
                                           : PlanText(expr, excluded);
+      case QueryExpr::Kind::kPrefix:
+        return PlanPrefix(expr);
       case QueryExpr::Kind::kAnd:
       case QueryExpr::Kind::kOr:
         return PlanBoolean(expr, excluded);
@@ -73,6 +75,27 @@ class Planner {
     v1::QueryNode node;
     node.mutable_term()->set_field(field);
     node.mutable_term()->set_term(*std::move(value));
+    return node;
+  }
+
+  // A prefix is case-folded like a keyword (NFKC), not stemmed: `comput*`
+  // is meant letter for letter. It needs no statistics (a match scores a
+  // constant) and is not highlighted.
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanPrefix(
+      const QueryExpr& expr) {
+    absl::StatusOr<std::string> value = analyzer_.NormalizeKeyword(expr.text);
+    if (!value.ok()) return QueryError(value.status());
+    if (value->empty()) return std::nullopt;
+    if (!IsKeywordField(expr.field)) {
+      // Punctuation before the star (`***`) is dropped like any other.
+      absl::StatusOr<std::vector<std::string>> terms =
+          analyzer_.Terms(expr.text);
+      if (!terms.ok()) return QueryError(terms.status());
+      if (terms->empty()) return std::nullopt;
+    }
+    v1::QueryNode node;
+    node.mutable_prefix()->set_field(ToProtoField(expr.field));
+    node.mutable_prefix()->set_prefix(*std::move(value));
     return node;
   }
 

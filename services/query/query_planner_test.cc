@@ -40,6 +40,20 @@ std::vector<std::pair<v1::Field, std::string>> StatsTerms(
   return out;
 }
 
+TEST(QueryPlannerTest, PrefixesAreFoldedNotStemmedAndNeedNoStatistics) {
+  EXPECT_EQ(Node("Comput*"), "prefix { prefix: \"comput\" }");
+  EXPECT_EQ(Node("title:AERO*"),
+            "prefix { field: FIELD_TITLE prefix: \"aero\" }");
+  EXPECT_EQ(Node("source:New*"),
+            "prefix { field: FIELD_SOURCE prefix: \"new\" }");
+  const QueryPlan plan = Plan("running* wing");
+  EXPECT_EQ(plan.query.ShortDebugString(),
+            "boolean { should { prefix { prefix: \"running\" } } should { "
+            "term { term: \"wing\" } } }");
+  EXPECT_EQ(StatsTerms(plan).size(), 1u);  // only wing
+  EXPECT_TRUE(plan.body_highlights.phrases.empty());
+}
+
 TEST(QueryPlannerTest, EmptyQueryMatchesAll) {
   QueryPlan plan = Plan("");
   EXPECT_EQ(plan.query.ShortDebugString(), "match_all { }");

@@ -1257,6 +1257,8 @@ class PlanResolver {
         }
         return absl::OkStatus();
       }
+      case v1::QueryNode::kPrefix:
+        return ResolvePrefix(node.prefix(), absl::StrCat(path, ".prefix"), out);
       case v1::QueryNode::kMatchAll:
         out->kind = PlanNode::Kind::kMatchAll;
         return absl::OkStatus();
@@ -1297,6 +1299,31 @@ class PlanResolver {
     SIFT_RETURN_IF_ERROR(CheckTerm(term, path + ".term"));
     SIFT_ASSIGN_OR_RETURN(out->idf, Idf(query.field(), term));
     out->term = std::move(term);
+    return absl::OkStatus();
+  }
+
+  absl::Status ResolvePrefix(const v1::PrefixQuery& query,
+                             const std::string& path, PlanNode* out) {
+    SIFT_RETURN_IF_ERROR(
+        WithPrefix(CheckField(query.field()), path + ".field: "));
+    std::string prefix = query.prefix();
+    if (IsKeywordField(query.field())) {
+      absl::StatusOr<std::string> normalized = normalize_(prefix);
+      if (!normalized.ok()) {
+        return WithPrefix(normalized.status(), path + ".prefix: ");
+      }
+      prefix = *std::move(normalized);
+      out->keyword_field = query.field() == v1::FIELD_SOURCE
+                               ? TermField::kSource
+                               : TermField::kTag;
+    } else {
+      out->keyword_field = TermField::kText;
+      out->fields = TextFieldsOf(query.field());
+    }
+    SIFT_RETURN_IF_ERROR(CheckTerm(prefix, path + ".prefix"));
+    out->kind = PlanNode::Kind::kPrefix;
+    out->term = std::move(prefix);
+    out->idf = 1.0;  // the constant score of a match
     return absl::OkStatus();
   }
 

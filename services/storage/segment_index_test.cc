@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/storage/internal/test_util.h"
+#include "services/storage/segment/search.h"
 
 namespace sift::storage {
 namespace {
@@ -23,6 +24,7 @@ using ::sift::storage::testing::DocSpec;
 using ::sift::storage::testing::HitIds;
 using ::sift::storage::testing::MatchAll;
 using ::sift::storage::testing::Phrase;
+using ::sift::storage::testing::Prefix;
 using ::sift::storage::testing::SearchFor;
 using ::sift::storage::testing::TempDir;
 using ::sift::storage::testing::Term;
@@ -322,6 +324,52 @@ TEST_P(SegmentIndexTest, FieldScopedTerms) {
   EXPECT_EQ(DocFreq("budget", v1::FIELD_TITLE), 1u);
   EXPECT_EQ(DocFreq("budget", v1::FIELD_BODY), 1u);
   EXPECT_EQ(DocFreq("budget"), 2u);
+}
+
+TEST_P(SegmentIndexTest, PrefixMatchesEveryTermThatStartsWithIt) {
+  Write({Upsert({.id = "a", .title = "computer science", .body = "x"}),
+         Upsert({.id = "b", .title = "y", .body = "computing power"})});
+  Write({Upsert({.id = "c", .title = "compute", .body = "compute compute"}),
+         Upsert({.id = "d", .title = "company", .body = "comp"}),
+         Upsert({.id = "e", .source = "Reuters", .tags = {"Computing"}})});
+  // Every match scores the same constant, so ties go by id.
+  EXPECT_THAT(Ids(Prefix("comput")), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(Ids(Prefix("comput", v1::FIELD_TITLE)), ElementsAre("a", "c"));
+  EXPECT_THAT(Ids(Prefix("comput", v1::FIELD_BODY)), ElementsAre("b", "c"));
+  EXPECT_THAT(Ids(Prefix("comp")), ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(Ids(Prefix("reu", v1::FIELD_SOURCE)), ElementsAre("e"));
+  EXPECT_THAT(Ids(Prefix("COMP", v1::FIELD_TAG)), ElementsAre("e"));
+  EXPECT_THAT(Ids(Prefix("zzz")), IsEmpty());
+  EXPECT_THAT(Ids(Prefix("computers")), IsEmpty());
+
+  const v1::ShardSearchResponse alone = Search(SearchFor(Prefix("comput")));
+  ASSERT_EQ(alone.hits_size(), 3);
+  for (const v1::ShardHit& hit : alone.hits()) EXPECT_EQ(hit.score(), 1.0);
+  // Beside a term, a matching prefix adds its constant to the term's score.
+  const v1::ShardSearchResponse both =
+      Search(SearchFor(Bool({Term("power")}, {Prefix("comput")})));
+  const v1::ShardSearchResponse term = Search(SearchFor(Term("power")));
+  ASSERT_EQ(both.hits_size(), 1);
+  ASSERT_EQ(term.hits_size(), 1);
+  EXPECT_DOUBLE_EQ(both.hits(0).score(), term.hits(0).score() + 1.0);
+  EXPECT_THAT(Ids(Bool({MatchAll()}, {}, {Prefix("comput")})),
+              ElementsAre("d", "e"));
+
+  Write({Delete("a")});
+  EXPECT_THAT(Ids(Prefix("comput")), ElementsAre("b", "c"));
+}
+
+TEST_P(SegmentIndexTest, APrefixOfTooManyTermsIsRefused) {
+  std::string body;
+  for (size_t i = 0; i <= segment::kMaxPrefixTerms; ++i) {
+    absl::StrAppend(&body, "t", i, " ");
+  }
+  Write({Upsert({.id = "many", .body = body})});
+  EXPECT_THAT(index_->Search(SearchFor(Prefix("t"))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("the prefix 't*' matches more than 10000 "
+                                 "terms; make it longer")));
+  EXPECT_THAT(Ids(Prefix("t9999")), ElementsAre("many"));
 }
 
 TEST_P(SegmentIndexTest, KeywordTermsMatchCaseInsensitively) {

@@ -172,6 +172,13 @@ absl::Status ValidateNode(const v1::QueryNode& node, const std::string& path,
       }
       return absl::OkStatus();
     }
+    case v1::QueryNode::kPrefix: {
+      const v1::PrefixQuery& prefix = node.prefix();
+      SIFT_RETURN_IF_ERROR(
+          ValidateField(prefix.field(), path + ".prefix.field"));
+      return ValidateTermIn(prefix.field(), prefix.prefix(),
+                            path + ".prefix.prefix");
+    }
     case v1::QueryNode::kMatchAll:
       return absl::OkStatus();
     case v1::QueryNode::NODE_NOT_SET:

@@ -16,6 +16,7 @@ using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::Phrase;
+using ::sift::storage::testing::Prefix;
 using ::sift::storage::testing::SearchFor;
 using ::sift::storage::testing::TempDir;
 using ::sift::storage::testing::Term;
@@ -161,6 +162,14 @@ TEST(ValidateSearchRequestTest, ChecksLimitSortStatsAndScoring) {
   request.mutable_scoring()->set_body_b(1.01);
   EXPECT_THAT(ValidateSearchRequest(request),
               InvalidArgumentAbout("scoring.body_b"));
+
+  request = SearchFor(Prefix(""));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("query.prefix.prefix"));
+  request = SearchFor(Prefix("ok", static_cast<v1::Field>(42)));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("query.prefix.field"));
+  EXPECT_THAT(ValidateSearchRequest(SearchFor(Prefix("comp"))), IsOk());
 
   request = SearchFor(Term("a"));
   request.mutable_filters()->add_sources("");

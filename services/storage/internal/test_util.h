@@ -117,6 +117,14 @@ inline v1::QueryNode Phrase(const std::string& words, uint32_t slop = 0,
   return node;
 }
 
+inline v1::QueryNode Prefix(const std::string& prefix,
+                            v1::Field field = v1::FIELD_UNSPECIFIED) {
+  v1::QueryNode node;
+  node.mutable_prefix()->set_prefix(prefix);
+  node.mutable_prefix()->set_field(field);
+  return node;
+}
+
 inline v1::QueryNode MatchAll() {
   v1::QueryNode node;
   node.mutable_match_all();

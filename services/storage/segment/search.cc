@@ -1,6 +1,7 @@
 #include "services/storage/segment/search.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -390,6 +391,86 @@ class MatchAllIter final : public Iter {
   uint32_t doc_count_;
 };
 
+// The documents of a set, each scoring the same constant: a prefix query,
+// whose expansions are gathered into a bitset when the iterator is built.
+class DocSetIter final : public Iter {
+ public:
+  DocSetIter(std::vector<uint64_t> bits, uint64_t count, double score)
+      : bits_(std::move(bits)), count_(count), score_(score) {
+    if (count_ == 0) doc_ = kNoMoreDocs;
+  }
+  void SeekTo(uint32_t target) override {
+    if (doc_ >= target) return;
+    // Raw doc numbers are iterator doc numbers minus one.
+    size_t raw = target - 1;
+    size_t word = raw >> 6;
+    if (word >= bits_.size()) {
+      doc_ = kNoMoreDocs;
+      return;
+    }
+    uint64_t bits = bits_[word] & (~uint64_t{0} << (raw & 63));
+    while (bits == 0) {
+      if (++word == bits_.size()) {
+        doc_ = kNoMoreDocs;
+        return;
+      }
+      bits = bits_[word];
+    }
+    doc_ = static_cast<uint32_t>((word << 6) + std::countr_zero(bits)) + 1;
+  }
+  double Score() override { return score_; }
+  uint64_t cost() const override { return count_; }
+
+ private:
+  std::vector<uint64_t> bits_;
+  uint64_t count_;
+  double score_;
+};
+
+// Every document with a term of `node.keyword_field` starting with
+// `node.term` (in the fields `node.fields` asks for, for text).
+absl::StatusOr<std::unique_ptr<Iter>> BuildPrefixIter(SegmentContext* context,
+                                                      const PlanNode& node) {
+  const Segment& segment = context->segment();
+  const std::string start = absl::StrCat(
+      std::string(1, static_cast<char>(node.keyword_field)), node.term);
+  std::vector<uint64_t> bits((segment.doc_count() + 63) / 64, 0);
+  uint64_t count = 0;
+  size_t terms = 0;
+  std::unique_ptr<Segment::PostingsIterator> it =
+      segment.NewPostingsIterator(kPostingsTag, start);
+  for (; it->Valid(); it->Next()) {
+    const absl::string_view key = it->key().substr(1);  // field + term
+    if (key.substr(0, start.size()) != start) break;
+    if (++terms > kMaxPrefixTerms) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the prefix '", node.term, "*' matches more than ",
+                       kMaxPrefixTerms, " terms; make it longer"));
+    }
+    PostingCursor cursor;
+    SIFT_RETURN_IF_ERROR(cursor.Init(it->value()));
+    for (cursor.Next(); cursor.doc() != kNoMoreDocs; cursor.Next()) {
+      const uint32_t raw = cursor.doc();
+      if (raw >= segment.doc_count()) {
+        return absl::DataLossError(absl::StrCat(
+            "segment ", segment.id(), " has a posting past its last doc"));
+      }
+      if (node.keyword_field == TermField::kText &&
+          ((node.fields == TextFields::kTitle && cursor.tf_title() == 0) ||
+           (node.fields == TextFields::kBody && cursor.tf_body() == 0))) {
+        continue;
+      }
+      uint64_t& word = bits[raw >> 6];
+      const uint64_t bit = uint64_t{1} << (raw & 63);
+      if ((word & bit) == 0) ++count;
+      word |= bit;
+    }
+    SIFT_RETURN_IF_ERROR(cursor.status());
+  }
+  SIFT_RETURN_IF_ERROR(it->status());
+  return std::make_unique<DocSetIter>(std::move(bits), count, node.idf);
+}
+
 TermField TextOrKeyword(const PlanNode& node) {
   return node.kind == PlanNode::Kind::kKeyword ? node.keyword_field
                                                : TermField::kText;
@@ -445,6 +526,8 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
     }
     case PlanNode::Kind::kMatchAll:
       return std::make_unique<MatchAllIter>(context->segment().doc_count());
+    case PlanNode::Kind::kPrefix:
+      return BuildPrefixIter(context, node);
   }
   return absl::InternalError("unknown plan node");
 }

@@ -26,12 +26,15 @@ namespace sift::storage::segment {
 // A query plan with each term's field and idf resolved and keywords
 // normalised; mirrors v1::QueryNode.
 struct PlanNode {
-  enum class Kind { kTerm, kKeyword, kPhrase, kBoolean, kMatchAll };
+  // kPrefix: every term of `keyword_field` (kText for title and body)
+  // starting with `term`, each match scoring `idf` (a constant).
+  enum class Kind { kTerm, kKeyword, kPhrase, kBoolean, kMatchAll, kPrefix };
   Kind kind = Kind::kMatchAll;
-  // kTerm and kPhrase: the text fields counted; kKeyword: kSource / kTag.
+  // kTerm, kPhrase, kPrefix of text: the text fields counted; kKeyword:
+  // kSource / kTag.
   TextFields fields = TextFields::kTitleAndBody;
   TermField keyword_field = TermField::kSource;
-  std::string term;                // kTerm, kKeyword
+  std::string term;                // kTerm, kKeyword, kPrefix
   std::vector<std::string> terms;  // kPhrase
   uint32_t slop = 0;               // kPhrase
   double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
@@ -71,6 +74,10 @@ struct SearchResult {
   uint64_t total_hits = 0;
   bool total_hits_is_lower_bound = false;
 };
+
+// Most terms one prefix may expand to in one segment; past it the search
+// fails with INVALID_ARGUMENT, asking for a longer prefix.
+inline constexpr size_t kMaxPrefixTerms = 10000;
 
 // Runs `spec` over `segments` (with their deletions, which the caller keeps
 // still for the duration). Scores are summed in plan order, so a document

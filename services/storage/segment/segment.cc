@@ -168,10 +168,12 @@ namespace {
 
 class MemoryPostingsIterator final : public Segment::PostingsIterator {
  public:
-  MemoryPostingsIterator(const SegmentValues& values, char tag)
+  MemoryPostingsIterator(const SegmentValues& values, char tag,
+                         absl::string_view start)
       : values_(values),
         tag_(tag),
-        i_(values.LowerBound(absl::string_view(&tag_, 1))) {}
+        i_(values.LowerBound(
+            absl::StrCat(absl::string_view(&tag_, 1), start))) {}
   bool Valid() const override {
     return i_ < values_.size() && values_.key(i_)[0] == tag_;
   }
@@ -189,9 +191,10 @@ class MemoryPostingsIterator final : public Segment::PostingsIterator {
 class StoredPostingsIterator final : public Segment::PostingsIterator {
  public:
   StoredPostingsIterator(const SegmentStore& store, const std::string& prefix,
-                         char tag)
+                         char tag, absl::string_view start)
       : prefix_size_(prefix.size()), lower_(prefix + tag), upper_(lower_) {
     upper_.back() = static_cast<char>(tag + 1);
+    lower_.append(start.data(), start.size());
     upper_slice_ = rocksdb::Slice(upper_);
     rocksdb::ReadOptions options;
     options.iterate_upper_bound = &upper_slice_;
@@ -225,11 +228,11 @@ class StoredPostingsIterator final : public Segment::PostingsIterator {
 }  // namespace
 
 std::unique_ptr<Segment::PostingsIterator> Segment::NewPostingsIterator(
-    char tag) const {
+    char tag, absl::string_view start) const {
   if (in_memory()) {
-    return std::make_unique<MemoryPostingsIterator>(memory_, tag);
+    return std::make_unique<MemoryPostingsIterator>(memory_, tag, start);
   }
-  return std::make_unique<StoredPostingsIterator>(store_, prefix_, tag);
+  return std::make_unique<StoredPostingsIterator>(store_, prefix_, tag, start);
 }
 
 void Segment::MarkDeleted(uint32_t doc) {

@@ -144,8 +144,9 @@ class Segment {
     virtual void Next() = 0;
     virtual absl::Status status() const = 0;
   };
+  // With `start`, the scan begins at the first key >= tag + start.
   std::unique_ptr<PostingsIterator> NewPostingsIterator(
-      char tag = kPostingsTag) const;
+      char tag = kPostingsTag, absl::string_view start = {}) const;
 
   // Deletions. The owner serialises writers with readers.
   bool IsDeleted(uint32_t doc) const {
