@@ -1,6 +1,7 @@
 #include "services/query/query_parser.h"
 
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -77,6 +78,8 @@ struct Token {
   uint32_t slop = 0;
   // kWord: written with an unescaped '*' at the end (not part of `text`).
   bool prefix = false;
+  // kWord: written as `word~` or `word~N`; the edits allowed (else 0).
+  uint32_t fuzzy_edits = 0;
 };
 
 // One operand of a sequence and whether AND (rather than OR) joins it to the
@@ -178,8 +181,10 @@ class Parser {
 
   absl::Status LexWord() {
     const size_t begin = pos_;
-    bool escaped = false;       // any escape in the word
-    bool last_escaped = false;  // the last character came from an escape
+    bool escaped = false;              // any escape in the word
+    bool last_escaped = false;         // the last character came from an escape
+    size_t tilde = std::string::npos;  // in text: the last unescaped '~'
+    size_t tilde_offset = 0;           // in the query: that '~'
     size_t i = pos_;
     while (i < query_.size()) {
       const char c = query_[i];
@@ -203,11 +208,35 @@ class Parser {
         token_.end = pos_ = i + 1;
         return absl::OkStatus();
       }
+      if (c == '~') {
+        tilde = token_.text.size();
+        tilde_offset = i;
+      }
       token_.text.push_back(c);
       last_escaped = false;
       ++i;
     }
     token_.kind = TokenKind::kWord;
+    // `word~` or `word~N`: terms within N edits (2 by default) of the word.
+    if (tilde != std::string::npos && tilde > 0 && !last_escaped &&
+        token_.text.find_first_not_of("0123456789", tilde + 1) ==
+            std::string::npos) {
+      const std::string digits = token_.text.substr(tilde + 1);
+      uint64_t edits = 2;
+      if (!digits.empty()) {
+        edits = digits.size() > 2 ? 99 : std::stoul(digits);
+      }
+      if (edits < 1 || edits > 2) {
+        return ErrorAt(tilde_offset,
+                       "a fuzzy word allows 1 or 2 edits, as in wing~1 or "
+                       "wing~ (2)");
+      }
+      token_.text.resize(tilde);
+      token_.fuzzy_edits = static_cast<uint32_t>(edits);
+      token_.begin = begin;
+      token_.end = pos_ = i;
+      return absl::OkStatus();
+    }
     // `wing*`: every term that starts with "wing". Only a final, unescaped
     // '*' after at least one character counts; `\*` is a literal star.
     if (!last_escaped && token_.text.size() > 1 && token_.text.back() == '*' &&
@@ -413,7 +442,9 @@ class Parser {
         SIFT_RETURN_IF_ERROR(CountClause());
         expr.kind = token_.kind == TokenKind::kPhrase ? QueryExpr::Kind::kPhrase
                     : token_.prefix                   ? QueryExpr::Kind::kPrefix
+                    : token_.fuzzy_edits > 0          ? QueryExpr::Kind::kFuzzy
                                                       : QueryExpr::Kind::kTerm;
+        expr.max_edits = token_.fuzzy_edits;
         expr.field = field;
         expr.text = std::move(token_.text);
         expr.slop = token_.slop;
@@ -494,6 +525,7 @@ void AppendDebugString(const QueryExpr& expr, std::string* out) {
       return;
     case QueryExpr::Kind::kTerm:
     case QueryExpr::Kind::kPrefix:
+    case QueryExpr::Kind::kFuzzy:
     case QueryExpr::Kind::kPhrase: {
       if (expr.field != QueryField::kAll) {
         absl::StrAppend(out, FieldName(expr.field), ":");
@@ -502,6 +534,8 @@ void AppendDebugString(const QueryExpr& expr, std::string* out) {
         out->append(expr.text);
       } else if (expr.kind == QueryExpr::Kind::kPrefix) {
         absl::StrAppend(out, expr.text, "*");
+      } else if (expr.kind == QueryExpr::Kind::kFuzzy) {
+        absl::StrAppend(out, expr.text, "~", expr.max_edits);
       } else {
         absl::StrAppend(out, "\"", expr.text, "\"");
         if (expr.slop > 0) absl::StrAppend(out, "~", expr.slop);

@@ -29,8 +29,8 @@ struct QueryClause;
 // (escapes removed), not yet analyzed: planning turns them into index terms.
 struct QueryExpr {
   // kMatchAll: the empty query, or `*`. kPrefix: `word*`, every term that
-  // starts with the word.
-  enum class Kind { kMatchAll, kTerm, kPrefix, kPhrase, kAnd, kOr };
+  // starts with the word. kFuzzy: `word~N`, terms within N edits of it.
+  enum class Kind { kMatchAll, kTerm, kPrefix, kFuzzy, kPhrase, kAnd, kOr };
 
   Kind kind = Kind::kMatchAll;
   // kTerm, kPrefix and kPhrase: the scope and the unescaped text (without
@@ -39,6 +39,8 @@ struct QueryExpr {
   std::string text;
   // kPhrase: allowed position moves, from `"..."~N`.
   uint32_t slop = 0;
+  // kFuzzy: edits allowed, 1 or 2.
+  uint32_t max_edits = 0;
   // kAnd and kOr: the operands, at least one.
   std::vector<QueryClause> clauses;
 };

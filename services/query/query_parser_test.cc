@@ -64,6 +64,24 @@ TEST(QueryParserTest, AFinalStarMakesAPrefix) {
   EXPECT_EQ(KindOf("*:*"), QueryExpr::Kind::kMatchAll);
 }
 
+TEST(QueryParserTest, AFinalTildeMakesAFuzzyWord) {
+  EXPECT_EQ(KindOf("wign~"), QueryExpr::Kind::kFuzzy);
+  EXPECT_EQ(Parse("wign~"), "wign~2");
+  EXPECT_EQ(Parse("wign~1"), "wign~1");
+  EXPECT_EQ(Parse("title:aerodinamics~2 flow"),
+            "(OR title:aerodinamics~2 flow)");
+  // A tilde inside a word, escaped or alone is punctuation.
+  EXPECT_EQ(KindOf("a~b"), QueryExpr::Kind::kTerm);
+  EXPECT_EQ(KindOf("wing\\~"), QueryExpr::Kind::kTerm);
+  EXPECT_EQ(KindOf("~2"), QueryExpr::Kind::kTerm);
+  EXPECT_EQ(Parse("wing~3"),
+            "query: column 5: a fuzzy word allows 1 or 2 edits, as in wing~1 "
+            "or wing~ (2)");
+  EXPECT_EQ(Parse("wing~0"),
+            "query: column 5: a fuzzy word allows 1 or 2 edits, as in wing~1 "
+            "or wing~ (2)");
+}
+
 TEST(QueryParserTest, BareTermsUseTheDefaultOperator) {
   EXPECT_EQ(Parse("cocoa"), "cocoa");
   EXPECT_EQ(Parse("cocoa prices"), "(OR cocoa prices)");

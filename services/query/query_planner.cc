@@ -55,6 +55,8 @@ class Planner {
                                           : PlanText(expr, excluded);
       case QueryExpr::Kind::kPrefix:
         return PlanPrefix(expr);
+      case QueryExpr::Kind::kFuzzy:
+        return PlanFuzzy(expr, excluded);
       case QueryExpr::Kind::kAnd:
       case QueryExpr::Kind::kOr:
         return PlanBoolean(expr, excluded);
@@ -96,6 +98,33 @@ class Planner {
     v1::QueryNode node;
     node.mutable_prefix()->set_field(ToProtoField(expr.field));
     node.mutable_prefix()->set_prefix(*std::move(value));
+    return node;
+  }
+
+  // `word~N` analyzes like a word; its term then matches as itself, scored
+  // by BM25, or as any term within N edits, scoring a constant 1, so that
+  // the exact spelling ranks first. A word of several terms (`e-mail~`) is
+  // planned as the plain phrase; keyword fields have no fuzzy matching.
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanFuzzy(const QueryExpr& expr,
+                                                         bool excluded) {
+    if (IsKeywordField(expr.field)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "query: fuzzy matching (", expr.text, "~", expr.max_edits,
+          ") is for words of the title and body, not ", FieldName(expr.field),
+          ": values"));
+    }
+    absl::StatusOr<std::vector<std::string>> terms = analyzer_.Terms(expr.text);
+    if (!terms.ok()) return QueryError(terms.status());
+    if (terms->size() != 1) return PlanText(expr, excluded);
+    SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> exact,
+                          PlanText(expr, excluded));
+    v1::QueryNode node;
+    v1::BooleanQuery* either = node.mutable_boolean();
+    *either->add_should() = *std::move(exact);
+    v1::FuzzyQuery* fuzzy = either->add_should()->mutable_fuzzy();
+    fuzzy->set_field(ToProtoField(expr.field));
+    fuzzy->set_term((*terms)[0]);
+    fuzzy->set_max_edits(expr.max_edits);
     return node;
   }
 

@@ -54,6 +54,23 @@ TEST(QueryPlannerTest, PrefixesAreFoldedNotStemmedAndNeedNoStatistics) {
   EXPECT_TRUE(plan.body_highlights.phrases.empty());
 }
 
+TEST(QueryPlannerTest, AFuzzyWordIsItsTermOrAnyNearTerm) {
+  EXPECT_EQ(Node("Wings~1"),
+            "boolean { should { term { term: \"wing\" } } should { fuzzy { "
+            "term: \"wing\" max_edits: 1 } } }");
+  EXPECT_EQ(Node("title:wing~"),
+            "boolean { should { term { field: FIELD_TITLE term: \"wing\" } } "
+            "should { fuzzy { field: FIELD_TITLE term: \"wing\" max_edits: 2 "
+            "} } }");
+  // Several terms: the plain phrase.
+  EXPECT_EQ(Node("e-mail~"), "phrase { terms: \"e\" terms: \"mail\" }");
+  const auto error =
+      ParseAndPlan("source:reuters~", ParserOptions(), analysis::Analyzer());
+  EXPECT_EQ(error.status().message(),
+            "query: fuzzy matching (reuters~2) is for words of the title and "
+            "body, not source: values");
+}
+
 TEST(QueryPlannerTest, EmptyQueryMatchesAll) {
   QueryPlan plan = Plan("");
   EXPECT_EQ(plan.query.ShortDebugString(), "match_all { }");

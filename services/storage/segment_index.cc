@@ -1259,6 +1259,28 @@ class PlanResolver {
       }
       case v1::QueryNode::kPrefix:
         return ResolvePrefix(node.prefix(), absl::StrCat(path, ".prefix"), out);
+      case v1::QueryNode::kFuzzy: {
+        const v1::FuzzyQuery& fuzzy = node.fuzzy();
+        const std::string base = absl::StrCat(path, ".fuzzy");
+        SIFT_RETURN_IF_ERROR(
+            WithPrefix(CheckField(fuzzy.field()), base + ".field: "));
+        if (IsKeywordField(fuzzy.field())) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              base, ".field: fuzzy matching needs a full-text field"));
+        }
+        if (fuzzy.max_edits() < 1 || fuzzy.max_edits() > 2) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(base, ".max_edits: must be 1 or 2"));
+        }
+        SIFT_RETURN_IF_ERROR(CheckTerm(fuzzy.term(), base + ".term"));
+        out->kind = PlanNode::Kind::kFuzzy;
+        out->keyword_field = TermField::kText;
+        out->fields = TextFieldsOf(fuzzy.field());
+        out->term = fuzzy.term();
+        out->slop = fuzzy.max_edits();
+        out->idf = 1.0;  // the constant score of a match
+        return absl::OkStatus();
+      }
       case v1::QueryNode::kMatchAll:
         out->kind = PlanNode::Kind::kMatchAll;
         return absl::OkStatus();

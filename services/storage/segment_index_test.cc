@@ -21,6 +21,7 @@ using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::DocSpec;
+using ::sift::storage::testing::Fuzzy;
 using ::sift::storage::testing::HitIds;
 using ::sift::storage::testing::MatchAll;
 using ::sift::storage::testing::Phrase;
@@ -357,6 +358,43 @@ TEST_P(SegmentIndexTest, PrefixMatchesEveryTermThatStartsWithIt) {
 
   Write({Delete("a")});
   EXPECT_THAT(Ids(Prefix("comput")), ElementsAre("b", "c"));
+}
+
+TEST_P(SegmentIndexTest, FuzzyMatchesTermsWithinTheEditsSharingTheFirstLetter) {
+  Write({Upsert({.id = "a", .title = "wing", .body = "x"}),
+         Upsert({.id = "b", .title = "y", .body = "wings"})});
+  Write({Upsert({.id = "c", .title = "wnig", .body = "z"}),   // transposed
+         Upsert({.id = "d", .title = "swing", .body = "z"}),  // other start
+         Upsert({.id = "e", .title = "wigwam", .body = "z"}),
+         Upsert({.id = "f", .title = "king", .body = "z"})});
+  EXPECT_THAT(Ids(Fuzzy("wing", 1)), ElementsAre("a", "b", "c"));
+  EXPECT_THAT(Ids(Fuzzy("wing", 1, v1::FIELD_TITLE)), ElementsAre("a", "c"));
+  EXPECT_THAT(Ids(Fuzzy("wing", 1, v1::FIELD_BODY)), ElementsAre("b"));
+  EXPECT_THAT(Ids(Fuzzy("wigwa", 1)), ElementsAre("e"));
+  EXPECT_THAT(Ids(Fuzzy("wingwa", 2)), ElementsAre("a", "b", "e"));
+  EXPECT_THAT(Ids(Fuzzy("qing", 2)), IsEmpty());
+  const v1::ShardSearchResponse near = Search(SearchFor(Fuzzy("wing", 2)));
+  ASSERT_EQ(near.hits_size(), 3);  // not king (k), swing (s), wigwam (3)
+  for (const v1::ShardHit& hit : near.hits()) EXPECT_EQ(hit.score(), 1.0);
+  v1::ShardSearchRequest bad = SearchFor(Fuzzy("wing", 3));
+  EXPECT_THAT(index_->Search(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("query.fuzzy.max_edits: must be 1 or 2")));
+}
+
+TEST(EditDistanceTest, CountsEditsInCharactersUpToTheBound) {
+  using segment::BoundedEditDistance;
+  EXPECT_EQ(BoundedEditDistance("wing", "wing", 2), 0u);
+  EXPECT_EQ(BoundedEditDistance("wing", "wings", 2), 1u);
+  EXPECT_EQ(BoundedEditDistance("wing", "wnig", 2), 1u);  // transposition
+  EXPECT_EQ(BoundedEditDistance("wing", "ring", 2), 1u);
+  EXPECT_EQ(BoundedEditDistance("wing", "wg", 2), 2u);
+  EXPECT_EQ(BoundedEditDistance("wing", "w", 2), 3u);  // over: bound + 1
+  EXPECT_EQ(BoundedEditDistance("wing", "kite", 2), 3u);
+  EXPECT_EQ(BoundedEditDistance("", "ab", 2), 2u);
+  // One accented letter is one edit, not two bytes.
+  EXPECT_EQ(BoundedEditDistance("caf\u00e9", "cafe", 1), 1u);
+  EXPECT_EQ(BoundedEditDistance("\u6771\u4eac", "\u4eac\u6771", 1), 1u);
 }
 
 TEST_P(SegmentIndexTest, APrefixOfTooManyTermsIsRefused) {

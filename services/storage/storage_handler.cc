@@ -179,6 +179,20 @@ absl::Status ValidateNode(const v1::QueryNode& node, const std::string& path,
       return ValidateTermIn(prefix.field(), prefix.prefix(),
                             path + ".prefix.prefix");
     }
+    case v1::QueryNode::kFuzzy: {
+      const v1::FuzzyQuery& fuzzy = node.fuzzy();
+      SIFT_RETURN_IF_ERROR(ValidateField(fuzzy.field(), path + ".fuzzy.field"));
+      if (fuzzy.field() == v1::FIELD_SOURCE || fuzzy.field() == v1::FIELD_TAG) {
+        return Invalid(path + ".fuzzy.field",
+                       "fuzzy matching needs a full-text field (unspecified, "
+                       "title or body)");
+      }
+      if (fuzzy.max_edits() < 1 || fuzzy.max_edits() > 2) {
+        return Invalid(path + ".fuzzy.max_edits",
+                       absl::StrCat("must be 1 or 2, got ", fuzzy.max_edits()));
+      }
+      return ValidateTerm(fuzzy.term(), path + ".fuzzy.term");
+    }
     case v1::QueryNode::kMatchAll:
       return absl::OkStatus();
     case v1::QueryNode::NODE_NOT_SET:

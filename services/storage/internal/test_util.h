@@ -125,6 +125,15 @@ inline v1::QueryNode Prefix(const std::string& prefix,
   return node;
 }
 
+inline v1::QueryNode Fuzzy(const std::string& term, uint32_t max_edits,
+                           v1::Field field = v1::FIELD_UNSPECIFIED) {
+  v1::QueryNode node;
+  node.mutable_fuzzy()->set_term(term);
+  node.mutable_fuzzy()->set_max_edits(max_edits);
+  node.mutable_fuzzy()->set_field(field);
+  return node;
+}
+
 inline v1::QueryNode MatchAll() {
   v1::QueryNode node;
   node.mutable_match_all();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <utility>
 
@@ -427,25 +428,38 @@ class DocSetIter final : public Iter {
   double score_;
 };
 
-// Every document with a term of `node.keyword_field` starting with
-// `node.term` (in the fields `node.fields` asks for, for text).
-absl::StatusOr<std::unique_ptr<Iter>> BuildPrefixIter(SegmentContext* context,
-                                                      const PlanNode& node) {
+// The bytes of the first character of UTF-8 `s` (its first byte when
+// that is not a valid lead byte).
+absl::string_view FirstCharacter(absl::string_view s) {
+  if (s.empty()) return s;
+  const auto lead = static_cast<unsigned char>(s[0]);
+  const size_t n = lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+  return s.substr(0, std::min(n, s.size()));
+}
+
+// Every document with a term of `node.keyword_field` that starts with
+// `start` and that `accept` takes, in the fields `node.fields` asks for
+// (for text); `what` names the query in errors.
+absl::StatusOr<std::unique_ptr<Iter>> BuildTermSetIter(
+    SegmentContext* context, const PlanNode& node, absl::string_view start,
+    const std::function<bool(absl::string_view)>& accept,
+    absl::string_view what) {
   const Segment& segment = context->segment();
-  const std::string start = absl::StrCat(
-      std::string(1, static_cast<char>(node.keyword_field)), node.term);
+  const std::string first = absl::StrCat(
+      std::string(1, static_cast<char>(node.keyword_field)), start);
   std::vector<uint64_t> bits((segment.doc_count() + 63) / 64, 0);
   uint64_t count = 0;
   size_t terms = 0;
   std::unique_ptr<Segment::PostingsIterator> it =
-      segment.NewPostingsIterator(kPostingsTag, start);
+      segment.NewPostingsIterator(kPostingsTag, first);
   for (; it->Valid(); it->Next()) {
     const absl::string_view key = it->key().substr(1);  // field + term
-    if (key.substr(0, start.size()) != start) break;
+    if (key.substr(0, first.size()) != first) break;
+    if (!accept(key.substr(1))) continue;
     if (++terms > kMaxPrefixTerms) {
       return absl::InvalidArgumentError(
-          absl::StrCat("the prefix '", node.term, "*' matches more than ",
-                       kMaxPrefixTerms, " terms; make it longer"));
+          absl::StrCat(what, " matches more than ", kMaxPrefixTerms,
+                       " terms; make it longer"));
     }
     PostingCursor cursor;
     SIFT_RETURN_IF_ERROR(cursor.Init(it->value()));
@@ -470,6 +484,66 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildPrefixIter(SegmentContext* context,
   SIFT_RETURN_IF_ERROR(it->status());
   return std::make_unique<DocSetIter>(std::move(bits), count, node.idf);
 }
+
+// Code points of UTF-8 `s`; a byte that starts no valid sequence stands for
+// itself.
+std::vector<uint32_t> CodePoints(absl::string_view s) {
+  std::vector<uint32_t> out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    const size_t n = lead < 0x80   ? 1
+                     : lead < 0xC0 ? 0
+                     : lead < 0xE0 ? 2
+                     : lead < 0xF0 ? 3
+                                   : 4;
+    if (n == 0 || i + n > s.size()) {
+      out.push_back(lead);
+      ++i;
+      continue;
+    }
+    uint32_t c = n == 1 ? lead : lead & (0xFFu >> (n + 1));
+    for (size_t k = 1; k < n; ++k) {
+      c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+    }
+    out.push_back(c);
+    i += n;
+  }
+  return out;
+}
+
+}  // namespace
+
+uint32_t BoundedEditDistance(absl::string_view a, absl::string_view b,
+                             uint32_t max_edits) {
+  const std::vector<uint32_t> x = CodePoints(a), y = CodePoints(b);
+  const size_t n = x.size(), m = y.size();
+  const uint32_t over = max_edits + 1;
+  if ((n > m ? n - m : m - n) > max_edits) return over;
+  // Optimal string alignment, three rows of the table at a time.
+  std::vector<uint32_t> before(m + 1), previous(m + 1), current(m + 1);
+  for (size_t j = 0; j <= m; ++j) previous[j] = static_cast<uint32_t>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    current[0] = static_cast<uint32_t>(i);
+    uint32_t row_min = current[0];
+    for (size_t j = 1; j <= m; ++j) {
+      const uint32_t cost = x[i - 1] == y[j - 1] ? 0 : 1;
+      uint32_t d = std::min(
+          {previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1]) {
+        d = std::min(d, before[j - 2] + 1);
+      }
+      current[j] = d;
+      row_min = std::min(row_min, d);
+    }
+    if (row_min > max_edits) return over;
+    std::swap(before, previous);
+    std::swap(previous, current);
+  }
+  return std::min(previous[m], over);
+}
+
+namespace {
 
 TermField TextOrKeyword(const PlanNode& node) {
   return node.kind == PlanNode::Kind::kKeyword ? node.keyword_field
@@ -527,7 +601,19 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
     case PlanNode::Kind::kMatchAll:
       return std::make_unique<MatchAllIter>(context->segment().doc_count());
     case PlanNode::Kind::kPrefix:
-      return BuildPrefixIter(context, node);
+      return BuildTermSetIter(
+          context, node, node.term, [](absl::string_view) { return true; },
+          absl::StrCat("the prefix '", node.term, "*'"));
+    case PlanNode::Kind::kFuzzy:
+      // Like most engines, only terms that share the first character: that
+      // cuts the scan of the dictionary to a sliver, and a typo in the
+      // first letter is the rarest kind.
+      return BuildTermSetIter(
+          context, node, FirstCharacter(node.term),
+          [&node](absl::string_view term) {
+            return BoundedEditDistance(term, node.term, node.slop) <= node.slop;
+          },
+          absl::StrCat("the fuzzy word '", node.term, "~", node.slop, "'"));
   }
   return absl::InternalError("unknown plan node");
 }

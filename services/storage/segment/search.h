@@ -27,8 +27,18 @@ namespace sift::storage::segment {
 // normalised; mirrors v1::QueryNode.
 struct PlanNode {
   // kPrefix: every term of `keyword_field` (kText for title and body)
-  // starting with `term`, each match scoring `idf` (a constant).
-  enum class Kind { kTerm, kKeyword, kPhrase, kBoolean, kMatchAll, kPrefix };
+  // starting with `term`, each match scoring `idf` (a constant). kFuzzy:
+  // every text term within `slop` edits of `term` (sharing its first
+  // character), scoring `idf` likewise.
+  enum class Kind {
+    kTerm,
+    kKeyword,
+    kPhrase,
+    kBoolean,
+    kMatchAll,
+    kPrefix,
+    kFuzzy
+  };
   Kind kind = Kind::kMatchAll;
   // kTerm, kPhrase, kPrefix of text: the text fields counted; kKeyword:
   // kSource / kTag.
@@ -36,7 +46,7 @@ struct PlanNode {
   TermField keyword_field = TermField::kSource;
   std::string term;                // kTerm, kKeyword, kPrefix
   std::vector<std::string> terms;  // kPhrase
-  uint32_t slop = 0;               // kPhrase
+  uint32_t slop = 0;               // kPhrase; kFuzzy: the edits allowed
   double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
   std::vector<PlanNode> must;
   std::vector<PlanNode> should;
@@ -78,6 +88,12 @@ struct SearchResult {
 // Most terms one prefix may expand to in one segment; past it the search
 // fails with INVALID_ARGUMENT, asking for a longer prefix.
 inline constexpr size_t kMaxPrefixTerms = 10000;
+
+// The edit distance between `a` and `b` in code points (insertions,
+// deletions, substitutions and transpositions of adjacent characters, each
+// 1), or max_edits + 1 when it is over `max_edits`.
+uint32_t BoundedEditDistance(absl::string_view a, absl::string_view b,
+                             uint32_t max_edits);
 
 // Runs `spec` over `segments` (with their deletions, which the caller keeps
 // still for the duration). Scores are summed in plan order, so a document
