@@ -5,7 +5,7 @@
 // - fail only with INVALID_ARGUMENT, with a message that starts "query: ";
 // - when it succeeds, return a tree within the limits it was given (query
 //   bytes, number of terms and phrases, phrase slop), with no empty boolean
-//   node and no empty term text;
+//   node, no empty term text and fuzzy edits of 1 or 2;
 // - give the same answer when asked twice.
 
 #include <cstddef>
@@ -40,6 +40,11 @@ size_t Walk(const QueryExpr& expr, const ParserOptions& options) {
     case QueryExpr::Kind::kTerm:
     case QueryExpr::Kind::kPrefix:
       Check(!expr.text.empty(), "empty term or prefix");
+      return 1;
+    case QueryExpr::Kind::kFuzzy:
+      Check(!expr.text.empty(), "empty fuzzy word");
+      Check(expr.max_edits >= 1 && expr.max_edits <= 2,
+            "fuzzy edits outside 1..2");
       return 1;
     case QueryExpr::Kind::kPhrase:
       Check(expr.slop <= options.max_slop, "slop over max_slop");
