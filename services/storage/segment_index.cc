@@ -1259,28 +1259,8 @@ class PlanResolver {
       }
       case v1::QueryNode::kPrefix:
         return ResolvePrefix(node.prefix(), absl::StrCat(path, ".prefix"), out);
-      case v1::QueryNode::kFuzzy: {
-        const v1::FuzzyQuery& fuzzy = node.fuzzy();
-        const std::string base = absl::StrCat(path, ".fuzzy");
-        SIFT_RETURN_IF_ERROR(
-            WithPrefix(CheckField(fuzzy.field()), base + ".field: "));
-        if (IsKeywordField(fuzzy.field())) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              base, ".field: fuzzy matching needs a full-text field"));
-        }
-        if (fuzzy.max_edits() < 1 || fuzzy.max_edits() > 2) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(base, ".max_edits: must be 1 or 2"));
-        }
-        SIFT_RETURN_IF_ERROR(CheckTerm(fuzzy.term(), base + ".term"));
-        out->kind = PlanNode::Kind::kFuzzy;
-        out->keyword_field = TermField::kText;
-        out->fields = TextFieldsOf(fuzzy.field());
-        out->term = fuzzy.term();
-        out->slop = fuzzy.max_edits();
-        out->idf = 1.0;  // the constant score of a match
-        return absl::OkStatus();
-      }
+      case v1::QueryNode::kFuzzy:
+        return ResolveFuzzy(node.fuzzy(), absl::StrCat(path, ".fuzzy"), out);
       case v1::QueryNode::kMatchAll:
         out->kind = PlanNode::Kind::kMatchAll;
         return absl::OkStatus();
@@ -1299,26 +1279,40 @@ class PlanResolver {
     return bm25_->Idf(df);
   }
 
+  // The value of a term-like node as the index holds it: keyword values
+  // normalised, text terms as given; sets `out`'s field (keyword_field,
+  // kText for title and body, and fields). `what` names the value in errors.
+  absl::StatusOr<std::string> ResolveValue(v1::Field field,
+                                           const std::string& value,
+                                           const std::string& path,
+                                           absl::string_view what,
+                                           PlanNode* out) {
+    SIFT_RETURN_IF_ERROR(WithPrefix(CheckField(field), path + ".field: "));
+    std::string resolved = value;
+    if (IsKeywordField(field)) {
+      absl::StatusOr<std::string> normalized = normalize_(value);
+      if (!normalized.ok()) {
+        return WithPrefix(normalized.status(),
+                          absl::StrCat(path, ".", what, ": "));
+      }
+      resolved = *std::move(normalized);
+      out->keyword_field =
+          field == v1::FIELD_SOURCE ? TermField::kSource : TermField::kTag;
+    } else {
+      out->keyword_field = TermField::kText;
+      out->fields = TextFieldsOf(field);
+    }
+    SIFT_RETURN_IF_ERROR(CheckTerm(resolved, absl::StrCat(path, ".", what)));
+    return resolved;
+  }
+
   absl::Status ResolveTerm(const v1::TermQuery& query, const std::string& path,
                            PlanNode* out) {
-    SIFT_RETURN_IF_ERROR(
-        WithPrefix(CheckField(query.field()), path + ".field: "));
-    std::string term = query.term();
-    if (IsKeywordField(query.field())) {
-      absl::StatusOr<std::string> normalized = normalize_(term);
-      if (!normalized.ok()) {
-        return WithPrefix(normalized.status(), path + ".term: ");
-      }
-      term = *std::move(normalized);
-      out->kind = PlanNode::Kind::kKeyword;
-      out->keyword_field = query.field() == v1::FIELD_SOURCE
-                               ? TermField::kSource
-                               : TermField::kTag;
-    } else {
-      out->kind = PlanNode::Kind::kTerm;
-      out->fields = TextFieldsOf(query.field());
-    }
-    SIFT_RETURN_IF_ERROR(CheckTerm(term, path + ".term"));
+    SIFT_ASSIGN_OR_RETURN(
+        std::string term,
+        ResolveValue(query.field(), query.term(), path, "term", out));
+    out->kind = IsKeywordField(query.field()) ? PlanNode::Kind::kKeyword
+                                              : PlanNode::Kind::kTerm;
     SIFT_ASSIGN_OR_RETURN(out->idf, Idf(query.field(), term));
     out->term = std::move(term);
     return absl::OkStatus();
@@ -1326,25 +1320,27 @@ class PlanResolver {
 
   absl::Status ResolvePrefix(const v1::PrefixQuery& query,
                              const std::string& path, PlanNode* out) {
-    SIFT_RETURN_IF_ERROR(
-        WithPrefix(CheckField(query.field()), path + ".field: "));
-    std::string prefix = query.prefix();
-    if (IsKeywordField(query.field())) {
-      absl::StatusOr<std::string> normalized = normalize_(prefix);
-      if (!normalized.ok()) {
-        return WithPrefix(normalized.status(), path + ".prefix: ");
-      }
-      prefix = *std::move(normalized);
-      out->keyword_field = query.field() == v1::FIELD_SOURCE
-                               ? TermField::kSource
-                               : TermField::kTag;
-    } else {
-      out->keyword_field = TermField::kText;
-      out->fields = TextFieldsOf(query.field());
-    }
-    SIFT_RETURN_IF_ERROR(CheckTerm(prefix, path + ".prefix"));
+    SIFT_ASSIGN_OR_RETURN(out->term, ResolveValue(query.field(), query.prefix(),
+                                                  path, "prefix", out));
     out->kind = PlanNode::Kind::kPrefix;
-    out->term = std::move(prefix);
+    out->idf = 1.0;  // the constant score of a match
+    return absl::OkStatus();
+  }
+
+  absl::Status ResolveFuzzy(const v1::FuzzyQuery& query,
+                            const std::string& path, PlanNode* out) {
+    if (IsKeywordField(query.field())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".field: fuzzy matching needs a full-text field"));
+    }
+    if (query.max_edits() < 1 || query.max_edits() > 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".max_edits: must be 1 or 2"));
+    }
+    SIFT_ASSIGN_OR_RETURN(out->term, ResolveValue(query.field(), query.term(),
+                                                  path, "term", out));
+    out->kind = PlanNode::Kind::kFuzzy;
+    out->slop = query.max_edits();
     out->idf = 1.0;  // the constant score of a match
     return absl::OkStatus();
   }
