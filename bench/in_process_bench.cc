@@ -17,6 +17,7 @@
 #include "common/analysis/analyzer.h"
 #include "common/status/status_macros.h"
 #include "services/storage/index_factory.h"
+#include "services/storage/scoring.h"
 
 namespace sift::bench {
 namespace {
@@ -138,7 +139,8 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   report.reopen_seconds = SecondsSince(reopen_start);
   report.live_documents = index->DocCount();
 
-  const ShardSearcher searcher(*index, analyzer, options.k, options.scoring);
+  const ShardSearcher searcher(*index, analyzer, options.k, options.scoring,
+                               options.plan);
   for (QueryClass query_class : kAllQueryClasses) {
     const std::vector<BenchQuery>& class_queries = classes.of(query_class);
     log(absl::StrFormat("query class %s: %d queries",
@@ -157,7 +159,8 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   if (peak.ok()) report.query_peak_rss_bytes = *peak;
 
   if (!options.run_path.empty()) {
-    const ShardSearcher deep(*index, analyzer, options.run_k, options.scoring);
+    const ShardSearcher deep(*index, analyzer, options.run_k, options.scoring,
+                             options.plan);
     std::string run;
     for (const BenchQuery& query : classes.or_queries) {
       absl::StatusOr<ShardQueryResult> result =
@@ -199,6 +202,12 @@ std::string InProcessReportJson(const InProcessReport& report) {
   json.Key("b").Double(options.scoring.b());
   json.Key("title_weight").Double(options.scoring.title_weight());
   json.Key("body_weight").Double(options.scoring.body_weight());
+  json.Key("proximity_weight")
+      .Double(
+          storage::Bm25fParams::FromProto(options.scoring).proximity_weight);
+  json.Key("proximity_window")
+      .Uint(storage::Bm25fParams::FromProto(options.scoring).proximity_window);
+  json.Key("query_stop_words").Bool(options.plan.drop_stop_words);
   json.Key("queries").String(options.queries_path);
   json.EndObject();
 

@@ -32,6 +32,8 @@ struct InProcessOptions {
   PassOptions passes;
   // BM25F parameters; zero values mean the index's defaults.
   v1::ScoringParams scoring;
+  // Query planning (stop words), as the query service's flags set it.
+  query::PlanOptions plan;
   // When set, a TREC run of the OR queries, `run_k` deep, is written here
   // after the timed passes.
   std::string run_path;

@@ -253,15 +253,19 @@ absl::StatusOr<IndexingFigures> IndexCorpus(const std::string& path,
 
 ShardSearcher::ShardSearcher(const storage::Index& index,
                              const analysis::Analyzer& analyzer, uint32_t k,
-                             v1::ScoringParams scoring)
-    : index_(index), analyzer_(analyzer), k_(k), scoring_(std::move(scoring)) {}
+                             v1::ScoringParams scoring, query::PlanOptions plan)
+    : index_(index),
+      analyzer_(analyzer),
+      k_(k),
+      scoring_(std::move(scoring)),
+      plan_(plan) {}
 
 absl::StatusOr<ShardQueryResult> ShardSearcher::Search(
     absl::string_view text, query::DefaultOperator default_operator) const {
   query::ParserOptions parser;
   parser.default_operator = default_operator;
   SIFT_ASSIGN_OR_RETURN(query::QueryPlan plan,
-                        query::ParseAndPlan(text, parser, analyzer_));
+                        query::ParseAndPlan(text, parser, analyzer_, plan_));
   ShardQueryResult result;
   if (plan.matches_nothing) return result;
 

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "common/analysis/analyzer.h"
 #include "services/query/query_parser.h"
+#include "services/query/query_planner.h"
 #include "services/storage/index.h"
 #include "sift/v1/storage.pb.h"
 
@@ -72,7 +73,8 @@ struct ShardQueryResult {
 class ShardSearcher {
  public:
   ShardSearcher(const storage::Index& index, const analysis::Analyzer& analyzer,
-                uint32_t k, v1::ScoringParams scoring = {});
+                uint32_t k, v1::ScoringParams scoring = {},
+                query::PlanOptions plan = {});
 
   // INVALID_ARGUMENT for a query the parser rejects; the index's errors.
   // A query that analyzes to nothing matches nothing and reaches no index.
@@ -84,6 +86,7 @@ class ShardSearcher {
   const analysis::Analyzer& analyzer_;
   const uint32_t k_;
   const v1::ScoringParams scoring_;
+  const query::PlanOptions plan_;
 };
 
 // Lines of a TREC run for one query: `qid Q0 docid rank score tag`, rank

@@ -40,6 +40,9 @@ ABSL_FLAG(uint32_t, max_result_window, 10000,
 ABSL_FLAG(uint32_t, max_query_bytes, 4096, "Longest query, in bytes.");
 ABSL_FLAG(uint32_t, max_clauses, 256, "Most terms and phrases in a query.");
 ABSL_FLAG(uint32_t, max_depth, 32, "Deepest nesting of parentheses.");
+ABSL_FLAG(bool, query_stop_words, true,
+          "Leave English stop words out of queries where the query language "
+          "allows it (docs/query-language.md).");
 ABSL_FLAG(uint32_t, snippet_bytes, 200,
           "Target length of body snippets, in bytes.");
 ABSL_FLAG(double, bm25_k1, 0, "BM25F k1 (0: the shards' default).");
@@ -52,6 +55,12 @@ ABSL_FLAG(double, title_weight, 0,
           "BM25F weight of the title (0: the shards' default).");
 ABSL_FLAG(double, body_weight, 0,
           "BM25F weight of the body (0: the shards' default).");
+ABSL_FLAG(double, proximity_weight, -1,
+          "Weight of the term proximity bonus (0: off; -1: the shards' "
+          "default). docs/ranking.md.");
+ABSL_FLAG(uint32_t, proximity_window, 0,
+          "How many of each shard's best BM25F hits get the proximity bonus "
+          "(0: the shards' default).");
 
 int main(int argc, char** argv) {
   sift::BlockTerminationSignals();
@@ -75,6 +84,7 @@ int main(int argc, char** argv) {
   options.max_query_bytes = absl::GetFlag(FLAGS_max_query_bytes);
   options.max_clauses = absl::GetFlag(FLAGS_max_clauses);
   options.max_depth = absl::GetFlag(FLAGS_max_depth);
+  options.drop_stop_words = absl::GetFlag(FLAGS_query_stop_words);
   options.snippet_bytes = absl::GetFlag(FLAGS_snippet_bytes);
   options.scoring.set_k1(absl::GetFlag(FLAGS_bm25_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_bm25_b));
@@ -86,6 +96,10 @@ int main(int argc, char** argv) {
   }
   options.scoring.set_title_weight(absl::GetFlag(FLAGS_title_weight));
   options.scoring.set_body_weight(absl::GetFlag(FLAGS_body_weight));
+  if (absl::GetFlag(FLAGS_proximity_weight) >= 0) {
+    options.scoring.set_proximity_weight(absl::GetFlag(FLAGS_proximity_weight));
+  }
+  options.scoring.set_proximity_window(absl::GetFlag(FLAGS_proximity_window));
   if (options.timeout <= absl::ZeroDuration() || options.max_page_size == 0 ||
       options.max_result_window < options.max_page_size) {
     std::fprintf(stderr,

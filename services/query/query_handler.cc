@@ -286,8 +286,11 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   parser.max_query_bytes = options_.max_query_bytes;
   parser.max_clauses = options_.max_clauses;
   parser.max_depth = options_.max_depth;
-  SIFT_ASSIGN_OR_RETURN(QueryPlan plan,
-                        ParseAndPlan(request.query(), parser, *analyzer_));
+  PlanOptions plan_options;
+  plan_options.drop_stop_words = options_.drop_stop_words;
+  SIFT_ASSIGN_OR_RETURN(
+      QueryPlan plan,
+      ParseAndPlan(request.query(), parser, *analyzer_, plan_options));
 
   v1::SearchResponse response;
   auto finish = [&response, start] {

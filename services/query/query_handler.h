@@ -35,6 +35,9 @@ struct QueryOptions {
   size_t max_query_bytes = 4096;
   size_t max_clauses = 256;
   size_t max_depth = 32;
+  // Leave English stop words out of queries where the language allows it
+  // (PlanOptions).
+  bool drop_stop_words = true;
   // Target length of body snippets, in bytes.
   size_t snippet_bytes = 200;
   // BM25F parameters sent to the shards; zeros mean the shards' defaults.

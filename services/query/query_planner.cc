@@ -1,11 +1,13 @@
 #include "services/query/query_planner.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/analysis/stop_words.h"
 #include "common/status/status_macros.h"
 
 namespace sift::query {
@@ -37,7 +39,8 @@ absl::Status QueryError(const absl::Status& status) {
 
 class Planner {
  public:
-  explicit Planner(const analysis::Analyzer& analyzer) : analyzer_(analyzer) {}
+  Planner(const analysis::Analyzer& analyzer, const PlanOptions& options)
+      : analyzer_(analyzer), options_(options) {}
 
   // The node for `expr`, or nullopt when it analyzes to nothing. Clauses
   // inside an exclusion are planned but never highlighted.
@@ -149,11 +152,47 @@ class Planner {
     return node;
   }
 
+  // A plain word of the title or body that is a stop word, which a group
+  // may leave out.
+  bool IsDroppableStopWord(const QueryClause& clause) const {
+    if (!options_.drop_stop_words || clause.occur != Occur::kDefault ||
+        clause.expr.kind != QueryExpr::Kind::kTerm ||
+        IsKeywordField(clause.expr.field)) {
+      return false;
+    }
+    absl::StatusOr<std::string> word =
+        analyzer_.NormalizeKeyword(clause.expr.text);
+    return word.ok() && analysis::IsStopWord(*word);
+  }
+
+  // Stop words are left out of a group when something else in it still
+  // selects documents; a group of nothing but stop words ("to be or not to
+  // be", "the who") keeps them all.
   absl::StatusOr<std::optional<v1::QueryNode>> PlanBoolean(
       const QueryExpr& expr, bool excluded) {
+    bool any_positive = false;
+    SIFT_ASSIGN_OR_RETURN(
+        std::optional<v1::QueryNode> node,
+        PlanGroup(expr, excluded, /*drop_stop_words=*/true, &any_positive));
+    if (!any_positive && std::any_of(expr.clauses.begin(), expr.clauses.end(),
+                                     [this](const QueryClause& clause) {
+                                       return IsDroppableStopWord(clause);
+                                     })) {
+      return PlanGroup(expr, excluded, /*drop_stop_words=*/false,
+                       &any_positive);
+    }
+    return node;
+  }
+
+  // `*any_positive`: whether a clause other than an exclusion survived.
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanGroup(const QueryExpr& expr,
+                                                         bool excluded,
+                                                         bool drop_stop_words,
+                                                         bool* any_positive) {
     v1::QueryNode node;
     v1::BooleanQuery* boolean = node.mutable_boolean();
     for (const QueryClause& clause : expr.clauses) {
+      if (drop_stop_words && IsDroppableStopWord(clause)) continue;
       const bool clause_excluded = clause.occur == Occur::kExcluded;
       SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> child,
                             Plan(clause.expr, excluded || clause_excluded));
@@ -167,7 +206,8 @@ class Planner {
         *boolean->add_should() = *std::move(child);
       }
     }
-    if (boolean->must().empty() && boolean->should().empty()) {
+    *any_positive = !boolean->must().empty() || !boolean->should().empty();
+    if (!*any_positive) {
       if (boolean->must_not().empty()) return std::nullopt;
       // Storage reads a group without positive clauses as matching nothing;
       // the language reads `-a` as "everything except a".
@@ -216,6 +256,7 @@ class Planner {
   }
 
   const analysis::Analyzer& analyzer_;
+  const PlanOptions options_;
   QueryPlan plan_;
   absl::flat_hash_set<std::string> seen_stats_;
   absl::flat_hash_set<std::string> seen_title_;
@@ -225,8 +266,9 @@ class Planner {
 }  // namespace
 
 absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
-                                    const analysis::Analyzer& analyzer) {
-  Planner planner(analyzer);
+                                    const analysis::Analyzer& analyzer,
+                                    const PlanOptions& options) {
+  Planner planner(analyzer, options);
   SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> node,
                         planner.Plan(expr, /*excluded=*/false));
   QueryPlan plan = std::move(planner.plan());
@@ -242,9 +284,10 @@ absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
 
 absl::StatusOr<QueryPlan> ParseAndPlan(absl::string_view query,
                                        const ParserOptions& options,
-                                       const analysis::Analyzer& analyzer) {
+                                       const analysis::Analyzer& analyzer,
+                                       const PlanOptions& plan_options) {
   SIFT_ASSIGN_OR_RETURN(QueryExpr expr, ParseQuery(query, options));
-  return PlanQuery(expr, analyzer);
+  return PlanQuery(expr, analyzer, plan_options);
 }
 
 }  // namespace sift::query

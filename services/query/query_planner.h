@@ -36,6 +36,13 @@ struct QueryPlan {
   Highlights body_highlights;
 };
 
+struct PlanOptions {
+  // Leave English stop words (analysis::IsStopWord) out of groups that have
+  // other clauses: plain words only, never quoted, `+required`, scoped to
+  // source: or tag:, or inside phrases. See docs/query-language.md.
+  bool drop_stop_words = true;
+};
+
 // Turns a parsed query into a plan, analyzing each clause's text with
 // `analyzer` exactly as indexing analyzed the documents:
 //   - a word that analyzes to several terms (`e-mail`, `U.S.`, a run of CJK
@@ -45,15 +52,18 @@ struct QueryPlan {
 //     match the whole value, quoted or not;
 //   - a group with only excluded clauses means "every document except",
 //     a match-all with those exclusions;
-//   - kMatchAll (the empty query, `*`) plans to MatchAllQuery.
+//   - kMatchAll (the empty query, `*`) plans to MatchAllQuery;
+//   - plain stop words drop out of groups as PlanOptions says.
 // INVALID_ARGUMENT only when the analyzer rejects the text. Thread-safe.
 absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
-                                    const analysis::Analyzer& analyzer);
+                                    const analysis::Analyzer& analyzer,
+                                    const PlanOptions& options = {});
 
 // ParseQuery, then PlanQuery.
 absl::StatusOr<QueryPlan> ParseAndPlan(absl::string_view query,
                                        const ParserOptions& options,
-                                       const analysis::Analyzer& analyzer);
+                                       const analysis::Analyzer& analyzer,
+                                       const PlanOptions& plan_options = {});
 
 }  // namespace sift::query
 

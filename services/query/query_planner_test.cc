@@ -71,6 +71,60 @@ TEST(QueryPlannerTest, AFuzzyWordIsItsTermOrAnyNearTerm) {
             "body, not source: values");
 }
 
+TEST(QueryPlannerTest, PlainStopWordsLeaveGroupsWithOtherClauses) {
+  // A question: only its topic words are searched for, in either mode.
+  EXPECT_EQ(Node("What is the lift of a wing"),
+            "boolean { should { term { term: \"lift\" } } should { term { "
+            "term: \"wing\" } } }");
+  EXPECT_EQ(Node("what is the lift of a wing", DefaultOperator::kAnd),
+            "boolean { must { term { term: \"lift\" } } must { term { term: "
+            "\"wing\" } } }");
+  const QueryPlan plan = Plan("the lift");
+  EXPECT_THAT(StatsTerms(plan),
+              ElementsAre(Pair(v1::FIELD_UNSPECIFIED, "lift")));
+  EXPECT_THAT(plan.body_highlights.terms, ElementsAre("lift"));
+}
+
+TEST(QueryPlannerTest, StopWordsStayWhereTheUserMeantThem) {
+  // Inside a phrase, required, or scoped to a keyword field.
+  EXPECT_EQ(Node("\"the wing\""), "phrase { terms: \"the\" terms: \"wing\" }");
+  EXPECT_EQ(Node("+the wing"),
+            "boolean { must { term { term: \"the\" } } should { term { term: "
+            "\"wing\" } } }");
+  EXPECT_EQ(Node("tag:can wing"),
+            "boolean { should { term { field: FIELD_TAG term: \"can\" } } "
+            "should { term { term: \"wing\" } } }");
+  // A group of nothing but stop words keeps them all.
+  const QueryPlan all_stop = Plan("to be or not to be");
+  EXPECT_FALSE(all_stop.matches_nothing);
+  EXPECT_THAT(StatsTerms(all_stop),
+              ElementsAre(Pair(v1::FIELD_UNSPECIFIED, "to"),
+                          Pair(v1::FIELD_UNSPECIFIED, "be"),
+                          Pair(v1::FIELD_UNSPECIFIED, "or"),
+                          Pair(v1::FIELD_UNSPECIFIED, "not")));
+  EXPECT_EQ(Plan("the who").query.boolean().should_size(), 2);
+  // Exclusions do not count as something else to search for: `the -cat`
+  // stays "the, without cat", not "everything without cat".
+  EXPECT_EQ(Node("the -cat"),
+            "boolean { should { term { term: \"the\" } } must_not { term { "
+            "term: \"cat\" } } }");
+  // Each group decides for itself.
+  EXPECT_EQ(Node("wing (the OR a)"),
+            "boolean { should { term { term: \"wing\" } } should { boolean { "
+            "should { term { term: \"the\" } } should { term { term: \"a\" "
+            "} } } } }");
+}
+
+TEST(QueryPlannerTest, StopWordDroppingCanBeTurnedOff) {
+  static const analysis::Analyzer* const analyzer = new analysis::Analyzer;
+  PlanOptions keep;
+  keep.drop_stop_words = false;
+  absl::StatusOr<QueryPlan> plan =
+      ParseAndPlan("the wing", ParserOptions(), *analyzer, keep);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->query.boolean().should_size(), 2);
+}
+
 TEST(QueryPlannerTest, EmptyQueryMatchesAll) {
   QueryPlan plan = Plan("");
   EXPECT_EQ(plan.query.ShortDebugString(), "match_all { }");

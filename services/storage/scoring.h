@@ -2,7 +2,9 @@
 #define SIFT_SERVICES_STORAGE_SCORING_H_
 
 #include <cstdint>
+#include <vector>
 
+#include "absl/types/span.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::storage {
@@ -17,9 +19,17 @@ struct Bm25fParams {
   double body_b = 0.75;
   double title_weight = 2.0;
   double body_weight = 1.0;
+  // Term proximity: the bonus's weight (0: off) and how many of a shard's
+  // best BM25F hits get it.
+  double proximity_weight = 0.25;
+  uint32_t proximity_window = 32;
 
   static Bm25fParams FromProto(const v1::ScoringParams& params);
 };
+
+// Farthest apart two query terms may be for a proximity bonus: within a
+// clause, words beyond it rarely bear on each other.
+inline constexpr uint32_t kProximityDistance = 5;
 
 // Which full-text fields a term or phrase counts in.
 enum class TextFields { kTitleAndBody, kTitle, kBody };
@@ -45,11 +55,28 @@ class Bm25f {
   // idf * tf~ * (k1 + 1) / (k1 + tf~); 0 when tf~ is 0.
   double Score(double idf, double weighted_tf) const;
 
+  // The term proximity bonus of one document (BM25TP, Rasolofo and Savoy,
+  // ECIR 2003): every two occurrences of different query terms at most
+  // kProximityDistance positions apart add 1/d^2 to both terms' proximity
+  // frequency in that field; each term then contributes
+  //   min(1, idf) * pf * (k1 + 1) / (K + pf),  K = k1 * (1 - b + b * len/avg)
+  // per field, weighted like BM25F, and the sum is scaled by
+  // proximity_weight. `title[i]` / `body[i]` are the sorted positions of the
+  // term whose idf is `idfs[i]`.
+  double Proximity(absl::Span<const double> idfs,
+                   const std::vector<std::vector<uint32_t>>& title,
+                   const std::vector<std::vector<uint32_t>>& body,
+                   uint32_t title_length, uint32_t body_length) const;
+
   const Bm25fParams& params() const { return params_; }
 
  private:
   // 1 - b + b * length / average, or 1 when the average is 0.
   static double Normaliser(double b, uint32_t length, double average);
+  // The proximity sum of one field, before its weight.
+  double FieldProximity(absl::Span<const double> idfs,
+                        const std::vector<std::vector<uint32_t>>& positions,
+                        double normaliser) const;
 
   Bm25fParams params_;
   double doc_count_;

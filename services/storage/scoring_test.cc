@@ -1,6 +1,8 @@
 #include "services/storage/scoring.h"
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -55,6 +57,70 @@ TEST(Bm25fTest, ScoreSaturatesWithK1) {
   // Never more than idf * (k1 + 1), however frequent the term.
   EXPECT_LT(bm25.Score(idf, 1e9), idf * 2.2);
   EXPECT_GT(bm25.Score(idf, 3.0), bm25.Score(idf, 2.0));
+}
+
+TEST(Bm25fTest, ProximityRewardsDifferentTermsCloseTogether) {
+  Bm25fParams params;
+  params.title_weight = 1;
+  params.body_weight = 1;
+  params.proximity_weight = 1;
+  const Bm25f bm25(params, 10, 50, 1000);
+  const std::vector<double> idfs = {3.0, 3.0};
+  const std::vector<std::vector<uint32_t>> none(2);
+  auto body = [&](std::vector<uint32_t> a, std::vector<uint32_t> b) {
+    return bm25.Proximity(idfs, none, {std::move(a), std::move(b)}, 5, 100);
+  };
+  const double adjacent = body({10}, {11});
+  const double three_apart = body({10}, {13});
+  EXPECT_GT(adjacent, three_apart);
+  EXPECT_GT(three_apart, 0.0);
+  // Order does not matter; distance does.
+  EXPECT_DOUBLE_EQ(body({11}, {10}), adjacent);
+  // Farther than kProximityDistance: nothing.
+  EXPECT_EQ(body({10}, {10 + kProximityDistance + 1}), 0.0);
+  EXPECT_GT(body({10}, {10 + kProximityDistance}), 0.0);
+  // One term repeated next to itself is not proximity.
+  EXPECT_EQ(body({10, 11, 12}, {}), 0.0);
+  // More near pairs, more bonus, but saturating: each term's share stays
+  // under min(1, idf) * (k1 + 1).
+  const double many = body({10, 20, 30, 40}, {11, 21, 31, 41});
+  EXPECT_GT(many, adjacent);
+  EXPECT_LT(body({10, 20, 30, 40, 50, 60, 70, 80, 90},
+                 {11, 21, 31, 41, 51, 61, 71, 81, 91}),
+            2 * (params.k1 + 1));
+}
+
+TEST(Bm25fTest, ProximityIsWeightedLikeTheFields) {
+  Bm25fParams params;
+  params.title_weight = 3;
+  params.body_weight = 1;
+  params.proximity_weight = 0.5;
+  params.b = params.title_b = params.body_b = 0;  // lengths do not matter
+  const Bm25f bm25(params, 10, 50, 1000);
+  const std::vector<double> idfs = {3.0, 0.5};
+  const std::vector<std::vector<uint32_t>> near = {{1}, {2}};
+  const std::vector<std::vector<uint32_t>> none(2);
+  const double in_title = bm25.Proximity(idfs, near, none, 5, 100);
+  const double in_body = bm25.Proximity(idfs, none, near, 5, 100);
+  EXPECT_DOUBLE_EQ(in_title, 3 * in_body);
+  // Each term: min(1, idf) * pf * (k1 + 1) / (k1 + pf), pf = 1.
+  const double k1 = params.k1;
+  EXPECT_DOUBLE_EQ(in_body, 0.5 * (1.0 + 0.5) * (k1 + 1) / (k1 + 1));
+  params.proximity_weight = 0;
+  EXPECT_EQ(Bm25f(params, 10, 50, 1000).Proximity(idfs, near, near, 5, 100),
+            0.0);
+}
+
+TEST(Bm25fTest, ProximityDefaultsAndOverrides) {
+  v1::ScoringParams proto;
+  Bm25fParams params = Bm25fParams::FromProto(proto);
+  EXPECT_EQ(params.proximity_weight, Bm25fParams().proximity_weight);
+  EXPECT_GT(params.proximity_weight, 0.0);
+  proto.set_proximity_weight(0);  // a value: off
+  proto.set_proximity_window(7);
+  params = Bm25fParams::FromProto(proto);
+  EXPECT_EQ(params.proximity_weight, 0.0);
+  EXPECT_EQ(params.proximity_window, 7u);
 }
 
 }  // namespace

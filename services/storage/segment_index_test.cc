@@ -599,6 +599,62 @@ TEST_P(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
   EXPECT_NEAR(response.hits(0).score(), idf * 4.0 * 3.0 / 6.0, 1e-12);
 }
 
+TEST_P(SegmentIndexTest, ProximityRanksTermsTogetherAboveTermsApart) {
+  // The same words and lengths, so the same BM25F; only closeness differs.
+  // Ids run against the expected order: without the bonus they would tie
+  // and sort by id.
+  Write({Upsert({.id = "a-apart",
+                 .body = "wing one two three four five "
+                         "six seven eight lift"}),
+         Upsert({.id = "b-together",
+                 .body = "one two three four wing lift "
+                         "five six seven eight"}),
+         Upsert({.id = "c-one-term",
+                 .body = "wing one two three four five "
+                         "six seven eight nine"})});
+  v1::ShardSearchRequest request =
+      SearchFor(Bool({}, {Term("wing"), Term("lift")}));
+  v1::ShardSearchResponse response = Search(request);
+  EXPECT_THAT(HitIds(response),
+              ElementsAre("b-together", "a-apart", "c-one-term"));
+  ASSERT_EQ(response.hits_size(), 3);
+  const double with_bonus = response.hits(0).score();
+  const double without = response.hits(1).score();
+  EXPECT_GT(with_bonus, without);
+
+  // Off: a plain BM25F tie, ordered by id, and the same scores as the
+  // document without the bonus had.
+  request.mutable_scoring()->set_proximity_weight(0);
+  response = Search(request);
+  EXPECT_THAT(HitIds(response),
+              ElementsAre("a-apart", "b-together", "c-one-term"));
+  EXPECT_EQ(response.hits(0).score(), response.hits(1).score());
+  EXPECT_EQ(response.hits(0).score(), without);
+
+  // Only the best `proximity_window` hits by BM25F are looked at: with a
+  // window of one, that is a-apart (first of the tie), which gains nothing.
+  request.mutable_scoring()->clear_proximity_weight();
+  request.mutable_scoring()->set_proximity_window(1);
+  EXPECT_THAT(HitIds(Search(request)),
+              ElementsAre("a-apart", "b-together", "c-one-term"));
+
+  // A window is reordered before the page is cut from it.
+  request.mutable_scoring()->set_proximity_window(0);
+  request.set_limit(1);
+  EXPECT_THAT(HitIds(Search(request)), ElementsAre("b-together"));
+}
+
+TEST_P(SegmentIndexTest, ProximityIgnoresScopedAndExcludedTerms) {
+  Write({Upsert({.id = "a", .body = "wing one two three lift"}),
+         Upsert({.id = "b", .body = "wing lift one two three"})});
+  // `lift` scoped to the body is not a proximity term: one term left, so
+  // both keep their tie.
+  v1::ShardSearchResponse response =
+      Search(SearchFor(Bool({}, {Term("wing"), Term("lift", v1::FIELD_BODY)})));
+  EXPECT_THAT(HitIds(response), ElementsAre("a", "b"));
+  EXPECT_EQ(response.hits(0).score(), response.hits(1).score());
+}
+
 TEST_P(SegmentIndexTest, EqualScoresAreOrderedById) {
   // Same content, inserted in descending id order.
   for (const char* id : {"e", "d", "c", "b", "a"}) {
@@ -721,7 +777,7 @@ TEST(SegmentIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   const v1::QueryNode query =
       Bool({}, {Term("alpha"), Term("beta", v1::FIELD_TITLE),
                 Term("gamma", v1::FIELD_BODY), Phrase("delta eps", 2),
-                Term("odd", v1::FIELD_SOURCE)});
+                Term("odd", v1::FIELD_SOURCE), Term("iota"), Term("kappa")});
   v1::StatsRequest stats_request;
   auto add_ref = [&](const std::string& term, v1::Field field) {
     v1::TermRef* ref = stats_request.add_terms();
@@ -734,6 +790,8 @@ TEST(SegmentIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   add_ref("delta", v1::FIELD_UNSPECIFIED);
   add_ref("eps", v1::FIELD_UNSPECIFIED);
   add_ref("odd", v1::FIELD_SOURCE);
+  add_ref("iota", v1::FIELD_UNSPECIFIED);
+  add_ref("kappa", v1::FIELD_UNSPECIFIED);
 
   auto global_stats = [&](const std::vector<SegmentIndex*>& indexes) {
     v1::GlobalStats g;
@@ -753,6 +811,9 @@ TEST(SegmentIndexShardingTest, ScoresIdenticalOverOneOrThreeIndexes) {
   };
 
   v1::ShardSearchRequest request = SearchFor(query, 1000);
+  // Every hit gets its proximity bonus (alpha, iota, kappa), not only each
+  // shard's best: the bonus too must not depend on the sharding.
+  request.mutable_scoring()->set_proximity_window(1000);
   *request.mutable_stats() = global_stats({single.get()});
   auto expected = single->Search(request);
   ASSERT_THAT(expected, IsOk());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "services/storage/analyzed_field.h"
+#include "services/storage/segment/search.h"
 
 namespace sift::storage {
 namespace {
@@ -231,6 +232,20 @@ absl::Status ValidateScoring(const v1::ScoringParams& scoring) {
       return Invalid(path,
                      absl::StrCat("must be between 0 and 1, got ", value));
     }
+  }
+  if (scoring.has_proximity_weight() &&
+      !(std::isfinite(scoring.proximity_weight()) &&
+        scoring.proximity_weight() >= 0)) {
+    return Invalid("scoring.proximity_weight",
+                   absl::StrCat("must be a finite number >= 0 (0 turns the "
+                                "bonus off), got ",
+                                scoring.proximity_weight()));
+  }
+  if (scoring.proximity_window() > segment::kMaxProximityWindow) {
+    return Invalid(
+        "scoring.proximity_window",
+        absl::StrCat("must be at most ", segment::kMaxProximityWindow, ", got ",
+                     scoring.proximity_window()));
   }
   return absl::OkStatus();
 }

@@ -138,7 +138,8 @@ absl::Status WaitForServing(const std::string& address,
 }
 
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
-    int num_shards, const std::string& root) {
+    int num_shards, const std::string& root,
+    const std::vector<std::string>& query_flags) {
   std::unique_ptr<Cluster> c(new Cluster);
   c->root_ = root;
   for (int i = 0; i < num_shards; ++i) {
@@ -157,10 +158,11 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   if (!ingest.ok()) return ingest.status();
   c->ingest_process_ = std::move(*ingest);
   c->query_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
+  std::vector<std::string> query_args = {"--listen=" + c->query_address_,
+                                         "--shards=" + shards};
+  query_args.insert(query_args.end(), query_flags.begin(), query_flags.end());
   auto query =
-      Process::Start(bin + "/sift-query",
-                     {"--listen=" + c->query_address_, "--shards=" + shards},
-                     root + "/query.log");
+      Process::Start(bin + "/sift-query", query_args, root + "/query.log");
   if (!query.ok()) return query.status();
   c->query_process_ = std::move(*query);
   for (const std::string& addr : {c->ingest_address_, c->query_address_}) {

@@ -47,8 +47,10 @@ absl::Status WaitForServing(const std::string& address, absl::Duration timeout);
 // one sift-query. Binaries come from SIFT_BIN_DIR.
 class Cluster {
  public:
+  // `query_flags` go to sift-query as well.
   static absl::StatusOr<std::unique_ptr<Cluster>> Start(
-      int num_shards, const std::string& root);
+      int num_shards, const std::string& root,
+      const std::vector<std::string>& query_flags = {});
   ~Cluster();
 
   v1::IngestService::Stub& ingest() { return *ingest_stub_; }

@@ -687,6 +687,9 @@ class TopK {
     double score;
     absl::string_view id;
     Published published;
+    // Where the hit lives, for the proximity pass.
+    const Segment* segment = nullptr;
+    uint32_t raw = 0;
   };
 
   TopK(uint32_t limit, v1::SortOrder sort) : limit_(limit), sort_(sort) {}
@@ -833,7 +836,8 @@ class Wand {
                             term->cursor.tf_body(), columns.title_lengths[doc],
                             columns.body_lengths[doc]));
       }
-      top->Offer({score, columns.id(doc), columns.published(doc)});
+      top->Offer(
+          {score, columns.id(doc), columns.published(doc), &segment, doc});
     };
 
     while (!live.empty()) {
@@ -952,9 +956,93 @@ absl::Status SearchSegment(const Segment& segment, const SearchSpec& spec,
     if (segment.IsDeleted(raw) || !filter.Accept(raw)) continue;
     ++totals->count;
     if (spec.limit == 0) continue;
-    top->Offer({root->Score(), columns.id(raw), columns.published(raw)});
+    top->Offer({root->Score(), columns.id(raw), columns.published(raw),
+                &segment, raw});
   }
   return context.status();
+}
+
+// The distinct full-text terms of the plan's positive clauses that match in
+// title or body, with their idf: the terms whose closeness the proximity
+// bonus rewards. Scoped, excluded, fuzzy and prefix clauses do not take part.
+void CollectProximityTerms(const PlanNode& node,
+                           std::vector<const PlanNode*>* terms) {
+  switch (node.kind) {
+    case PlanNode::Kind::kTerm:
+      if (node.fields == TextFields::kTitleAndBody &&
+          std::none_of(
+              terms->begin(), terms->end(),
+              [&node](const PlanNode* t) { return t->term == node.term; })) {
+        terms->push_back(&node);
+      }
+      return;
+    case PlanNode::Kind::kBoolean:
+      for (const PlanNode& child : node.must) {
+        CollectProximityTerms(child, terms);
+      }
+      for (const PlanNode& child : node.should) {
+        CollectProximityTerms(child, terms);
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+// Adds the proximity bonus to `entries` (hits of `segment`, in increasing
+// doc order).
+absl::Status AddProximity(const Segment& segment,
+                          const std::vector<const PlanNode*>& terms,
+                          const Bm25f& bm25,
+                          const std::vector<TopK::Entry*>& entries) {
+  SegmentContext context(&segment, &bm25);
+  const size_t n = terms.size();
+  std::vector<PostingCursor> cursors(n);
+  std::vector<PositionsReader> readers(n);
+  std::vector<bool> present(n, false);
+  std::vector<double> idfs(n);
+  for (size_t i = 0; i < n; ++i) {
+    idfs[i] = terms[i]->idf;
+    SIFT_ASSIGN_OR_RETURN(
+        std::optional<absl::string_view> postings,
+        context.Load(PostingsKey(TermField::kText, terms[i]->term)));
+    if (!postings) continue;
+    SIFT_ASSIGN_OR_RETURN(
+        std::optional<absl::string_view> positions,
+        context.Load(PositionsKey(TermField::kText, terms[i]->term)));
+    if (!positions) {
+      return absl::DataLossError(absl::StrCat("segment ", segment.id(),
+                                              ": no positions for a term "
+                                              "with postings"));
+    }
+    SIFT_RETURN_IF_ERROR(cursors[i].Init(*postings));
+    SIFT_RETURN_IF_ERROR(readers[i].Init(*positions));
+    present[i] = true;
+  }
+  std::vector<std::vector<uint32_t>> title(n), body(n);
+  const Columns& columns = segment.columns();
+  for (TopK::Entry* entry : entries) {
+    size_t matched = 0;
+    for (size_t i = 0; i < n; ++i) {
+      title[i].clear();
+      body[i].clear();
+      if (!present[i]) continue;
+      PostingCursor& cursor = cursors[i];
+      cursor.SeekTo(entry->raw);
+      SIFT_RETURN_IF_ERROR(cursor.status());
+      if (cursor.doc() != entry->raw) continue;
+      SIFT_RETURN_IF_ERROR(
+          readers[i].Read(cursor.block_index(), cursor.index_in_block(),
+                          cursor.block_tf_title(), cursor.block_tf_body(),
+                          &title[i], &body[i]));
+      ++matched;
+    }
+    if (matched < 2) continue;
+    entry->score +=
+        bm25.Proximity(idfs, title, body, columns.title_lengths[entry->raw],
+                       columns.body_lengths[entry->raw]);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -969,16 +1057,58 @@ absl::StatusOr<SearchResult> Search(
                    [](const Segment* a, const Segment* b) {
                      return a->live_count() > b->live_count();
                    });
-  TopK top(spec.limit, spec.sort);
+  // Term proximity reorders the best `window` hits by BM25F. Every hit
+  // outside them scores at most the window's last, and the bonus only adds,
+  // so the order stays consistent at any depth; the window is the same for
+  // every page because it does not depend on `limit`.
+  std::vector<const PlanNode*> proximity_terms;
+  const Bm25fParams& params = spec.bm25->params();
+  const bool relevance = spec.sort == v1::SORT_ORDER_RELEVANCE ||
+                         spec.sort == v1::SORT_ORDER_UNSPECIFIED;
+  if (relevance && spec.limit > 0 && params.proximity_weight > 0) {
+    CollectProximityTerms(*spec.root, &proximity_terms);
+  }
+  const bool proximity = proximity_terms.size() >= 2;
+  const uint32_t window =
+      proximity ? std::min(params.proximity_window, kMaxProximityWindow) : 0;
+  TopK top(std::max(spec.limit, window), spec.sort);
   Totals totals;
   for (const Segment* segment : order) {
     if (segment->live_count() == 0) continue;
     SIFT_RETURN_IF_ERROR(SearchSegment(*segment, spec, &top, &totals));
   }
+  std::vector<TopK::Entry> sorted = top.Sorted();
+  if (proximity) {
+    std::vector<TopK::Entry*> rerank;
+    for (size_t i = 0; i < sorted.size() && i < window; ++i) {
+      rerank.push_back(&sorted[i]);
+    }
+    std::sort(rerank.begin(), rerank.end(),
+              [](const TopK::Entry* a, const TopK::Entry* b) {
+                return a->segment != b->segment ? a->segment < b->segment
+                                                : a->raw < b->raw;
+              });
+    for (size_t i = 0; i < rerank.size();) {
+      size_t end = i;
+      while (end < rerank.size() &&
+             rerank[end]->segment == rerank[i]->segment) {
+        ++end;
+      }
+      SIFT_RETURN_IF_ERROR(AddProximity(
+          *rerank[i]->segment, proximity_terms, *spec.bm25,
+          std::vector<TopK::Entry*>(rerank.begin() + i, rerank.begin() + end)));
+      i = end;
+    }
+    std::sort(sorted.begin(), sorted.end(),
+              [&top](const TopK::Entry& a, const TopK::Entry& b) {
+                return top.Better(a, b);
+              });
+    if (sorted.size() > spec.limit) sorted.resize(spec.limit);
+  }
   SearchResult result;
   result.total_hits = totals.count;
   result.total_hits_is_lower_bound = totals.lower_bound;
-  for (const TopK::Entry& entry : top.Sorted()) {
+  for (const TopK::Entry& entry : sorted) {
     result.hits.push_back(
         {entry.score, std::string(entry.id), entry.published});
   }

@@ -89,6 +89,9 @@ struct SearchResult {
 // fails with INVALID_ARGUMENT, asking for a longer prefix.
 inline constexpr size_t kMaxPrefixTerms = 10000;
 
+// Largest proximity window a request may ask for.
+inline constexpr uint32_t kMaxProximityWindow = 1000;
+
 // The edit distance between `a` and `b` in code points (insertions,
 // deletions, substitutions and transpositions of adjacent characters, each
 // 1), or max_edits + 1 when it is over `max_edits`.
