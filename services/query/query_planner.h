@@ -45,7 +45,9 @@ struct QueryPlan {
 //     match the whole value, quoted or not;
 //   - a group with only excluded clauses means "every document except",
 //     a match-all with those exclusions;
-//   - kMatchAll (the empty query, `*`) plans to MatchAllQuery.
+//   - kMatchAll (the empty query, `*`) plans to MatchAllQuery;
+//   - kDateRange plans to DateRangeQuery over ToHalfOpen's [from, to), with
+//     no statistics and no highlights (a range does not score).
 // INVALID_ARGUMENT only when the analyzer rejects the text. Thread-safe.
 absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
                                     const analysis::Analyzer& analyzer);
