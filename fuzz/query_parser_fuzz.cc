@@ -5,7 +5,9 @@
 // - fail only with INVALID_ARGUMENT, with a message that starts "query: ";
 // - when it succeeds, return a tree within the limits it was given (query
 //   bytes, number of terms and phrases, phrase slop), with no empty boolean
-//   node, no empty term text and fuzzy edits of 1 or 2;
+//   node, no empty term text, fuzzy edits of 1 or 2, and date ranges whose
+//   ends are periods within years 1 to 9999 and which match at least one
+//   instant;
 // - give the same answer when asked twice.
 
 #include <cstddef>
@@ -19,7 +21,11 @@
 
 namespace {
 
+using sift::query::DateBound;
 using sift::query::DefaultOperator;
+using sift::query::HalfOpenRange;
+using sift::query::kEndOfDateTime;
+using sift::query::kFirstDateTime;
 using sift::query::ParseQuery;
 using sift::query::ParserOptions;
 using sift::query::QueryClause;
@@ -30,6 +36,16 @@ void Check(bool condition, const char* what) {
     fprintf(stderr, "broken invariant: %s\n", what);
     __builtin_trap();
   }
+}
+
+void CheckBound(const DateBound& bound) {
+  Check(!bound.text.empty(), "a date bound without text");
+  Check(bound.start < bound.end, "a date bound's period is empty");
+  Check(bound.start >= kFirstDateTime && bound.end <= kEndOfDateTime,
+        "a date bound outside years 1 to 9999");
+  Check(bound.start.nanos >= 0 && bound.start.nanos <= 999'999'999 &&
+            bound.end.nanos >= 0 && bound.end.nanos <= 999'999'999,
+        "a date bound with nanos out of range");
 }
 
 // Returns the number of terms and phrases below `expr`; checks the shape.
@@ -49,6 +65,19 @@ size_t Walk(const QueryExpr& expr, const ParserOptions& options) {
     case QueryExpr::Kind::kPhrase:
       Check(expr.slop <= options.max_slop, "slop over max_slop");
       return 1;
+    case QueryExpr::Kind::kDateRange: {
+      if (expr.lower) CheckBound(*expr.lower);
+      if (expr.upper) CheckBound(*expr.upper);
+      const HalfOpenRange range = ToHalfOpen(expr);
+      Check(range.from.value_or(kFirstDateTime) <
+                range.to.value_or(kEndOfDateTime),
+            "an empty date range");
+      Check(!range.to || *range.to < kEndOfDateTime,
+            "a date range's end at or past the end of 9999 is not open");
+      // Renders without trouble.
+      if (range.from) Check(!FormatDateTime(*range.from).empty(), "format");
+      return 1;
+    }
     case QueryExpr::Kind::kAnd:
     case QueryExpr::Kind::kOr: {
       Check(!expr.clauses.empty(), "boolean node without clauses");

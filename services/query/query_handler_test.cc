@@ -128,6 +128,30 @@ TEST_F(QueryHandlerTest, SendsSummedGlobalStatsAndTheMergeDepth) {
   }
 }
 
+TEST_F(QueryHandlerTest, SendsADateRangeAsAPlanNodeWithoutStatistics) {
+  ASSERT_THAT(Search(Request("cocoa -published_at:[1987-01-01 TO 1987-03]")),
+              sift::testing::IsOk());
+  for (int i = 0; i < kShards; ++i) {
+    std::vector<v1::ShardSearchRequest> searches = cluster_.shard(i).searches();
+    ASSERT_EQ(searches.size(), 1u);
+    const v1::ShardSearchRequest& s = searches[0];
+    ASSERT_EQ(s.stats().terms_size(), 1);
+    EXPECT_EQ(s.stats().terms(0).term(), "cocoa");
+    EXPECT_EQ(s.query().ShortDebugString(),
+              "boolean { should { term { term: \"cocoa\" } } must_not { "
+              "date_range { from { seconds: 536457600 } to { seconds: "
+              "544233600 } } } }");
+  }
+}
+
+TEST_F(QueryHandlerTest, AMalformedDateRangeReachesNoShard) {
+  EXPECT_THAT(Search(Request("cocoa published_at:[2021 TO 2020]")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("query: column 7: the date range [2021 TO "
+                                 "2020] is empty")));
+  EXPECT_EQ(cluster_.total_calls(), 0);
+}
+
 TEST_F(QueryHandlerTest, OffsetSkipsTheFirstHits) {
   v1::SearchRequest request = Request("cocoa", 3);
   request.set_offset(2);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/analysis/utf8.h"
 #include "common/status/status_macros.h"
@@ -48,6 +49,192 @@ std::optional<QueryField> FieldFromName(absl::string_view name) {
   if (lower == "source") return QueryField::kSource;
   if (lower == "tag" || lower == "tags") return QueryField::kTag;
   return std::nullopt;
+}
+
+// `published_at:` and its alias `date:` (the name JSON ingest accepts too)
+// introduce a date range rather than a term.
+bool IsDateFieldName(absl::string_view name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  return lower == "published_at" || lower == "date";
+}
+
+constexpr int64_t kSecondsPerDay = 86'400;
+
+bool IsLeapYear(int64_t year) {
+  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+int DaysInMonth(int64_t year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
+}
+
+// Days from 1970-01-01 to the given date of the proleptic Gregorian
+// calendar (the days_from_civil algorithm of Howard Hinnant).
+int64_t DaysFromCivil(int64_t year, int month, int day) {
+  year -= month <= 2 ? 1 : 0;
+  const int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const int64_t year_of_era = year - era * 400;
+  const int64_t day_of_year =
+      (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  const int64_t day_of_era =
+      year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146'097 + day_of_era - 719'468;
+}
+
+DateTime StartOfDay(int64_t year, int month, int day) {
+  return {DaysFromCivil(year, month, day) * kSecondsPerDay, 0};
+}
+
+// The period [start, end) a date of the query language denotes.
+struct ParsedDate {
+  DateTime start;
+  DateTime end;
+};
+
+// Reads one date; on failure, error() says why in a phrase for the caller
+// to place in a message.
+class DateParser {
+ public:
+  explicit DateParser(absl::string_view text) : text_(text) {}
+
+  // YYYY, YYYY-MM, YYYY-MM-DD, or an RFC 3339 timestamp
+  // (YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)); UTC unless an
+  // offset says otherwise.
+  std::optional<ParsedDate> Parse() {
+    int year = 0, month = 0, day = 0;
+    if (!Digits(4, &year)) return Fail("a date starts with a 4-digit year");
+    if (year == 0) return Fail("years run from 0001 to 9999");
+    if (AtEnd()) {
+      return ParsedDate{StartOfDay(year, 1, 1),
+                        StartOfDay(int64_t{year} + 1, 1, 1)};
+    }
+    if (!Skip('-') || !Digits(2, &month)) {
+      return Fail("expected '-' and a 2-digit month after the year");
+    }
+    if (month < 1 || month > 12) return Fail("the month must be 01 to 12");
+    if (AtEnd()) {
+      return ParsedDate{StartOfDay(year, month, 1),
+                        month == 12 ? StartOfDay(int64_t{year} + 1, 1, 1)
+                                    : StartOfDay(year, month + 1, 1)};
+    }
+    if (!Skip('-') || !Digits(2, &day)) {
+      return Fail("expected '-' and a 2-digit day after the month");
+    }
+    if (day < 1 || day > DaysInMonth(year, month)) {
+      return Fail(absl::StrCat("the day must be 01 to ",
+                               DaysInMonth(year, month), " in that month"));
+    }
+    const DateTime midnight = StartOfDay(year, month, day);
+    if (AtEnd()) {
+      return ParsedDate{midnight, {midnight.seconds + kSecondsPerDay, 0}};
+    }
+    return ParseTime(midnight);
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  std::optional<ParsedDate> ParseTime(DateTime midnight) {
+    if (!Skip('T') && !Skip('t')) {
+      return Fail(
+          "expected 'T' and a time after the day, as in 2021-03-04T05:06:07Z");
+    }
+    int hour = 0, minute = 0, second = 0;
+    if (!Digits(2, &hour) || !Skip(':') || !Digits(2, &minute) || !Skip(':') ||
+        !Digits(2, &second)) {
+      return Fail("expected the time as HH:MM:SS after 'T'");
+    }
+    if (hour > 23 || minute > 59 || second > 59) {
+      return Fail(
+          "the time must be 00:00:00 to 23:59:59 (leap seconds are not "
+          "supported)");
+    }
+    int32_t nanos = 0;
+    if (Skip('.')) {
+      int digits = 0;
+      while (pos_ < text_.size() && absl::ascii_isdigit(text_[pos_])) {
+        if (++digits > 9) {
+          return Fail("at most 9 fractional digits (nanoseconds)");
+        }
+        nanos = nanos * 10 + (text_[pos_++] - '0');
+      }
+      if (digits == 0) return Fail("expected digits after '.'");
+      for (; digits < 9; ++digits) nanos *= 10;
+    }
+    int64_t offset = 0;
+    if (!Skip('Z') && !Skip('z')) {
+      const bool west = pos_ < text_.size() && text_[pos_] == '-';
+      int offset_hours = 0, offset_minutes = 0;
+      if (!(Skip('+') || Skip('-')) || !Digits(2, &offset_hours) ||
+          !Skip(':') || !Digits(2, &offset_minutes)) {
+        return Fail(
+            "expected the time zone after the time: Z, or an offset such as "
+            "+01:00");
+      }
+      if (offset_hours > 23 || offset_minutes > 59) {
+        return Fail("the offset must be -23:59 to +23:59");
+      }
+      offset = (offset_hours * 3600 + offset_minutes * 60) * (west ? -1 : 1);
+    }
+    if (!AtEnd()) return Fail("unexpected characters after the time zone");
+    const DateTime t{
+        midnight.seconds + hour * 3600 + minute * 60 + second - offset, nanos};
+    if (t < kFirstDateTime || t >= kEndOfDateTime) {
+      return Fail("it lies outside years 0001 to 9999 in UTC");
+    }
+    // A timestamp denotes one nanosecond.
+    const DateTime next = nanos == 999'999'999 ? DateTime{t.seconds + 1, 0}
+                                               : DateTime{t.seconds, nanos + 1};
+    return ParsedDate{t, next};
+  }
+
+  bool AtEnd() const { return pos_ == text_.size(); }
+
+  bool Skip(char c) {
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  bool Digits(size_t n, int* out) {
+    if (pos_ + n > text_.size()) return false;
+    int value = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const char c = text_[pos_ + k];
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+      value = value * 10 + (c - '0');
+    }
+    pos_ += n;
+    *out = value;
+    return true;
+  }
+
+  std::nullopt_t Fail(absl::string_view why) {
+    error_ = std::string(why);
+    return std::nullopt;
+  }
+
+  const absl::string_view text_;
+  size_t pos_ = 0;
+  std::string error_;
+};
+
+// Characters that end a date or `*` in a range: separators of the language
+// and the brackets.
+bool EndsDateWord(char c) {
+  return IsSpace(c) || c == '(' || c == ')' || c == '"' || c == '[' ||
+         c == ']' || c == '{' || c == '}';
+}
+
+std::string RangeText(const QueryExpr& range) {
+  return absl::StrCat(range.lower && !range.lower->inclusive ? "{" : "[",
+                      range.lower ? range.lower->text : "*", " TO ",
+                      range.upper ? range.upper->text : "*",
+                      range.upper && !range.upper->inclusive ? "}" : "]");
 }
 
 enum class TokenKind {
@@ -477,15 +664,26 @@ class Parser {
       }
       case TokenKind::kField: {
         const Token prefix = token_;
+        if (IsDateFieldName(prefix.text)) {
+          SIFT_RETURN_IF_ERROR(CountClause());
+          return ParseDateRange(prefix);
+        }
         std::optional<QueryField> scoped = FieldFromName(prefix.text);
         if (!scoped.has_value()) {
           return ErrorAt(prefix.begin,
                          absl::StrCat("unknown field '", prefix.text,
-                                      "'; the fields are title, body, source "
-                                      "and tag (or tags); write '\\:' for a "
-                                      "literal colon"));
+                                      "'; the fields are title, body, source, "
+                                      "tag (or tags) and published_at (or "
+                                      "date); write '\\:' for a literal "
+                                      "colon"));
         }
         SIFT_RETURN_IF_ERROR(Advance());
+        if (token_.kind == TokenKind::kWord && LooksLikeRange(token_.begin)) {
+          return ErrorAt(token_.begin,
+                         absl::StrCat("ranges apply only to published_at (or "
+                                      "date), not to ",
+                                      FieldName(*scoped)));
+        }
         if (token_.kind != TokenKind::kWord &&
             token_.kind != TokenKind::kPhrase &&
             token_.kind != TokenKind::kLParen &&
@@ -509,6 +707,135 @@ class Parser {
     return ErrorAt(token_.begin,
                    absl::StrCat("expected a term, phrase or '(', found ",
                                 Describe(token_)));
+  }
+
+  // `[`, `{`, or a comparison with a digit after it: what a range on
+  // published_at would look like, at byte `offset`.
+  bool LooksLikeRange(size_t offset) const {
+    const absl::string_view rest = query_.substr(offset);
+    if (rest.empty()) return false;
+    if (rest[0] == '[' || rest[0] == '{') return true;
+    if (rest[0] != '<' && rest[0] != '>') return false;
+    const size_t digit = rest.size() > 1 && rest[1] == '=' ? 2 : 1;
+    return rest.size() > digit &&
+           absl::ascii_isdigit(static_cast<unsigned char>(rest[digit]));
+  }
+
+  void SkipSpaces(size_t* i) const {
+    while (*i < query_.size() && IsSpace(query_[*i])) ++*i;
+  }
+
+  // The date (or `*`) at byte `*i`, up to a space or bracket; moves past it.
+  absl::string_view ScanDateWord(size_t* i) const {
+    const size_t begin = *i;
+    while (*i < query_.size() && !EndsDateWord(query_[*i])) ++*i;
+    return query_.substr(begin, *i - begin);
+  }
+
+  // What stands at byte `offset`, for error messages.
+  std::string DescribeAt(size_t offset) const {
+    if (offset >= query_.size()) return "the end of the query";
+    size_t end = offset;
+    const absl::string_view word = ScanDateWord(&end);
+    if (word.empty()) return absl::StrCat("'", query_.substr(offset, 1), "'");
+    return absl::StrCat("'", word, "'");
+  }
+
+  // One end of a range: the date written at byte `*i` (nullopt for `*` when
+  // `star_ok`); `after` names what came before it, for errors.
+  absl::StatusOr<std::optional<DateBound>> ParseBound(size_t* i, bool inclusive,
+                                                      bool star_ok,
+                                                      absl::string_view after) {
+    const size_t begin = *i;
+    const absl::string_view word = ScanDateWord(i);
+    if (word.empty() || word == "TO" || (word == "*" && !star_ok)) {
+      return ErrorAt(
+          begin, absl::StrCat("expected a date", star_ok ? " or '*'" : "",
+                              " after ", after, ", found ", DescribeAt(begin)));
+    }
+    if (word == "*") return std::nullopt;
+    DateParser parser(word);
+    std::optional<ParsedDate> date = parser.Parse();
+    if (!date.has_value()) {
+      return ErrorAt(
+          begin, absl::StrCat("'", word, "' is not a date: ", parser.error(),
+                              "; write YYYY, YYYY-MM, YYYY-MM-DD or an "
+                              "RFC 3339 timestamp such as "
+                              "2021-03-04T05:06:07Z"));
+    }
+    return DateBound{std::string(word), date->start, date->end, inclusive};
+  }
+
+  // After `published_at:` (the `field` token, not yet advanced over): a
+  // range `[a TO b]` (either bracket either end), a comparison `>=a`, `>a`,
+  // `<=a`, `<a`, a single date (its whole period) or `*` (any date).
+  absl::StatusOr<QueryExpr> ParseDateRange(const Token& field) {
+    QueryExpr expr;
+    expr.kind = QueryExpr::Kind::kDateRange;
+    const std::string after = absl::StrCat("'", field.text, ":'");
+    size_t i = field.end;
+    SkipSpaces(&i);
+    const char c = i < query_.size() ? query_[i] : '\0';
+    if (c == '[' || c == '{') {
+      const size_t open = i++;
+      SkipSpaces(&i);
+      SIFT_ASSIGN_OR_RETURN(
+          expr.lower, ParseBound(&i, c == '[', true,
+                                 absl::StrCat("'", std::string(1, c), "'")));
+      SkipSpaces(&i);
+      if (query_.substr(i, 2) != "TO" ||
+          (i + 2 < query_.size() && !EndsDateWord(query_[i + 2]))) {
+        return ErrorAt(i,
+                       absl::StrCat("expected 'TO' after the first date of "
+                                    "the range opened at column ",
+                                    Column(open), ", found ", DescribeAt(i)));
+      }
+      i += 2;
+      SkipSpaces(&i);
+      SIFT_ASSIGN_OR_RETURN(expr.upper, ParseBound(&i, true, true, "'TO'"));
+      SkipSpaces(&i);
+      if (i == query_.size() || (query_[i] != ']' && query_[i] != '}')) {
+        return ErrorAt(i,
+                       absl::StrCat("expected ']' or '}' to close the "
+                                    "range opened at column ",
+                                    Column(open), ", found ", DescribeAt(i)));
+      }
+      if (expr.upper) expr.upper->inclusive = query_[i] == ']';
+      ++i;
+    } else if (c == '>' || c == '<') {
+      const bool equal = i + 1 < query_.size() && query_[i + 1] == '=';
+      const std::string op = absl::StrCat(std::string(1, c), equal ? "=" : "");
+      i += op.size();
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<DateBound> bound,
+          ParseBound(&i, equal, false, absl::StrCat("'", op, "'")));
+      (c == '>' ? expr.lower : expr.upper) = std::move(bound);
+    } else {
+      if (i == query_.size() || EndsDateWord(c)) {
+        return ErrorAt(i, absl::StrCat("expected a date, a range such as "
+                                       "[2021-01-01 TO 2021-12-31] or a "
+                                       "comparison such as >=2021-01-01 "
+                                       "after ",
+                                       after, ", found ", DescribeAt(i)));
+      }
+      // A single date is its whole period; `*` is any date.
+      SIFT_ASSIGN_OR_RETURN(expr.lower, ParseBound(&i, true, true, after));
+      expr.upper = expr.lower;
+    }
+    const HalfOpenRange range = ToHalfOpen(expr);
+    if (range.from.value_or(kFirstDateTime) >=
+        range.to.value_or(kEndOfDateTime)) {
+      return ErrorAt(
+          field.begin,
+          absl::StrCat("the date range ", RangeText(expr),
+                       " is empty: it would start at ",
+                       FormatDateTime(range.from.value_or(kFirstDateTime)),
+                       " and end before ",
+                       FormatDateTime(range.to.value_or(kEndOfDateTime))));
+    }
+    pos_ = i;
+    SIFT_RETURN_IF_ERROR(Advance());
+    return expr;
   }
 
   const absl::string_view query_;
@@ -542,6 +869,9 @@ void AppendDebugString(const QueryExpr& expr, std::string* out) {
       }
       return;
     }
+    case QueryExpr::Kind::kDateRange:
+      absl::StrAppend(out, "published_at:", RangeText(expr));
+      return;
     case QueryExpr::Kind::kAnd:
     case QueryExpr::Kind::kOr:
       out->append(expr.kind == QueryExpr::Kind::kAnd ? "(AND" : "(OR");
@@ -575,6 +905,51 @@ absl::StatusOr<QueryExpr> ParseQuery(absl::string_view query,
         "query: column ", column, ": not valid UTF-8 (", bad->reason, ")"));
   }
   return Parser(query, options).Parse();
+}
+
+HalfOpenRange ToHalfOpen(const QueryExpr& range) {
+  HalfOpenRange out;
+  if (range.lower) {
+    out.from = range.lower->inclusive ? range.lower->start : range.lower->end;
+  }
+  if (range.upper) {
+    out.to = range.upper->inclusive ? range.upper->end : range.upper->start;
+    if (*out.to >= kEndOfDateTime) out.to.reset();
+  }
+  return out;
+}
+
+std::string FormatDateTime(const DateTime& t) {
+  // civil_from_days (Howard Hinnant), the inverse of DaysFromCivil.
+  const int64_t days = t.seconds >= 0
+                           ? t.seconds / kSecondsPerDay
+                           : -((-t.seconds - 1) / kSecondsPerDay) - 1;
+  const int64_t second_of_day = t.seconds - days * kSecondsPerDay;
+  const int64_t z = days + 719'468;
+  const int64_t era = (z >= 0 ? z : z - 146'096) / 146'097;
+  const int64_t day_of_era = z - era * 146'097;
+  const int64_t year_of_era = (day_of_era - day_of_era / 1460 +
+                               day_of_era / 36'524 - day_of_era / 146'096) /
+                              365;
+  const int64_t day_of_year =
+      day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const int64_t mp = (5 * day_of_year + 2) / 153;
+  const int64_t day = day_of_year - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = year_of_era + era * 400 + (month <= 2 ? 1 : 0);
+  std::string fraction;
+  if (t.nanos != 0) {
+    int32_t nanos = t.nanos;
+    int digits = 9;
+    while (digits > 3 && nanos % 1000 == 0) {
+      nanos /= 1000;
+      digits -= 3;
+    }
+    fraction = absl::StrFormat(".%0*d", digits, nanos);
+  }
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d%sZ", year, month, day,
+                         second_of_day / 3600, second_of_day / 60 % 60,
+                         second_of_day % 60, fraction);
 }
 
 std::string DebugString(const QueryExpr& expr) {

@@ -1,8 +1,10 @@
 #ifndef SIFT_SERVICES_QUERY_QUERY_PARSER_H_
 #define SIFT_SERVICES_QUERY_QUERY_PARSER_H_
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,12 +27,54 @@ enum class Occur { kDefault, kRequired, kExcluded };
 
 struct QueryClause;
 
+// An instant in UTC: seconds since the Unix epoch and nanoseconds (0 to
+// 999,999,999) after them, as in google.protobuf.Timestamp.
+struct DateTime {
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+
+  friend auto operator<=>(const DateTime&, const DateTime&) = default;
+};
+
+// 0001-01-01T00:00:00Z, the earliest instant a range can name, and
+// 10000-01-01T00:00:00Z, the first one after the latest.
+inline constexpr DateTime kFirstDateTime{-62'135'596'800, 0};
+inline constexpr DateTime kEndOfDateTime{253'402'300'800, 0};
+
+// One end of a date range as written. A date denotes a period: `2021` the
+// whole year, `2021-03` the month, `2021-03-04` the day, a full timestamp
+// one nanosecond. The period is [start, end).
+struct DateBound {
+  std::string text;  // as written, e.g. "2021-03"
+  DateTime start;
+  DateTime end;
+  bool inclusive = true;
+};
+
+// A date range as the half-open interval [from, to) of instants it
+// matches; nullopt means open on that side.
+struct HalfOpenRange {
+  std::optional<DateTime> from;
+  std::optional<DateTime> to;
+};
+
 // A node of the parsed query. Terms and phrases keep the text the user wrote
 // (escapes removed), not yet analyzed: planning turns them into index terms.
 struct QueryExpr {
   // kMatchAll: the empty query, or `*`. kPrefix: `word*`, every term that
   // starts with the word. kFuzzy: `word~N`, terms within N edits of it.
-  enum class Kind { kMatchAll, kTerm, kPrefix, kFuzzy, kPhrase, kAnd, kOr };
+  // kDateRange: `published_at:[a TO b]` and its other forms, the documents
+  // dated in a range.
+  enum class Kind {
+    kMatchAll,
+    kTerm,
+    kPrefix,
+    kFuzzy,
+    kPhrase,
+    kAnd,
+    kOr,
+    kDateRange
+  };
 
   Kind kind = Kind::kMatchAll;
   // kTerm, kPrefix and kPhrase: the scope and the unescaped text (without
@@ -43,6 +87,9 @@ struct QueryExpr {
   uint32_t max_edits = 0;
   // kAnd and kOr: the operands, at least one.
   std::vector<QueryClause> clauses;
+  // kDateRange: the ends; nullopt for an open end (`*`).
+  std::optional<DateBound> lower;
+  std::optional<DateBound> upper;
 };
 
 struct QueryClause {
@@ -72,8 +119,23 @@ struct ParserOptions {
 absl::StatusOr<QueryExpr> ParseQuery(absl::string_view query,
                                      const ParserOptions& options);
 
+// The instants a kDateRange matches. Reduced precision rounds outwards for
+// inclusive ends and inwards for exclusive ones: an inclusive lower bound
+// starts at its period's start, an exclusive one at its period's end; an
+// inclusive upper bound ends at its period's end, an exclusive one at its
+// start. `to` is nullopt when it would be kEndOfDateTime or later (nothing
+// is dated there). Empty when from >= to; ParseQuery never returns such a
+// range.
+HalfOpenRange ToHalfOpen(const QueryExpr& range);
+
+// Renders an instant as RFC 3339 in UTC: 2021-03-04T05:06:07Z, with as
+// many fractional digits as the nanoseconds need (in groups of three).
+std::string FormatDateTime(const DateTime& t);
+
 // A compact, unambiguous rendering for tests and debugging, e.g.
-// `(OR title:a (AND +b -"c d"~2))`; match-all is `*:*`.
+// `(OR title:a (AND +b -"c d"~2))`; match-all is `*:*`; a date range is
+// `published_at:[2021 TO 2022-06}` whatever form it was written in (`*`
+// for an open end).
 std::string DebugString(const QueryExpr& expr);
 
 // The name the query language uses for `field` ("title", ...; "" for kAll).

@@ -63,6 +63,8 @@ class Planner {
       case QueryExpr::Kind::kAnd:
       case QueryExpr::Kind::kOr:
         return PlanBoolean(expr, excluded);
+      case QueryExpr::Kind::kDateRange:
+        return PlanDateRange(expr);
     }
     return std::nullopt;
   }
@@ -149,6 +151,23 @@ class Planner {
     phrase->set_field(field);
     for (std::string& term : *terms) phrase->add_terms(std::move(term));
     phrase->set_slop(expr.slop);
+    return node;
+  }
+
+  // A range restricts without scoring: it adds no statistics and nothing to
+  // highlight. Its ends become the half-open [from, to) the shards check.
+  static v1::QueryNode PlanDateRange(const QueryExpr& expr) {
+    const HalfOpenRange range = ToHalfOpen(expr);
+    v1::QueryNode node;
+    v1::DateRangeQuery* out = node.mutable_date_range();
+    if (range.from) {
+      out->mutable_from()->set_seconds(range.from->seconds);
+      out->mutable_from()->set_nanos(range.from->nanos);
+    }
+    if (range.to) {
+      out->mutable_to()->set_seconds(range.to->seconds);
+      out->mutable_to()->set_nanos(range.to->nanos);
+    }
     return node;
   }
 

@@ -53,7 +53,9 @@ struct PlanOptions {
 //   - a group with only excluded clauses means "every document except",
 //     a match-all with those exclusions;
 //   - kMatchAll (the empty query, `*`) plans to MatchAllQuery;
-//   - plain stop words drop out of groups as PlanOptions says.
+//   - plain stop words drop out of groups as PlanOptions says;
+//   - kDateRange plans to DateRangeQuery over ToHalfOpen's [from, to), with
+//     no statistics and no highlights (a range does not score).
 // INVALID_ARGUMENT only when the analyzer rejects the text. Thread-safe.
 absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
                                     const analysis::Analyzer& analyzer,

@@ -254,5 +254,62 @@ TEST(QueryPlannerTest, NestedExclusionsAreNotHighlighted) {
   EXPECT_THAT(plan.body_highlights.terms, ElementsAre("cocoa"));
 }
 
+TEST(QueryPlannerTest, DateRangesBecomeHalfOpenTimestamps) {
+  // Inclusive at both ends: the whole last day is in.
+  EXPECT_EQ(Node("published_at:[2021-01-01 TO 2021-12-31]"),
+            "date_range { from { seconds: 1609459200 } to { seconds: "
+            "1640995200 } }");
+  // `>2021-06` starts after June; `<=2021` ends with the year.
+  EXPECT_EQ(Node("published_at:>2021-06"),
+            "date_range { from { seconds: 1625097600 } }");
+  EXPECT_EQ(Node("date:<=2021"), "date_range { to { seconds: 1640995200 } }");
+  EXPECT_EQ(Node("published_at:<2021-07"),
+            "date_range { to { seconds: 1625097600 } }");
+  // An exclusive timestamp starts one nanosecond after it.
+  EXPECT_EQ(Node("published_at:{2021-03-04T05:06:07.25Z TO 2021-03-05}"),
+            "date_range { from { seconds: 1614834367 nanos: 250000001 } to { "
+            "seconds: 1614902400 } }");
+  EXPECT_EQ(Node("published_at:[2000-01-01T00:00:00-00:30 TO *]"),
+            "date_range { from { seconds: 946686600 } }");
+  // Before 1970, and open at both ends.
+  EXPECT_EQ(Node("published_at:[1960 TO 1960-06]"),
+            "date_range { from { seconds: -315619200 } to { seconds: "
+            "-299894400 } }");
+  EXPECT_EQ(Node("published_at:*"), "date_range { }");
+  EXPECT_EQ(Node("published_at:[* TO 9999]"), "date_range { }");
+}
+
+TEST(QueryPlannerTest, DateRangesNeitherScoreNorHighlight) {
+  const QueryPlan plan = Plan("cocoa AND published_at:[1987-01-01 TO 1987-03]");
+  EXPECT_EQ(plan.query.ShortDebugString(),
+            "boolean { must { term { term: \"cocoa\" } } must { date_range { "
+            "from { seconds: 536457600 } to { seconds: 544233600 } } } }");
+  EXPECT_THAT(StatsTerms(plan),
+              ElementsAre(Pair(v1::FIELD_UNSPECIFIED, "cocoa")));
+  EXPECT_THAT(plan.body_highlights.terms, ElementsAre("cocoa"));
+  EXPECT_THAT(plan.title_highlights.terms, ElementsAre("cocoa"));
+  EXPECT_FALSE(plan.matches_nothing);
+}
+
+TEST(QueryPlannerTest, DateRangesCombineLikeOtherClauses) {
+  // Excluded alone: every document but those, undated ones included.
+  EXPECT_EQ(Node("-published_at:<1987-03-01"),
+            "boolean { must { match_all { } } must_not { date_range { to { "
+            "seconds: 541555200 } } } }");
+  EXPECT_EQ(
+      Node("(wing OR published_at:>=2021)"),
+      "boolean { should { term { term: \"wing\" } } should { date_range { "
+      "from { seconds: 1609459200 } } } }");
+  // A range is never dropped, so punctuation beside it does not make the
+  // query match nothing.
+  const QueryPlan plan = Plan("!!! published_at:2021");
+  EXPECT_FALSE(plan.matches_nothing);
+  EXPECT_EQ(plan.query.ShortDebugString(),
+            "date_range { from { seconds: 1609459200 } to { seconds: "
+            "1640995200 } }");
+  EXPECT_THAT(plan.stats_terms, IsEmpty());
+  EXPECT_TRUE(plan.body_highlights.empty());
+}
+
 }  // namespace
 }  // namespace sift::query

@@ -1264,6 +1264,18 @@ class PlanResolver {
       case v1::QueryNode::kMatchAll:
         out->kind = PlanNode::Kind::kMatchAll;
         return absl::OkStatus();
+      case v1::QueryNode::kDateRange: {
+        // The storage handler has checked the timestamps.
+        out->kind = PlanNode::Kind::kDateRange;
+        const v1::DateRangeQuery& range = node.date_range();
+        if (range.has_from()) {
+          out->from.emplace(range.from().seconds(), range.from().nanos());
+        }
+        if (range.has_to()) {
+          out->to.emplace(range.to().seconds(), range.to().nanos());
+        }
+        return absl::OkStatus();
+      }
       case v1::QueryNode::NODE_NOT_SET:
         break;
     }

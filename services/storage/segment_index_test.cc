@@ -19,6 +19,7 @@ namespace {
 
 using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
+using ::sift::storage::testing::DateRange;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::DocSpec;
 using ::sift::storage::testing::Fuzzy;
@@ -531,6 +532,138 @@ TEST_P(FilterTest, SortsByDateWithUndatedLast) {
   EXPECT_THAT(HitIds(Search(request)), ElementsAre("3", "2", "5"));
 }
 
+// Documents dated 100, 200, 250.5 and 300 (seconds since the epoch) and
+// one without a date.
+class DateRangeTest : public SegmentIndexTest {
+ protected:
+  void SetUp() override {
+    SegmentIndexTest::SetUp();
+    Write(
+        {Upsert({.id = "d100", .body = "cocoa", .published_seconds = 100}),
+         Upsert(
+             {.id = "d200", .body = "cocoa coffee", .published_seconds = 200}),
+         Upsert({.id = "d250",
+                 .body = "tea",
+                 .published_seconds = 250,
+                 .published_nanos = 500}),
+         Upsert({.id = "d300", .body = "coffee", .published_seconds = 300}),
+         Upsert({.id = "undated", .body = "cocoa coffee"})});
+  }
+
+  double ScoreOf(const v1::ShardSearchResponse& response,
+                 const std::string& id) {
+    for (const v1::ShardHit& hit : response.hits()) {
+      if (hit.id() == id) return hit.score();
+    }
+    ADD_FAILURE() << id << " not found";
+    return -1;
+  }
+};
+
+TEST_P(DateRangeTest, AloneMatchesDatedDocumentsInRangeWithScoreZero) {
+  const v1::ShardSearchResponse response =
+      Search(SearchFor(DateRange(100, 300)));
+  // Equal scores order by id.
+  EXPECT_THAT(HitIds(response), ElementsAre("d100", "d200", "d250"));
+  EXPECT_EQ(response.total_hits(), 3u);
+  for (const v1::ShardHit& hit : response.hits()) EXPECT_EQ(hit.score(), 0.0);
+  EXPECT_THAT(Ids(DateRange(std::nullopt, std::nullopt)),
+              ElementsAre("d100", "d200", "d250", "d300"));
+  EXPECT_THAT(Ids(DateRange(201, std::nullopt)), ElementsAre("d250", "d300"));
+  EXPECT_THAT(Ids(DateRange(std::nullopt, 200)), ElementsAre("d100"));
+  EXPECT_THAT(Ids(DateRange(301, 1000)), IsEmpty());
+  EXPECT_THAT(Ids(DateRange(-1000, 100)), IsEmpty());
+}
+
+TEST_P(DateRangeTest, BoundsHaveNanosecondPrecision) {
+  EXPECT_THAT(Ids(DateRange(250, std::nullopt, 500)),
+              ElementsAre("d250", "d300"));
+  EXPECT_THAT(Ids(DateRange(250, std::nullopt, 501)), ElementsAre("d300"));
+  EXPECT_THAT(Ids(DateRange(std::nullopt, 250, 0, 500)),
+              ElementsAre("d100", "d200"));
+  EXPECT_THAT(Ids(DateRange(std::nullopt, 250, 0, 501)),
+              ElementsAre("d100", "d200", "d250"));
+}
+
+TEST_P(DateRangeTest, RestrictsAMustClauseWithoutChangingItsScore) {
+  const v1::ShardSearchResponse plain = Search(SearchFor(Term("cocoa")));
+  ASSERT_EQ(plain.hits_size(), 3);
+  const v1::ShardSearchResponse response =
+      Search(SearchFor(Bool({Term("cocoa"), DateRange(150, std::nullopt)})));
+  EXPECT_THAT(HitIds(response), ElementsAre("d200"));
+  EXPECT_EQ(response.total_hits(), 1u);
+  EXPECT_EQ(ScoreOf(response, "d200"), ScoreOf(plain, "d200"));
+  // The range first or last makes no difference.
+  EXPECT_THAT(Ids(Bool({DateRange(std::nullopt, 250), Term("cocoa")})),
+              UnorderedElementsAre("d100", "d200"));
+}
+
+TEST_P(DateRangeTest, AsAShouldClauseItAddsDocumentsScoringZero) {
+  // Not the WAND path, which only runs disjunctions of terms.
+  const v1::ShardSearchResponse response = Search(
+      SearchFor(Bool({}, {Term("cocoa"), DateRange(250, std::nullopt)})));
+  EXPECT_THAT(HitIds(response),
+              UnorderedElementsAre("d100", "d200", "undated", "d250", "d300"));
+  EXPECT_EQ(response.total_hits(), 5u);
+  EXPECT_GT(ScoreOf(response, "d100"), 0.0);
+  EXPECT_EQ(ScoreOf(response, "d250"), 0.0);
+  EXPECT_EQ(ScoreOf(response, "d300"), 0.0);
+  // The term's documents come first, then the range's, by id.
+  EXPECT_EQ(response.hits(3).id(), "d250");
+  EXPECT_EQ(response.hits(4).id(), "d300");
+}
+
+TEST_P(DateRangeTest, MustNotExcludesOnlyDatedDocumentsInRange) {
+  EXPECT_THAT(Ids(Bool({Term("coffee")}, {}, {DateRange(std::nullopt, 250)})),
+              UnorderedElementsAre("d300", "undated"));
+  // A disjunction of terms with an excluded range (the WAND path).
+  EXPECT_THAT(Ids(Bool({}, {Term("coffee"), Term("cocoa")},
+                       {DateRange(std::nullopt, 250)})),
+              UnorderedElementsAre("d300", "undated"));
+  // Everything but a range keeps the undated documents.
+  EXPECT_THAT(Ids(Bool({MatchAll()}, {}, {DateRange(200, std::nullopt)})),
+              ElementsAre("d100", "undated"));
+}
+
+TEST_P(DateRangeTest, NestsInBooleans) {
+  // (before 150 OR from 280) AND NOT tea
+  EXPECT_THAT(Ids(Bool({Bool({}, {DateRange(std::nullopt, 150),
+                                  DateRange(280, std::nullopt)})},
+                       {}, {Term("tea")})),
+              ElementsAre("d100", "d300"));
+  // coffee AND (cocoa OR from 250)
+  EXPECT_THAT(
+      Ids(Bool({Term("coffee"),
+                Bool({}, {Term("cocoa"), DateRange(250, std::nullopt)})})),
+      UnorderedElementsAre("d200", "d300", "undated"));
+  // Two ranges must both hold.
+  EXPECT_THAT(Ids(Bool({DateRange(150, std::nullopt), DateRange(0, 260)})),
+              ElementsAre("d200", "d250"));
+}
+
+TEST_P(DateRangeTest, DeletedAndReplacedDocumentsFollowTheirLatestVersion) {
+  Write({Delete("d200"),
+         Upsert({.id = "d100", .body = "cocoa", .published_seconds = 400}),
+         Upsert({.id = "undated", .body = "cocoa", .published_seconds = 120})});
+  EXPECT_THAT(Ids(DateRange(std::nullopt, 260)),
+              ElementsAre("d250", "undated"));
+  EXPECT_THAT(Ids(DateRange(350, std::nullopt)), ElementsAre("d100"));
+  EXPECT_THAT(Ids(Bool({Term("cocoa"), DateRange(0, 500)})),
+              UnorderedElementsAre("d100", "undated"));
+  MergeAll();
+  EXPECT_THAT(Ids(DateRange(std::nullopt, std::nullopt)),
+              ElementsAre("d100", "d250", "d300", "undated"));
+}
+
+TEST_P(DateRangeTest, CombinesWithFiltersAndDateSorting) {
+  v1::ShardSearchRequest request = SearchFor(DateRange(100, std::nullopt));
+  request.mutable_filters()->mutable_published_to()->set_seconds(300);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  EXPECT_THAT(HitIds(Search(request)), ElementsAre("d250", "d200", "d100"));
+  request.set_limit(0);
+  EXPECT_EQ(Search(request).total_hits(), 3u);
+}
+
 // A corpus small enough to score by hand: N = 2, title lengths 1 and 2,
 // body lengths 2 and 1, so both average lengths are 1.5.
 class ScoringTest : public SegmentIndexTest {
@@ -862,6 +995,10 @@ INSTANTIATE_TEST_SUITE_P(Layouts, PhraseTest,
                                            Layout::kFlushedPerWrite),
                          LayoutName);
 INSTANTIATE_TEST_SUITE_P(Layouts, FilterTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, DateRangeTest,
                          ::testing::Values(Layout::kMemory,
                                            Layout::kFlushedPerWrite),
                          LayoutName);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
@@ -116,6 +117,29 @@ absl::Status ValidateUpsert(const v1::AnalyzedDocument& upsert,
   return absl::OkStatus();
 }
 
+// Ends that are valid timestamps and, when both are set, a non-empty
+// [from, to): the planner never sends an empty range, so one is a bug
+// worth reporting rather than a query that quietly finds nothing.
+absl::Status ValidateDateRange(const v1::DateRangeQuery& range,
+                               const std::string& path) {
+  if (range.has_from()) {
+    SIFT_RETURN_IF_ERROR(ValidateTimestamp(range.from(), path + ".from"));
+  }
+  if (range.has_to()) {
+    SIFT_RETURN_IF_ERROR(ValidateTimestamp(range.to(), path + ".to"));
+  }
+  if (range.has_from() && range.has_to() &&
+      std::make_pair(range.from().seconds(), range.from().nanos()) >=
+          std::make_pair(range.to().seconds(), range.to().nanos())) {
+    return Invalid(
+        path,
+        absl::StrCat("from (", range.from().seconds(), "s ",
+                     range.from().nanos(), "ns) must be before to (",
+                     range.to().seconds(), "s ", range.to().nanos(), "ns)"));
+  }
+  return absl::OkStatus();
+}
+
 // Walks a plan, counting its nodes against kMaxPlanNodes.
 absl::Status ValidateNode(const v1::QueryNode& node, const std::string& path,
                           int depth, int& nodes) {
@@ -194,6 +218,8 @@ absl::Status ValidateNode(const v1::QueryNode& node, const std::string& path,
       }
       return ValidateTerm(fuzzy.term(), path + ".fuzzy.term");
     }
+    case v1::QueryNode::kDateRange:
+      return ValidateDateRange(node.date_range(), path + ".date_range");
     case v1::QueryNode::kMatchAll:
       return absl::OkStatus();
     case v1::QueryNode::NODE_NOT_SET:

@@ -14,6 +14,7 @@ namespace {
 
 using ::sift::storage::testing::AppendRawTerm;
 using ::sift::storage::testing::Bool;
+using ::sift::storage::testing::DateRange;
 using ::sift::storage::testing::Delete;
 using ::sift::storage::testing::Phrase;
 using ::sift::storage::testing::Prefix;
@@ -113,6 +114,41 @@ TEST(ValidateSearchRequestTest, RequiresACompletePlan) {
   EXPECT_THAT(
       ValidateSearchRequest(SearchFor(Term("a", static_cast<v1::Field>(17)))),
       InvalidArgumentAbout("query.term.field"));
+}
+
+TEST(ValidateSearchRequestTest, ChecksDateRanges) {
+  EXPECT_THAT(ValidateSearchRequest(SearchFor(DateRange(100, 200))), IsOk());
+  EXPECT_THAT(ValidateSearchRequest(SearchFor(DateRange(std::nullopt, -5))),
+              IsOk());
+  EXPECT_THAT(
+      ValidateSearchRequest(SearchFor(DateRange(std::nullopt, std::nullopt))),
+      IsOk());
+  // One nanosecond is not empty.
+  EXPECT_THAT(ValidateSearchRequest(SearchFor(DateRange(100, 100, 4, 5))),
+              IsOk());
+  EXPECT_THAT(ValidateSearchRequest(SearchFor(DateRange(100, 100, 5, 5))),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "query.date_range: from (100s 5ns) must be before to "
+                       "(100s 5ns)"));
+  EXPECT_THAT(
+      ValidateSearchRequest(
+          SearchFor(Bool({Term("a")}, {}, {DateRange(300, 200)}))),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "query.boolean.must_not[0].date_range: from (300s 0ns) must be "
+               "before to (200s 0ns)"));
+  EXPECT_THAT(
+      ValidateSearchRequest(SearchFor(DateRange(std::nullopt, 0, 0, -1))),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "query.date_range.to: nanos must be 0 to 999999999, got -1"));
+  EXPECT_THAT(
+      ValidateSearchRequest(
+          SearchFor(Bool({}, {Term("a"), DateRange(-62'135'596'801, 0)}))),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               "query.boolean.should[1].date_range.from: seconds must lie "
+               "between years 1 and 9999, got -62135596801"));
+  EXPECT_THAT(ValidateSearchRequest(
+                  SearchFor(DateRange(253'402'300'800, std::nullopt))),
+              InvalidArgumentAbout("query.date_range.from: seconds must lie"));
 }
 
 TEST(ValidateSearchRequestTest, LimitsPlanDepthAndSize) {

@@ -391,6 +391,49 @@ TEST_F(SmallClusterTest, FiltersOnSourceTagsAndDates) {
   EXPECT_EQ(response.hits(0).source(), "BBC");
 }
 
+TEST_F(SmallClusterTest, DateRangesInTheQueryLanguage) {
+  std::vector<v1::DocumentInput> docs;
+  docs.push_back(JsonInput(
+      R"({"id":"r1","title":"Cocoa","body":"cocoa crop","date":"1987-02-26"})"));
+  docs.push_back(JsonInput(
+      R"({"id":"r2","title":"Cocoa prices","body":"cocoa market","date":"1987-03-10"})"));
+  docs.push_back(JsonInput(
+      R"({"id":"b1","title":"Cocoa farms","body":"cocoa farms","date":"2005-01-01"})"));
+  docs.push_back(
+      JsonInput(R"({"id":"u1","title":"Cocoa","body":"cocoa, date unknown"})"));
+  ASSERT_EQ(Index(docs).accepted(), 4u);
+  auto sorted_ids = [&](const std::string& query) {
+    std::vector<std::string> ids = Ids(query);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(sorted_ids("cocoa AND published_at:[1987-01-01 TO 1987-03-31]"),
+              ElementsAre("r1", "r2"));
+  // Excluding a range keeps the undated document.
+  EXPECT_THAT(sorted_ids("cocoa -published_at:<1987-03-01"),
+              ElementsAre("b1", "r2", "u1"));
+  EXPECT_THAT(sorted_ids("date:>=2000"), ElementsAre("b1"));
+  // A whole month; the day after the exclusive start through the
+  // inclusive end.
+  EXPECT_THAT(sorted_ids("published_at:1987-03"), ElementsAre("r2"));
+  EXPECT_THAT(sorted_ids("farms OR published_at:{1987-02-26 TO 1987-03-10]"),
+              ElementsAre("b1", "r2"));
+  const v1::SearchResponse alone =
+      MustSearch(*cluster_, "published_at:[* TO *]", 10);
+  EXPECT_EQ(alone.total_hits(), 3u);
+  for (const auto& hit : alone.hits()) EXPECT_EQ(hit.score(), 0.0);
+
+  v1::SearchRequest request;
+  request.set_query("cocoa published_at:[1987 TO");
+  v1::SearchResponse response;
+  const grpc::Status s = Search(*cluster_, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "query: column 28: expected a date or '*' after 'TO', found the "
+            "end of the query");
+}
+
 TEST_F(SmallClusterTest, PlainTextArticleFromTheSample) {
   auto text = ReadSharedFile("samples/news-article.txt");
   if (!text.ok()) GTEST_SKIP() << text.status().message();

@@ -58,6 +58,7 @@ struct DocSpec {
   std::string source = {};
   std::vector<std::string> tags = {};
   std::optional<int64_t> published_seconds = {};
+  int32_t published_nanos = 0;  // with published_seconds
 };
 
 inline std::vector<std::string> Words(const std::string& text) {
@@ -75,6 +76,7 @@ inline v1::WriteOp Upsert(const DocSpec& spec) {
   for (const std::string& tag : spec.tags) d->add_tags(tag);
   if (spec.published_seconds) {
     d->mutable_published_at()->set_seconds(*spec.published_seconds);
+    d->mutable_published_at()->set_nanos(spec.published_nanos);
   }
   EncodeTerms(Words(spec.title), doc->mutable_title());
   EncodeTerms(Words(spec.body), doc->mutable_body());
@@ -137,6 +139,24 @@ inline v1::QueryNode Fuzzy(const std::string& term, uint32_t max_edits,
 inline v1::QueryNode MatchAll() {
   v1::QueryNode node;
   node.mutable_match_all();
+  return node;
+}
+
+// Documents dated in [from, to), in seconds since the epoch plus nanos;
+// nullopt leaves that end open.
+inline v1::QueryNode DateRange(std::optional<int64_t> from,
+                               std::optional<int64_t> to,
+                               int32_t from_nanos = 0, int32_t to_nanos = 0) {
+  v1::QueryNode node;
+  v1::DateRangeQuery* range = node.mutable_date_range();
+  if (from) {
+    range->mutable_from()->set_seconds(*from);
+    range->mutable_from()->set_nanos(from_nanos);
+  }
+  if (to) {
+    range->mutable_to()->set_seconds(*to);
+    range->mutable_to()->set_nanos(to_nanos);
+  }
   return node;
 }
 

@@ -29,7 +29,8 @@ struct PlanNode {
   // kPrefix: every term of `keyword_field` (kText for title and body)
   // starting with `term`, each match scoring `idf` (a constant). kFuzzy:
   // every text term within `slop` edits of `term` (sharing its first
-  // character), scoring `idf` likewise.
+  // character), scoring `idf` likewise. kDateRange: every document whose
+  // published_at lies in [from, to), scoring 0; undated ones never match.
   enum class Kind {
     kTerm,
     kKeyword,
@@ -37,7 +38,8 @@ struct PlanNode {
     kBoolean,
     kMatchAll,
     kPrefix,
-    kFuzzy
+    kFuzzy,
+    kDateRange
   };
   Kind kind = Kind::kMatchAll;
   // kTerm, kPhrase, kPrefix of text: the text fields counted; kKeyword:
@@ -48,6 +50,9 @@ struct PlanNode {
   std::vector<std::string> terms;  // kPhrase
   uint32_t slop = 0;               // kPhrase; kFuzzy: the edits allowed
   double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
+  // kDateRange: (seconds, nanos) bounds; nullopt is open.
+  std::optional<std::pair<int64_t, int32_t>> from;  // inclusive
+  std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
   std::vector<PlanNode> must;
   std::vector<PlanNode> should;
   std::vector<PlanNode> must_not;
