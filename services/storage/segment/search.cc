@@ -689,7 +689,13 @@ class TopK {
     Published published;
   };
 
-  TopK(uint32_t limit, v1::SortOrder sort) : limit_(limit), sort_(sort) {}
+  // With `after`, only entries strictly after it in the order are kept.
+  TopK(uint32_t limit, v1::SortOrder sort, const SearchAfter* after)
+      : limit_(limit), sort_(sort) {
+    if (after != nullptr) {
+      after_ = Entry{after->score, after->id, after->published};
+    }
+  }
 
   bool Better(const Entry& a, const Entry& b) const {
     if (sort_ == v1::SORT_ORDER_PUBLISHED_DESC ||
@@ -708,8 +714,14 @@ class TopK {
     return a.id < b.id;
   }
 
+  // Keeps `entry` if it is after the cursor and among the best `limit`.
+  // Excluding what precedes the cursor here, where every path offers its
+  // hits, keeps WAND exact: its threshold is the worst kept score, and
+  // every kept entry is after the cursor, so a document it skips could
+  // enter neither way.
   void Offer(const Entry& entry) {
     if (limit_ == 0) return;
+    if (after_ && !Better(*after_, entry)) return;
     auto worse_on_top = [this](const Entry& a, const Entry& b) {
       return Better(a, b);
     };
@@ -737,6 +749,7 @@ class TopK {
  private:
   uint32_t limit_;
   v1::SortOrder sort_;
+  std::optional<Entry> after_;
   std::vector<Entry> heap_;
 };
 
@@ -969,7 +982,7 @@ absl::StatusOr<SearchResult> Search(
                    [](const Segment* a, const Segment* b) {
                      return a->live_count() > b->live_count();
                    });
-  TopK top(spec.limit, spec.sort);
+  TopK top(spec.limit, spec.sort, spec.after ? &*spec.after : nullptr);
   Totals totals;
   for (const Segment* segment : order) {
     if (segment->live_count() == 0) continue;
