@@ -1,6 +1,7 @@
 #include "services/query/fake_shard.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -102,14 +103,26 @@ grpc::ServerUnaryReactor* FakeShard::Search(
     absl::MutexLock lock(&mu_);
     searches_.push_back(*request);
   }
+  // The cursor as a hit, to compare in the same order.
+  std::optional<v1::ShardHit> after;
+  if (request->has_search_after()) {
+    after.emplace();
+    after->set_id(request->search_after().id());
+    after->set_score(request->search_after().score());
+    if (request->search_after().has_published_at()) {
+      *after->mutable_published_at() = request->search_after().published_at();
+    }
+  }
   std::vector<v1::ShardHit> hits;
   for (const StoredDoc& doc : docs_) {
-    v1::ShardHit& hit = hits.emplace_back();
+    v1::ShardHit hit;
     hit.set_id(doc.document.id());
     hit.set_score(doc.score);
     if (doc.document.has_published_at()) {
       *hit.mutable_published_at() = doc.document.published_at();
     }
+    if (after && !HitBefore(*after, hit, request->sort())) continue;
+    hits.push_back(std::move(hit));
   }
   std::sort(
       hits.begin(), hits.end(),

@@ -16,8 +16,9 @@ namespace sift::query::testing {
 // A storage shard for the coordinator's tests that answers from a fixed
 // list of documents and can be told to fail or to hang, which a real shard
 // cannot be made to do on demand. Search ignores the query: every document
-// matches with its preset score, in the requested order, and the shard
-// reports them all in total_hits. Stats gives every term a document
+// matches with its preset score, in the requested order (after
+// search_after when it is set), and the shard reports them all in
+// total_hits. Stats gives every term a document
 // frequency equal to the number of documents. Thread-safe.
 class FakeShard final : public v1::StorageService::CallbackService {
  public:

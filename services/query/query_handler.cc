@@ -115,6 +115,25 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
       absl::UTCTimeZone());
 }
 
+bool IsDateOrder(v1::SortOrder sort) {
+  return sort == v1::SORT_ORDER_PUBLISHED_DESC ||
+         sort == v1::SORT_ORDER_PUBLISHED_ASC;
+}
+
+// The sort key of `hit` in `sort` order, for resuming after it.
+v1::SearchAfter SortKeyOf(const v1::ShardHit& hit, v1::SortOrder sort) {
+  v1::SearchAfter after;
+  after.set_id(hit.id());
+  if (!IsDateOrder(sort)) {
+    after.set_score(hit.score());
+  } else if (hit.has_published_at()) {
+    *after.mutable_published_at() = hit.published_at();
+  } else {
+    after.set_undated(true);
+  }
+  return after;
+}
+
 bool TimestampLess(const google::protobuf::Timestamp& a,
                    const google::protobuf::Timestamp& b) {
   return a.seconds() != b.seconds() ? a.seconds() < b.seconds()
@@ -255,22 +274,28 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
           "default_operator and page_size must equal those of the first "
           "request");
     }
-    if (cursor.offset >= options_.max_result_window) {
+    if (request.offset() != 0) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "page_token: points past hit ", options_.max_result_window,
-          ", the deepest a search can page"));
+          "offset: must be 0 with a page_token, got ", request.offset(),
+          "; the token already says where the next page starts"));
     }
-    page.offset = cursor.offset;
-    // Tokens page up to the window's end; the last page may be shorter.
-    page.page_size = static_cast<uint32_t>(std::min<uint64_t>(
-        page.page_size, options_.max_result_window - page.offset));
+    const bool date_key =
+        cursor.after.has_published_at() || cursor.after.undated();
+    if (date_key != IsDateOrder(page.sort)) {
+      return absl::InvalidArgumentError(
+          "page_token: damaged (its sort key does not fit the sort order)");
+    }
+    // No depth limit: the shards return the hits after the cursor, so a
+    // deep page costs what the first does.
+    page.cursor = std::move(cursor);
   } else {
     page.offset = request.offset();
     if (page.offset + page.page_size > options_.max_result_window) {
       return absl::InvalidArgumentError(absl::StrCat(
           "offset: offset + page_size is ", page.offset + page.page_size,
           ", over the limit of ", options_.max_result_window,
-          "; narrow the query with filters instead of paging this deep"));
+          "; page further with next_page_token, or narrow the query with "
+          "filters"));
     }
   }
   return page;
@@ -312,9 +337,29 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   for (size_t i = 0; i < live.size(); ++i) live[i] = i;
 
   // Global statistics, so that a document scores the same however the
-  // collection is sharded. A match-all query scores nothing and skips this.
+  // collection is sharded. A match-all query scores nothing and skips this;
+  // pages after the first reuse the first page's, which their token holds.
   v1::GlobalStats stats;
-  if (!plan.stats_terms.empty()) {
+  if (page.cursor) {
+    const std::optional<FrozenStats>& frozen = page.cursor->stats;
+    const size_t frozen_terms = frozen ? frozen->doc_freqs.size() : 0;
+    if (frozen.has_value() != !plan.stats_terms.empty() ||
+        frozen_terms != plan.stats_terms.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "page_token: its statistics cover ", frozen_terms,
+          " terms, the query has ", plan.stats_terms.size(),
+          "; was the server upgraded? Start again from the first page"));
+    }
+    if (frozen) {
+      stats.set_doc_count(frozen->doc_count);
+      stats.set_total_title_terms(frozen->total_title_terms);
+      stats.set_total_body_terms(frozen->total_body_terms);
+      for (size_t t = 0; t < frozen_terms; ++t) {
+        *stats.add_terms() = plan.stats_terms[t];
+        stats.add_doc_freqs(frozen->doc_freqs[t]);
+      }
+    }
+  } else if (!plan.stats_terms.empty()) {
     v1::StatsRequest stats_request;
     for (const v1::TermRef& term : plan.stats_terms) {
       *stats_request.add_terms() = term;
@@ -355,13 +400,17 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     if (live.empty()) return NoShardAnswered(errors);
   }
 
-  // Each shard's top offset + page_size; the merge keeps the global ones.
+  // Each shard's top offset + page_size, after the cursor if there is one
+  // (then the offset is 0), and one more: whether the merge finds a hit
+  // past the page says whether there is a next page.
+  const uint64_t page_end = page.offset + page.page_size;
   v1::ShardSearchRequest search;
   *search.mutable_query() = plan.query;
   *search.mutable_filters() = page.filters;
-  search.set_limit(static_cast<uint32_t>(page.offset + page.page_size));
+  search.set_limit(static_cast<uint32_t>(page_end + 1));
   search.set_sort(page.sort);
-  *search.mutable_stats() = std::move(stats);
+  if (page.cursor) *search.mutable_search_after() = page.cursor->after;
+  *search.mutable_stats() = stats;
   *search.mutable_scoring() = options_.scoring;
   std::vector<ShardHitRef> candidates;
   uint64_t total_hits = 0;
@@ -390,8 +439,13 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     live = std::move(answered);
     if (live.empty()) return NoShardAnswered(errors);
   }
-  std::vector<ShardHitRef> merged = MergeShardHits(
-      std::move(candidates), page.sort, page.offset + page.page_size);
+  // Every shard answered the search, so the merged order has no holes
+  // and a cursor taken from it skips nothing.
+  const bool search_complete = errors.empty();
+  std::vector<ShardHitRef> merged =
+      MergeShardHits(std::move(candidates), page.sort, page_end + 1);
+  const bool more = merged.size() > page_end;
+  if (more) merged.pop_back();
   const size_t first = std::min<size_t>(page.offset, merged.size());
   const std::vector<ShardHitRef> hits(merged.begin() + first, merged.end());
 
@@ -451,10 +505,23 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
 
   response.set_total_hits(total_hits);
   response.set_total_hits_is_lower_bound(total_is_lower_bound);
-  const uint64_t next = page.offset + page.page_size;
-  if (next < total_hits && next < options_.max_result_window) {
-    response.set_next_page_token(
-        EncodePageToken({.offset = next, .fingerprint = page.fingerprint}));
+  // The next page starts after the last hit the shards returned for this
+  // one, even if it was deleted before the fetch and is not in `response`.
+  // With a shard missing, its hits before that key would be lost for good;
+  // without a token the client retries this page instead.
+  if (more && search_complete && !hits.empty()) {
+    PageCursor next;
+    next.fingerprint = page.fingerprint;
+    next.after = SortKeyOf(hits.back().hit, page.sort);
+    if (search.stats().terms_size() > 0) {
+      FrozenStats& frozen = next.stats.emplace();
+      frozen.doc_count = search.stats().doc_count();
+      frozen.total_title_terms = search.stats().total_title_terms();
+      frozen.total_body_terms = search.stats().total_body_terms();
+      frozen.doc_freqs.assign(search.stats().doc_freqs().begin(),
+                              search.stats().doc_freqs().end());
+    }
+    response.set_next_page_token(EncodePageToken(next));
   }
   response.set_partial(!errors.empty());
   for (const auto& [shard, status] : errors) {

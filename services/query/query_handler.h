@@ -4,12 +4,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/analysis/analyzer.h"
+#include "services/query/page_token.h"
 #include "services/query/query_parser.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
@@ -67,6 +69,15 @@ class QueryHandler {
   // when they agree on one that retrying will not fix). When only some
   // shards answer, the response has `partial` set and one entry in
   // `shard_errors` per shard that failed.
+  //
+  // Paging: a first page may skip `offset` hits (offset + page_size at most
+  // max_result_window). Its next_page_token, and every later one, holds the
+  // sort key of the page's last hit and the first page's statistics; pages
+  // from a token ask the shards for the hits after that key, scored with
+  // those statistics, so they cost the same at any depth and keep their
+  // order while documents are added (docs/paging.md). No token is issued
+  // when a shard's hits are missing from the page (it failed in the stats
+  // or search phase): retrying the same request resumes where it was.
   absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
                                             absl::Time deadline) const;
 
@@ -87,8 +98,12 @@ class QueryHandler {
   // What validation makes of a request.
   struct Page {
     uint32_t page_size = 0;
+    // Hits to skip: the request's offset on a first page, 0 with a token.
     uint64_t offset = 0;
     uint64_t fingerprint = 0;
+    // From the page token: where the page starts, and the statistics to
+    // score with.
+    std::optional<PageCursor> cursor;
     v1::SortOrder sort = v1::SORT_ORDER_RELEVANCE;
     DefaultOperator default_operator = DefaultOperator::kOr;
     // The request's filters with keyword values normalised.

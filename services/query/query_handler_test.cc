@@ -111,7 +111,9 @@ TEST_F(QueryHandlerTest, SendsSummedGlobalStatsAndTheMergeDepth) {
     std::vector<v1::ShardSearchRequest> searches = cluster_.shard(i).searches();
     ASSERT_EQ(searches.size(), 1u);
     const v1::ShardSearchRequest& s = searches[0];
-    EXPECT_EQ(s.limit(), 15u);
+    // offset + page_size, and one more to tell whether a next page exists.
+    EXPECT_EQ(s.limit(), 16u);
+    EXPECT_FALSE(s.has_search_after());
     EXPECT_EQ(s.sort(), v1::SORT_ORDER_RELEVANCE);
     EXPECT_EQ(s.stats().doc_count(), static_cast<uint64_t>(kDocs));
     EXPECT_EQ(s.stats().total_title_terms(), 2u * kDocs);
@@ -191,21 +193,172 @@ TEST_F(QueryHandlerTest, PageTokenOfAnotherSearchIsRejected) {
                                         HasSubstr("page_token")));
 }
 
-TEST_F(QueryHandlerTest, PagingStopsAtTheResultWindow) {
+TEST_F(QueryHandlerTest, TokensPagePastTheResultWindow) {
   QueryOptions options;
   options.max_result_window = 12;
   handler_ = MakeHandler(options);
   v1::SearchRequest request = Request("cocoa", 5);
   std::vector<size_t> sizes;
+  std::vector<std::string> ids;
   while (true) {
     SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
     sizes.push_back(r.hits_size());
+    for (const std::string& id : Ids(r)) ids.push_back(id);
     if (r.next_page_token().empty()) break;
     request.set_page_token(r.next_page_token());
     ASSERT_LT(sizes.size(), 10u);
   }
-  // The last page is cut short at hit 12.
-  EXPECT_THAT(sizes, ElementsAre(5, 5, 2));
+  // Every hit, in order, well past hit 12; the last page knows it is last.
+  EXPECT_THAT(sizes, ElementsAre(5, 5, 5, 5, 5, 5));
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kDocs));
+  for (int i = 0; i < kDocs; ++i) {
+    EXPECT_EQ(ids[i], Corpus()[kDocs - 1 - i].document.id()) << i;
+  }
+  // The offset of a first page stays within the window.
+  v1::SearchRequest deep = Request("cocoa", 5);
+  deep.set_offset(8);
+  EXPECT_THAT(Search(deep),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("offset: offset + page_size is 13")));
+}
+
+TEST_F(QueryHandlerTest, TokenPagesSendTheCursorAndFrozenStatsOnly) {
+  v1::SearchRequest request = Request("cocoa prices", 4);
+  request.set_offset(3);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first, Search(request));
+  EXPECT_THAT(Ids(first), ElementsAre("doc26", "doc25", "doc24", "doc23"));
+  ASSERT_FALSE(first.next_page_token().empty());
+  const v1::GlobalStats first_stats = cluster_.shard(0).searches()[0].stats();
+
+  request.set_offset(0);
+  request.set_page_token(first.next_page_token());
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second, Search(request));
+  EXPECT_THAT(Ids(second), ElementsAre("doc22", "doc21", "doc20", "doc19"));
+  EXPECT_EQ(second.total_hits(), static_cast<uint64_t>(kDocs));
+  for (int i = 0; i < kShards; ++i) {
+    // One Stats call for the first page, none for the second.
+    EXPECT_EQ(cluster_.shard(i).stats_requests().size(), 1u);
+    std::vector<v1::ShardSearchRequest> searches = cluster_.shard(i).searches();
+    ASSERT_EQ(searches.size(), 2u);
+    const v1::ShardSearchRequest& s = searches[1];
+    // The page size and one more, however deep the page.
+    EXPECT_EQ(s.limit(), 5u);
+    EXPECT_EQ(s.search_after().id(), "doc23");
+    EXPECT_EQ(s.search_after().score(), 23.0);
+    EXPECT_FALSE(s.search_after().has_published_at());
+    EXPECT_EQ(s.stats().SerializeAsString(), first_stats.SerializeAsString());
+  }
+}
+
+TEST_F(QueryHandlerTest, DateOrderTokensCarryTheDateOrUndated) {
+  v1::SearchRequest request = Request("", 10);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_ASC);
+  std::vector<std::string> ids;
+  std::vector<v1::SearchAfter> cursors;
+  while (true) {
+    SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+    for (const std::string& id : Ids(r)) ids.push_back(id);
+    if (r.next_page_token().empty()) break;
+    request.set_page_token(r.next_page_token());
+    ASSERT_LT(ids.size(), 100u);
+  }
+  for (int i = 0; i < kShards; ++i) {
+    for (const v1::ShardSearchRequest& s : cluster_.shard(i).searches()) {
+      if (s.has_search_after()) cursors.push_back(s.search_after());
+    }
+  }
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kDocs));
+  // 20 dated documents (days 1, 2, 4, 5, ...) then 10 undated by id.
+  EXPECT_EQ(ids[0], "doc01");
+  EXPECT_EQ(ids[19], "doc29");
+  EXPECT_EQ(ids[20], "doc00");
+  EXPECT_EQ(ids[29], "doc27");
+  // Pages 2 and 3 start after doc14 (dated) and doc29 (the last dated).
+  ASSERT_EQ(cursors.size(), 2u * kShards);
+  for (const v1::SearchAfter& c : cursors) {
+    EXPECT_TRUE(c.has_published_at());
+    EXPECT_FALSE(c.undated());
+  }
+}
+
+TEST_F(QueryHandlerTest, AnUndatedCursorResumesAmongTheUndated) {
+  v1::SearchRequest request = Request("", 22);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first, Search(request));
+  ASSERT_EQ(first.hits_size(), 22);
+  EXPECT_EQ(first.hits(21).id(), "doc03");
+  request.set_page_token(first.next_page_token());
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second, Search(request));
+  EXPECT_THAT(Ids(second), ElementsAre("doc06", "doc09", "doc12", "doc15",
+                                       "doc18", "doc21", "doc24", "doc27"));
+  EXPECT_TRUE(second.next_page_token().empty());
+  EXPECT_TRUE(cluster_.shard(0).searches()[1].search_after().undated());
+}
+
+TEST_F(QueryHandlerTest, TheLastFullPageHasNoToken) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            Search(Request("cocoa", kDocs)));
+  EXPECT_EQ(r.hits_size(), kDocs);
+  EXPECT_TRUE(r.next_page_token().empty());
+}
+
+TEST_F(QueryHandlerTest, OffsetWithATokenIsRefused) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  v1::SearchRequest request = Request("cocoa", 5);
+  request.set_page_token(r.next_page_token());
+  request.set_offset(5);
+  EXPECT_THAT(Search(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("offset: must be 0 with a page_token")));
+}
+
+TEST_F(QueryHandlerTest, AHitDeletedBeforeTheFetchStillMovesTheCursor) {
+  // doc25 is the last hit of the first page, gone by the fetch.
+  cluster_.shard(ShardForId("doc25", kShards)).ForgetOnFetch("doc25");
+  v1::SearchRequest request = Request("cocoa", 5);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first, Search(request));
+  EXPECT_THAT(Ids(first), ElementsAre("doc29", "doc28", "doc27", "doc26"));
+  request.set_page_token(first.next_page_token());
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second, Search(request));
+  EXPECT_THAT(Ids(second),
+              ElementsAre("doc24", "doc23", "doc22", "doc21", "doc20"));
+}
+
+TEST_F(QueryHandlerTest, APartialPageHasNoTokenAndItsTokenCanBeRetried) {
+  v1::SearchRequest request = Request("cocoa", 5);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first, Search(request));
+  request.set_page_token(first.next_page_token());
+  cluster_.shard(1).SetMode(FakeShard::Mode::kFail);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse partial, Search(request));
+  EXPECT_TRUE(partial.partial());
+  // Going on from here would skip shard 1's hits of this page for good.
+  EXPECT_TRUE(partial.next_page_token().empty());
+  cluster_.shard(1).SetMode(FakeShard::Mode::kAnswer);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse retried, Search(request));
+  EXPECT_FALSE(retried.partial());
+  EXPECT_THAT(Ids(retried),
+              ElementsAre("doc24", "doc23", "doc22", "doc21", "doc20"));
+  EXPECT_FALSE(retried.next_page_token().empty());
+}
+
+TEST_F(QueryHandlerTest, AFailedFetchStillGivesAToken) {
+  const int failing = static_cast<int>(ShardForId("doc29", kShards));
+  cluster_.shard(failing).SetMode(FakeShard::Mode::kFailFetch);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  EXPECT_TRUE(r.partial());
+  // The hits are all there, if bare: the order has no hole.
+  EXPECT_EQ(r.hits_size(), 5);
+  EXPECT_FALSE(r.next_page_token().empty());
+}
+
+TEST_F(QueryHandlerTest, ATokenOfAnotherSortOrderIsRefused) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  v1::SearchRequest request = Request("cocoa", 5);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  request.set_page_token(r.next_page_token());
+  EXPECT_THAT(Search(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("page_token: belongs to a different search")));
 }
 
 TEST_F(QueryHandlerTest, SortsByDateWithUndatedLast) {

@@ -1445,6 +1445,16 @@ absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
   }
   spec.limit = request.limit();
   spec.sort = request.sort();
+  if (request.has_search_after()) {
+    const v1::SearchAfter& after = request.search_after();
+    segment::SearchAfter& cursor = spec.after.emplace();
+    cursor.score = after.score();
+    cursor.id = after.id();
+    if (after.has_published_at()) {
+      cursor.published.emplace(after.published_at().seconds(),
+                               after.published_at().nanos());
+    }
+  }
 
   absl::ReaderMutexLock lock(&state_mu_);
   std::vector<std::shared_ptr<Segment>> segments;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -775,6 +776,18 @@ TEST_P(SegmentIndexTest, ProximityRanksTermsTogetherAboveTermsApart) {
   request.mutable_scoring()->set_proximity_window(0);
   request.set_limit(1);
   EXPECT_THAT(HitIds(Search(request)), ElementsAre("b-together"));
+
+  // Paging with a cursor walks the same order, one hit at a time, though
+  // the cursor holds a score with the bonus.
+  std::vector<std::string> paged;
+  for (int page = 0; page < 4; ++page) {
+    v1::ShardSearchResponse one = Search(request);
+    if (one.hits_size() == 0) break;
+    paged.push_back(one.hits(0).id());
+    request.mutable_search_after()->set_score(one.hits(0).score());
+    request.mutable_search_after()->set_id(one.hits(0).id());
+  }
+  EXPECT_THAT(paged, ElementsAre("b-together", "a-apart", "c-one-term"));
 }
 
 TEST_P(SegmentIndexTest, ProximityIgnoresScopedAndExcludedTerms) {
@@ -800,6 +813,151 @@ TEST_P(SegmentIndexTest, EqualScoresAreOrderedById) {
               ElementsAre("a", "b"));
   EXPECT_THAT(HitIds(Search(SearchFor(MatchAll(), 3))),
               ElementsAre("a", "b", "c"));
+}
+
+// Pages through `request` `limit` hits at a time, each page resuming
+// after the last hit of the previous one as a coordinator does; checks
+// that every page counts every match.
+std::vector<v1::ShardHit> PageAfter(SegmentIndex& index,
+                                    v1::ShardSearchRequest request,
+                                    uint32_t limit) {
+  std::vector<v1::ShardHit> out;
+  request.set_limit(limit);
+  std::optional<uint64_t> total;
+  for (int pages = 0; pages < 1000; ++pages) {
+    auto page = index.Search(request);
+    EXPECT_THAT(page, IsOk());
+    if (!page.ok()) break;
+    if (!page->total_hits_is_lower_bound()) {
+      if (total) {
+        EXPECT_EQ(page->total_hits(), *total);
+      }
+      total = page->total_hits();
+    }
+    for (const v1::ShardHit& hit : page->hits()) out.push_back(hit);
+    if (page->hits_size() < static_cast<int>(limit)) break;
+    const v1::ShardHit& last = page->hits(page->hits_size() - 1);
+    v1::SearchAfter* after = request.mutable_search_after();
+    after->Clear();
+    after->set_id(last.id());
+    if (request.sort() == v1::SORT_ORDER_PUBLISHED_DESC ||
+        request.sort() == v1::SORT_ORDER_PUBLISHED_ASC) {
+      if (last.has_published_at()) {
+        *after->mutable_published_at() = last.published_at();
+      } else {
+        after->set_undated(true);
+      }
+    } else {
+      after->set_score(last.score());
+    }
+  }
+  return out;
+}
+
+// Forty documents with many ties: four bodies (so four distinct scores),
+// five dates, every fourth undated; written in four batches, so that the
+// flushed layout spreads them over segments, and ids that do not follow
+// the insertion order.
+class SearchAfterTest : public SegmentIndexTest {
+ protected:
+  void SetUp() override {
+    SegmentIndexTest::SetUp();
+    const char* bodies[] = {"tie", "tie tie", "tie other words here",
+                            "tie tie tie"};
+    for (int batch = 0; batch < 4; ++batch) {
+      std::vector<v1::WriteOp> ops;
+      for (int i = batch; i < 40; i += 4) {
+        DocSpec doc{.id = absl::StrCat("d", (i * 7) % 40),
+                    .body = bodies[i % 4]};
+        if (i % 4 != 3) doc.published_seconds = 86400 * (i % 5);
+        ops.push_back(Upsert(std::move(doc)));
+      }
+      Write(std::move(ops));
+    }
+  }
+
+  // Paging `limit` at a time gives the same hits, scores and order as one
+  // search for everything.
+  void ExpectPagingEqualsOneSearch(const v1::ShardSearchRequest& request) {
+    auto all = index_->Search(request);
+    ASSERT_THAT(all, IsOk());
+    ASSERT_EQ(all->hits_size(), 40);
+    for (uint32_t limit : {1u, 3u, 7u, 40u}) {
+      std::vector<v1::ShardHit> paged = PageAfter(*index_, request, limit);
+      ASSERT_EQ(paged.size(), 40u) << limit;
+      for (int i = 0; i < 40; ++i) {
+        EXPECT_EQ(paged[i].id(), all->hits(i).id()) << limit << " " << i;
+        EXPECT_EQ(paged[i].score(), all->hits(i).score());
+      }
+    }
+  }
+};
+
+TEST_P(SearchAfterTest, RelevanceWithEqualScoresTiesById) {
+  // A lone term runs through WAND.
+  ExpectPagingEqualsOneSearch(SearchFor(Term("tie"), 100));
+  // A conjunction runs through the iterator tree.
+  ExpectPagingEqualsOneSearch(
+      SearchFor(Bool({Term("tie")}, {Term("other")}), 100));
+}
+
+TEST_P(SearchAfterTest, DatesWithTiesAndUndatedLastInBothOrders) {
+  for (v1::SortOrder sort :
+       {v1::SORT_ORDER_PUBLISHED_DESC, v1::SORT_ORDER_PUBLISHED_ASC}) {
+    v1::ShardSearchRequest request = SearchFor(MatchAll(), 100);
+    request.set_sort(sort);
+    ExpectPagingEqualsOneSearch(request);
+    request = SearchFor(Term("tie"), 100);
+    request.set_sort(sort);
+    ExpectPagingEqualsOneSearch(request);
+  }
+}
+
+TEST_P(SearchAfterTest, ReturnsOnlyHitsStrictlyAfterTheCursor) {
+  v1::ShardSearchRequest request = SearchFor(MatchAll(), 100);
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  // Days 4 to 0, then the ten undated. After day 2's "d30" come the day-2
+  // ids above it, then days 1 and 0, then the undated.
+  request.mutable_search_after()->mutable_published_at()->set_seconds(86400 *
+                                                                      2);
+  request.mutable_search_after()->set_id("d30");
+  v1::ShardSearchResponse r = Search(request);
+  EXPECT_EQ(r.total_hits(), 40u);
+  ASSERT_FALSE(r.hits().empty());
+  for (const v1::ShardHit& hit : r.hits()) {
+    if (!hit.has_published_at()) continue;
+    EXPECT_LE(hit.published_at().seconds(), 86400 * 2) << hit.id();
+    if (hit.published_at().seconds() == 86400 * 2) {
+      EXPECT_GT(hit.id(), "d30");
+    }
+  }
+  EXPECT_EQ(r.hits(r.hits_size() - 1).has_published_at(), false);
+  // After an undated cursor only undated documents with greater ids.
+  request.mutable_search_after()->clear_published_at();
+  request.mutable_search_after()->set_undated(true);
+  request.mutable_search_after()->set_id("d2");
+  r = Search(request);
+  for (const v1::ShardHit& hit : r.hits()) {
+    EXPECT_FALSE(hit.has_published_at()) << hit.id();
+    EXPECT_GT(hit.id(), "d2");
+  }
+  // The undated are i = 3, 7, ..., 39 with ids d<(7 * i) % 40>.
+  EXPECT_THAT(HitIds(r),
+              ElementsAre("d21", "d25", "d29", "d33", "d37", "d5", "d9"));
+  // A cursor past the end, and relevance after the best score with a
+  // higher id: nothing, however many match.
+  request.mutable_search_after()->set_id("d99");
+  r = Search(request);
+  EXPECT_THAT(r.hits(), IsEmpty());
+  EXPECT_EQ(r.total_hits(), 40u);
+  request = SearchFor(Term("tie"), 100);
+  request.mutable_search_after()->set_score(1e300);
+  request.mutable_search_after()->set_id("a");
+  EXPECT_EQ(Search(request).hits_size(), 40);
+  request.mutable_search_after()->set_score(0.0);
+  r = Search(request);
+  EXPECT_THAT(r.hits(), IsEmpty());
+  EXPECT_EQ(r.total_hits(), 40u);
 }
 
 TEST_P(SegmentIndexTest, TotalHitsCountsEveryMatch) {
@@ -986,6 +1144,10 @@ INSTANTIATE_TEST_SUITE_P(Layouts, SegmentIndexTest,
                          ::testing::Values(Layout::kMemory,
                                            Layout::kFlushedPerWrite),
                          LayoutName);
+INSTANTIATE_TEST_SUITE_P(Layouts, SearchAfterTest,
+                         ::testing::Values(Layout::kMemory,
+                                           Layout::kFlushedPerWrite),
+                         LayoutName);
 INSTANTIATE_TEST_SUITE_P(Layouts, BooleanTest,
                          ::testing::Values(Layout::kMemory,
                                            Layout::kFlushedPerWrite),
@@ -1093,6 +1255,72 @@ TEST(SegmentIndexPruningTest, TopKEqualsExhaustiveEvaluation) {
   }
   // The collection is big enough for common terms to be pruned.
   EXPECT_TRUE(pruned_any);
+}
+
+// Deep pages with a cursor pass through WAND's pruning: paging 25 at a
+// time gives the top 250 of one search, scores included, while the bar
+// that prunes rises on each page from the hits after the cursor only.
+TEST(SegmentIndexPruningTest, SearchAfterPagesEqualOneDeepSearch) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  for (auto& batch : RandomBatches(3000, 500, 7)) {
+    ASSERT_THAT((*index)->Apply(WriteOf(std::move(batch))), IsOk());
+  }
+  ASSERT_THAT((*index)->Flush(), IsOk());
+  bool pruned_any = false;
+  for (const v1::QueryNode& query : RandomQueries(20, 13)) {
+    auto deep = (*index)->Search(SearchFor(query, 250));
+    ASSERT_THAT(deep, IsOk());
+    v1::ShardSearchRequest request = SearchFor(query, 25);
+    std::vector<v1::ShardHit> paged;
+    for (int page = 0; page < 10; ++page) {
+      auto r = (*index)->Search(request);
+      ASSERT_THAT(r, IsOk());
+      pruned_any |= r->total_hits_is_lower_bound();
+      for (const v1::ShardHit& hit : r->hits()) paged.push_back(hit);
+      if (r->hits_size() < 25) break;
+      request.mutable_search_after()->set_score(r->hits(24).score());
+      request.mutable_search_after()->set_id(r->hits(24).id());
+    }
+    ASSERT_EQ(paged.size(), static_cast<size_t>(deep->hits_size()));
+    for (size_t i = 0; i < paged.size(); ++i) {
+      EXPECT_EQ(paged[i].id(), deep->hits(i).id()) << i;
+      EXPECT_EQ(paged[i].score(), deep->hits(i).score()) << i;
+    }
+  }
+  EXPECT_TRUE(pruned_any);
+}
+
+// Memory and flushed segments at once: half of a collection written and
+// flushed, half still in memory.
+TEST(SegmentIndexSearchAfterTest, PagesAcrossMemoryAndFlushedSegments) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(600, 150, 3);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    ASSERT_THAT((*index)->Apply(WriteOf(std::move(batches[b]))), IsOk());
+    if (b == 1) {
+      ASSERT_THAT((*index)->Flush(), IsOk());
+    }
+  }
+  for (v1::SortOrder sort :
+       {v1::SORT_ORDER_RELEVANCE, v1::SORT_ORDER_PUBLISHED_DESC,
+        v1::SORT_ORDER_PUBLISHED_ASC}) {
+    for (const v1::QueryNode& query : RandomQueries(8, 5)) {
+      v1::ShardSearchRequest request = SearchFor(query, 1000);
+      request.set_sort(sort);
+      auto all = (*index)->Search(request);
+      ASSERT_THAT(all, IsOk());
+      std::vector<v1::ShardHit> paged = PageAfter(**index, request, 9);
+      ASSERT_EQ(paged.size(), static_cast<size_t>(all->hits_size()));
+      for (size_t i = 0; i < paged.size(); ++i) {
+        EXPECT_EQ(paged[i].id(), all->hits(i).id()) << i;
+        EXPECT_EQ(paged[i].score(), all->hits(i).score()) << i;
+      }
+    }
+  }
 }
 
 // Results with statistics fixed in the request: document frequencies that

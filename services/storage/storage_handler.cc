@@ -276,6 +276,40 @@ absl::Status ValidateScoring(const v1::ScoringParams& scoring) {
   return absl::OkStatus();
 }
 
+// A cursor must name a position in the request's order: a NaN score would
+// compare false both ways and let every hit through, and a date order needs
+// to know whether the cursor is dated.
+absl::Status ValidateSearchAfter(const v1::SearchAfter& after,
+                                 v1::SortOrder sort) {
+  SIFT_RETURN_IF_ERROR(ValidateId(after.id(), "search_after.id"));
+  if (after.has_published_at() && after.undated()) {
+    return Invalid("search_after",
+                   "published_at and undated exclude each other");
+  }
+  if (sort == v1::SORT_ORDER_PUBLISHED_DESC ||
+      sort == v1::SORT_ORDER_PUBLISHED_ASC) {
+    if (after.has_published_at()) {
+      return ValidateTimestamp(after.published_at(),
+                               "search_after.published_at");
+    }
+    if (!after.undated()) {
+      return Invalid("search_after",
+                     "a date order needs published_at or undated set");
+    }
+    return absl::OkStatus();
+  }
+  if (!std::isfinite(after.score())) {
+    return Invalid(
+        "search_after.score",
+        absl::StrCat("must be a finite number, got ", after.score()));
+  }
+  if (after.has_published_at() || after.undated()) {
+    return Invalid("search_after",
+                   "published_at and undated apply only to the date orders");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ValidateWriteRequest(const v1::WriteRequest& request) {
@@ -346,6 +380,11 @@ absl::Status ValidateSearchRequest(const v1::ShardSearchRequest& request) {
   if (!v1::SortOrder_IsValid(request.sort())) {
     return Invalid("sort", absl::StrCat("unknown sort order ",
                                         static_cast<int>(request.sort())));
+  }
+
+  if (request.has_search_after()) {
+    SIFT_RETURN_IF_ERROR(
+        ValidateSearchAfter(request.search_after(), request.sort()));
   }
 
   const v1::GlobalStats& stats = request.stats();

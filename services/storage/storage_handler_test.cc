@@ -1,5 +1,6 @@
 #include "services/storage/storage_handler.h"
 
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -215,6 +216,42 @@ TEST(ValidateSearchRequestTest, ChecksLimitSortStatsAndScoring) {
   request.mutable_filters()->mutable_published_to()->set_nanos(2000000000);
   EXPECT_THAT(ValidateSearchRequest(request),
               InvalidArgumentAbout("filters.published_to"));
+}
+
+TEST(ValidateSearchRequestTest, ChecksTheSearchAfterCursor) {
+  v1::ShardSearchRequest request = SearchFor(Term("a"));
+  request.mutable_search_after()->set_score(1.5);
+  request.mutable_search_after()->set_id("doc1");
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.mutable_search_after()->set_id("");
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("search_after.id"));
+  request.mutable_search_after()->set_id(std::string(kMaxIdBytes + 1, 'x'));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("search_after.id"));
+  request.mutable_search_after()->set_id("doc1");
+  request.mutable_search_after()->set_score(std::nan(""));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("search_after.score: must be a finite"));
+  request.mutable_search_after()->set_score(1.5);
+  request.mutable_search_after()->set_undated(true);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("only to the date orders"));
+
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.mutable_search_after()->mutable_published_at()->set_seconds(86400);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("published_at and undated exclude"));
+  request.mutable_search_after()->set_undated(false);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.mutable_search_after()->mutable_published_at()->set_nanos(-1);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("search_after.published_at"));
+  request.mutable_search_after()->clear_published_at();
+  request.set_sort(v1::SORT_ORDER_PUBLISHED_ASC);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("needs published_at or undated"));
 }
 
 TEST(ValidateStatsAndFetchTest, NameTheBadEntry) {

@@ -209,6 +209,11 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
          o.page_token = v;
          return absl::OkStatus();
        }},
+      {"all", false,
+       [&](const std::string&) {
+         o.all = true;
+         return absl::OkStatus();
+       }},
       {"json", false,
        [&](const std::string&) {
          format = OutputFormat::kJson;
@@ -323,15 +328,20 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
       return ValueError(Command::kSearch,
                         "--queries writes TREC run lines only (--format trec)");
     }
-    if (offset_given || !o.page_token.empty()) {
+    if (offset_given || !o.page_token.empty() || o.all) {
       return ValueError(Command::kSearch,
-                        "--offset and --page-token apply to a single query, "
-                        "not to --queries");
+                        "--offset, --page-token and --all apply to a single "
+                        "query, not to --queries");
     }
     o.format = OutputFormat::kTrec;
     // Evaluation measures look 1,000 deep by convention.
     if (!k_given) o.k = 1000;
     return absl::OkStatus();
+  }
+  if (offset_given && !o.page_token.empty()) {
+    return ValueError(Command::kSearch,
+                      "--offset and --page-token exclude each other: the "
+                      "token already says where the page starts");
   }
   o.format = format.value_or(OutputFormat::kTable);
   if (o.format == OutputFormat::kTrec) {
@@ -343,8 +353,11 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
     return ValueError(
         Command::kSearch,
         absl::StrCat("--k is at most ", kMaxPageSize,
-                     " for a single query; page on with --page-token"));
+                     " for a single query; page on with --page-token, or "
+                     "print every hit with --all"));
   }
+  // Every hit, in pages as large as the server serves.
+  if (o.all && !k_given) o.k = kMaxPageSize;
   o.query = absl::StrJoin(words, " ");
   return absl::OkStatus();
 }
@@ -603,8 +616,17 @@ std::string UsageText(Command command) {
           "Flags:\n"
           "  --k N              hits (default 10, at most 1000; with --queries "
           "default 1000, at most 1000000)\n"
-          "  --offset N         hits to skip\n"
-          "  --page-token T     continue from a previous page\n"
+          "  --offset N         hits to skip (offset + k at most 10000; "
+          "page deeper with tokens)\n"
+          "  --page-token T     continue after a previous page (its \"next "
+          "page\" token);\n"
+          "                     repeat the first page's query, flags and "
+          "--k\n"
+          "  --all              print every hit, following the page tokens "
+          "to the last\n"
+          "                     page (--k is the page size, default 1000; "
+          "with --json one\n"
+          "                     SearchResponse per page)\n"
           "  --json             print the SearchResponse as JSON (same as "
           "--format json)\n"
           "  --format F         table (default), json, or trec (with "

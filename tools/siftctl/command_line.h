@@ -62,6 +62,9 @@ struct SearchOptions {
   uint32_t k = 10;
   uint32_t offset = 0;
   std::string page_token;
+  // --all: follow next_page_token until the last page, printing every hit;
+  // `k` is then the page size (default kMaxPageSize).
+  bool all = false;
   OutputFormat format = OutputFormat::kTable;
   bool all_terms = false;  // --and
   std::vector<std::string> sources;

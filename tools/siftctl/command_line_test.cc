@@ -67,6 +67,22 @@ TEST(CommandLineTest, DoubleDashLetsAQueryStartWithMinus) {
   EXPECT_EQ(inv.search.query, "-covid china");
 }
 
+TEST(CommandLineTest, AllPagesInPagesOfAThousandUnlessKSaysOtherwise) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"search", "x", "--all"}));
+  EXPECT_TRUE(inv.search.all);
+  EXPECT_EQ(inv.search.k, kMaxPageSize);
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"search", "x", "--all", "--k", "50"}));
+  EXPECT_EQ(inv.search.k, 50u);
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"search", "x"}));
+  EXPECT_FALSE(inv.search.all);
+  EXPECT_EQ(inv.search.k, 10u);
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "--all"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--all")));
+  EXPECT_THAT(Parse({"search", "x", "--page-token", "t", "--offset", "5"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--offset and --page-token exclude")));
+}
+
 TEST(CommandLineTest, UnderscoreAndDashSpellingsAreTheSame) {
   SIFT_ASSERT_OK_AND_ASSIGN(
       Invocation inv,

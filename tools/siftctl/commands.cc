@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "sift/v1/ingest.grpc.pb.h"
 #include "sift/v1/query.grpc.pb.h"
@@ -120,37 +121,69 @@ absl::StatusOr<v1::SearchResponse> CallSearch(v1::QueryService::Stub& stub,
   }
 }
 
+// Prints one page of a search; `first_rank` numbers its first hit.
+absl::Status PrintSearchPage(const SearchOptions& o,
+                             const v1::SearchResponse& response,
+                             uint64_t first_rank, const Terminal& terminal,
+                             std::ostream& out) {
+  if (o.format == OutputFormat::kJson) {
+    SIFT_ASSIGN_OR_RETURN(std::string json, ToJson(response));
+    out << json;
+  } else {
+    out << FormatSearchTable(response, first_rank,
+                             {terminal.stdout_is_tty, terminal.columns});
+  }
+  out.flush();
+  return absl::OkStatus();
+}
+
 int Search(const Invocation& inv, const Terminal& terminal, std::ostream& out,
            std::ostream& err) {
   const SearchOptions& o = inv.search;
   std::unique_ptr<v1::QueryService::Stub> stub =
       v1::QueryService::NewStub(MakeChannel(inv.connection.query_address));
-  absl::StatusOr<v1::SearchResponse> response =
-      CallSearch(*stub, BuildSearchRequest(o, o.query, o.k),
-                 inv.connection.timeout, nullptr);
-  if (!response.ok()) {
-    PrintError(
-        err, Command::kSearch,
-        DescribeRpcError(response.status(), "query",
-                         inv.connection.query_address, inv.connection.timeout));
-    return kExitFailure;
-  }
-  if (o.format == OutputFormat::kJson) {
-    absl::StatusOr<std::string> json = ToJson(*response);
-    if (!json.ok()) {
-      PrintError(err, Command::kSearch, json.status().message());
+  v1::SearchRequest request = BuildSearchRequest(o, o.query, o.k);
+  // A page token hides how deep the page is, so ranks restart at 1.
+  uint64_t first_rank = o.page_token.empty() ? uint64_t{o.offset} + 1 : 1;
+  for (int page = 1;; ++page) {
+    absl::StatusOr<v1::SearchResponse> response =
+        CallSearch(*stub, request, inv.connection.timeout, nullptr);
+    if (!response.ok()) {
+      std::string message = DescribeRpcError(response.status(), "query",
+                                             inv.connection.query_address,
+                                             inv.connection.timeout);
+      if (page > 1) {
+        absl::StrAppend(&message, " (page ", page,
+                        "; resume with --page-token ", request.page_token(),
+                        ")");
+      }
+      PrintError(err, Command::kSearch, message);
       return kExitFailure;
     }
-    out << *json;
-  } else {
-    // A page token hides how deep the page is, so ranks restart at 1.
-    const uint64_t first_rank =
-        o.page_token.empty() ? uint64_t{o.offset} + 1 : 1;
-    out << FormatSearchTable(*response, first_rank,
-                             {terminal.stdout_is_tty, terminal.columns});
+    if (absl::Status printed =
+            PrintSearchPage(o, *response, first_rank, terminal, out);
+        !printed.ok()) {
+      PrintError(err, Command::kSearch, printed.message());
+      return kExitFailure;
+    }
+    if (!o.all) return kExitOk;
+    if (response->partial()) {
+      // The server gives no token for a page that misses a shard's hits;
+      // going on would skip them.
+      std::string message =
+          absl::StrCat("page ", page, " is partial (a shard did not answer)");
+      if (!request.page_token().empty()) {
+        absl::StrAppend(&message, "; retry it with --page-token ",
+                        request.page_token());
+      }
+      PrintError(err, Command::kSearch, message);
+      return kExitFailure;
+    }
+    if (response->next_page_token().empty()) return kExitOk;
+    first_rank += static_cast<uint64_t>(response->hits_size());
+    request.set_offset(0);
+    request.set_page_token(response->next_page_token());
   }
-  out.flush();
-  return kExitOk;
 }
 
 // The TREC lines of one batch query, fetched page by page down to k.
@@ -174,7 +207,9 @@ absl::StatusOr<std::string> RunBatchQuery(v1::QueryService::Stub& stub,
       if (static_cast<uint32_t>(all.hits_size()) >= o.k) break;
       *all.add_hits() = std::move(hit);
     }
-    if (page->next_page_token().empty() || page->hits_size() == 0) break;
+    // A page may come back empty and still have a successor (its hits were
+    // deleted before the fetch); the token always moves on.
+    if (page->next_page_token().empty()) break;
     request.set_page_token(page->next_page_token());
   }
   return FormatTrecLines(query.qid, all, 1, o.run_name);

@@ -394,6 +394,42 @@ TEST_F(CommandsTest, SearchPrintsATableOrOnlyJson) {
   EXPECT_THAT(out_.str(), Not(HasSubstr("hits (")));
 }
 
+TEST_F(CommandsTest, SearchAllFollowsTheTokensToTheLastPage) {
+  EXPECT_EQ(Run({"search", "heat", "--all", "--k", "1000", "--offset", "3"}),
+            kExitOk);
+  const std::vector<v1::SearchRequest> sent = query_.requests();
+  // Hits 3..1002, 1003..2002, 2003..2499: three requests.
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].offset(), 3u);
+  EXPECT_EQ(sent[0].page_token(), "");
+  for (size_t i = 1; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].offset(), 0u);
+    EXPECT_EQ(sent[i].page_size(), 1000u);
+    EXPECT_FALSE(sent[i].page_token().empty());
+  }
+  const std::string text = out_.str();
+  // Every hit once, ranks running on across pages.
+  for (int i = 3; i < FakeQueryService::kDocs; ++i) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("[doc-", i, "]"))) << i;
+  }
+  // doc-i scores 2500 - i and ranks i + 1, on the third page too.
+  EXPECT_THAT(text, HasSubstr("\n2101  400.0000  "));
+  EXPECT_THAT(text, Not(HasSubstr("[doc-2]")));
+  // Each page says where the next starts, the last one nothing.
+  EXPECT_THAT(text, HasSubstr("next page: --page-token 1003"));
+  EXPECT_THAT(text, HasSubstr("next page: --page-token 2003"));
+  EXPECT_THAT(text, HasSubstr("497 hits (2,500 total)"));
+
+  EXPECT_EQ(Run({"search", "heat", "--all", "--json", "--k", "1000"}), kExitOk);
+  // One SearchResponse per page.
+  size_t objects = 0;
+  for (size_t at = out_.str().find("\"total_hits\""); at != std::string::npos;
+       at = out_.str().find("\"total_hits\"", at + 1)) {
+    ++objects;
+  }
+  EXPECT_EQ(objects, 3u);
+}
+
 TEST_F(CommandsTest, SearchErrorGoesToStandardError) {
   EXPECT_EQ(Run({"search", "fail"}), kExitFailure);
   EXPECT_EQ(out_.str(), "");

@@ -736,7 +736,13 @@ class TopK {
     uint32_t raw = 0;
   };
 
-  TopK(uint32_t limit, v1::SortOrder sort) : limit_(limit), sort_(sort) {}
+  // With `after`, only entries strictly after it in the order are kept.
+  TopK(uint32_t limit, v1::SortOrder sort, const SearchAfter* after)
+      : limit_(limit), sort_(sort) {
+    if (after != nullptr) {
+      after_ = Entry{after->score, after->id, after->published};
+    }
+  }
 
   bool Better(const Entry& a, const Entry& b) const {
     if (sort_ == v1::SORT_ORDER_PUBLISHED_DESC ||
@@ -755,8 +761,14 @@ class TopK {
     return a.id < b.id;
   }
 
+  // Keeps `entry` if it is after the cursor and among the best `limit`.
+  // Excluding what precedes the cursor here, where every path offers its
+  // hits, keeps WAND exact: its threshold is the worst kept score, and
+  // every kept entry is after the cursor, so a document it skips could
+  // enter neither way.
   void Offer(const Entry& entry) {
     if (limit_ == 0) return;
+    if (after_ && !Better(*after_, entry)) return;
     auto worse_on_top = [this](const Entry& a, const Entry& b) {
       return Better(a, b);
     };
@@ -784,6 +796,7 @@ class TopK {
  private:
   uint32_t limit_;
   v1::SortOrder sort_;
+  std::optional<Entry> after_;
   std::vector<Entry> heap_;
 };
 
@@ -1104,7 +1117,7 @@ absl::StatusOr<SearchResult> Search(
   // Term proximity reorders the best `window` hits by BM25F. Every hit
   // outside them scores at most the window's last, and the bonus only adds,
   // so the order stays consistent at any depth; the window is the same for
-  // every page because it does not depend on `limit`.
+  // every page because it depends on neither `limit` nor the cursor.
   std::vector<const PlanNode*> proximity_terms;
   const Bm25fParams& params = spec.bm25->params();
   const bool relevance = spec.sort == v1::SORT_ORDER_RELEVANCE ||
@@ -1115,17 +1128,21 @@ absl::StatusOr<SearchResult> Search(
   const bool proximity = proximity_terms.size() >= 2;
   const uint32_t window =
       proximity ? std::min(params.proximity_window, kMaxProximityWindow) : 0;
-  TopK top(std::max(spec.limit, window), spec.sort);
-  Totals totals;
-  for (const Segment* segment : order) {
-    if (segment->live_count() == 0) continue;
-    SIFT_RETURN_IF_ERROR(SearchSegment(*segment, spec, &top, &totals));
-  }
-  std::vector<TopK::Entry> sorted = top.Sorted();
-  if (proximity) {
+  const SearchAfter* after = spec.after ? &*spec.after : nullptr;
+
+  auto run = [&](TopK* top, Totals* totals) -> absl::Status {
+    for (const Segment* segment : order) {
+      if (segment->live_count() == 0) continue;
+      SIFT_RETURN_IF_ERROR(SearchSegment(*segment, spec, top, totals));
+    }
+    return absl::OkStatus();
+  };
+  // Adds the bonus to the first `count` of `entries`, then re-sorts them.
+  auto add_proximity = [&](std::vector<TopK::Entry>* entries, size_t count,
+                           const TopK& order_of) -> absl::Status {
     std::vector<TopK::Entry*> rerank;
-    for (size_t i = 0; i < sorted.size() && i < window; ++i) {
-      rerank.push_back(&sorted[i]);
+    for (size_t i = 0; i < entries->size() && i < count; ++i) {
+      rerank.push_back(&(*entries)[i]);
     }
     std::sort(rerank.begin(), rerank.end(),
               [](const TopK::Entry* a, const TopK::Entry* b) {
@@ -1143,12 +1160,55 @@ absl::StatusOr<SearchResult> Search(
           std::vector<TopK::Entry*>(rerank.begin() + i, rerank.begin() + end)));
       i = end;
     }
+    std::sort(entries->begin(), entries->end(),
+              [&order_of](const TopK::Entry& a, const TopK::Entry& b) {
+                return order_of.Better(a, b);
+              });
+    return absl::OkStatus();
+  };
+
+  Totals totals;
+  std::vector<TopK::Entry> sorted;
+  if (!proximity) {
+    TopK top(spec.limit, spec.sort, after);
+    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    sorted = top.Sorted();
+  } else if (after == nullptr) {
+    TopK top(std::max(spec.limit, window), spec.sort, nullptr);
+    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    sorted = top.Sorted();
+    SIFT_RETURN_IF_ERROR(add_proximity(&sorted, window, top));
+  } else {
+    // The cursor holds a final score, which only the hits outside the
+    // window share with BM25F. So: the window first, without the cursor;
+    // then the hits after the cursor by BM25F, less the window's, plus the
+    // window's hits that come after the cursor with their bonus.
+    TopK first(window, spec.sort, nullptr);
+    Totals ignored;
+    SIFT_RETURN_IF_ERROR(run(&first, &ignored));
+    std::vector<TopK::Entry> windowed = first.Sorted();
+    SIFT_RETURN_IF_ERROR(add_proximity(&windowed, window, first));
+    TopK top(spec.limit + window, spec.sort, after);
+    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    auto in_window = [&windowed](const TopK::Entry& e) {
+      return std::any_of(windowed.begin(), windowed.end(),
+                         [&e](const TopK::Entry& w) {
+                           return w.segment == e.segment && w.raw == e.raw;
+                         });
+    };
+    for (const TopK::Entry& entry : top.Sorted()) {
+      if (!in_window(entry)) sorted.push_back(entry);
+    }
+    const TopK::Entry cursor{after->score, after->id, after->published};
+    for (const TopK::Entry& entry : windowed) {
+      if (top.Better(cursor, entry)) sorted.push_back(entry);
+    }
     std::sort(sorted.begin(), sorted.end(),
               [&top](const TopK::Entry& a, const TopK::Entry& b) {
                 return top.Better(a, b);
               });
-    if (sorted.size() > spec.limit) sorted.resize(spec.limit);
   }
+  if (sorted.size() > spec.limit) sorted.resize(spec.limit);
   SearchResult result;
   result.total_hits = totals.count;
   result.total_hits_is_lower_bound = totals.lower_bound;

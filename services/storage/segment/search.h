@@ -66,12 +66,22 @@ struct FilterSpec {
   std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
 };
 
+// The sort key of a hit that a search resumes after (search-after paging).
+struct SearchAfter {
+  double score = 0.0;   // relevance order
+  Published published;  // the date orders; nullopt: undated
+  std::string id;       // every order's tie-break
+};
+
 struct SearchSpec {
   const PlanNode* root = nullptr;
   const Bm25f* bm25 = nullptr;
   FilterSpec filters;
   uint32_t limit = 10;
   v1::SortOrder sort = v1::SORT_ORDER_RELEVANCE;
+  // When set, only hits strictly after it in `sort` order (ties by id) are
+  // returned; total_hits still counts every match.
+  std::optional<SearchAfter> after;
   // Matches are counted exactly up to this many; beyond it, relevance
   // queries may skip documents that cannot enter the top `limit`, and the
   // total becomes a lower bound.
