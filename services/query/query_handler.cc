@@ -313,9 +313,8 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   parser.max_depth = options_.max_depth;
   PlanOptions plan_options;
   plan_options.drop_stop_words = options_.drop_stop_words;
-  SIFT_ASSIGN_OR_RETURN(
-      QueryPlan plan,
-      ParseAndPlan(request.query(), parser, *analyzer_, plan_options));
+  SIFT_ASSIGN_OR_RETURN(QueryPlan plan, ParseAndPlan(request.query(), parser,
+                                                     *analyzer_, plan_options));
 
   v1::SearchResponse response;
   auto finish = [&response, start] {
