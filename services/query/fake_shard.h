@@ -17,8 +17,10 @@ namespace sift::query::testing {
 // list of documents and can be told to fail or to hang, which a real shard
 // cannot be made to do on demand. Search ignores the query: every document
 // matches with its preset score, in the requested order, and the shard
-// reports them all in total_hits. Stats gives every term a document
-// frequency equal to the number of documents. Thread-safe.
+// reports them all in total_hits. Facets count every document: sources
+// and tags lower-cased, dates bucketed in UTC, with no cap. Stats gives
+// every term a document frequency equal to the number of documents.
+// Thread-safe.
 class FakeShard final : public v1::StorageService::CallbackService {
  public:
   // kFailFetch answers Stats and Search but fails Fetch.
