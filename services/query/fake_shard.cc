@@ -1,10 +1,13 @@
 #include "services/query/fake_shard.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/routing/shard_router.h"
 #include "gtest/gtest.h"
 #include "services/query/hit_merge.h"
@@ -20,6 +23,69 @@ class HangingReactor final : public grpc::ServerUnaryReactor {
   }
   void OnDone() override { delete this; }
 };
+
+int64_t BucketStart(int64_t seconds, v1::DateInterval interval) {
+  const absl::CivilDay epoch(1970, 1, 1);
+  const absl::CivilDay day =
+      epoch + (seconds / 86400 - (seconds % 86400 < 0 ? 1 : 0));
+  absl::CivilDay first = day;
+  if (interval == v1::DATE_INTERVAL_MONTH) {
+    first = absl::CivilDay(absl::CivilMonth(day));
+  } else if (interval == v1::DATE_INTERVAL_YEAR) {
+    first = absl::CivilDay(absl::CivilYear(day));
+  }
+  return (first - epoch) * 86400;
+}
+
+// The counts of one facet over `docs`, keywords lower-cased (the fake's
+// stand-in for normalisation), in no particular order.
+v1::ShardFacetCounts CountFacet(const v1::FacetRequest& facet,
+                                const std::vector<FakeShard::StoredDoc>& docs) {
+  v1::ShardFacetCounts out;
+  out.set_field(facet.field());
+  out.set_interval(facet.interval());
+  std::map<std::string, uint64_t> values;
+  std::map<int64_t, uint64_t> buckets;
+  for (const FakeShard::StoredDoc& stored : docs) {
+    const v1::Document& doc = stored.document;
+    switch (facet.field()) {
+      case v1::FACET_FIELD_SOURCE:
+        if (doc.source().empty()) {
+          out.set_missing_count(out.missing_count() + 1);
+        } else {
+          ++values[absl::AsciiStrToLower(doc.source())];
+        }
+        break;
+      case v1::FACET_FIELD_TAGS:
+        if (doc.tags().empty()) out.set_missing_count(out.missing_count() + 1);
+        for (const std::string& tag : doc.tags()) {
+          ++values[absl::AsciiStrToLower(tag)];
+        }
+        break;
+      default:
+        if (!doc.has_published_at()) {
+          out.set_missing_count(out.missing_count() + 1);
+        } else {
+          ++buckets[BucketStart(doc.published_at().seconds(),
+                                facet.interval())];
+        }
+        break;
+    }
+  }
+  for (const auto& [value, count] : values) {
+    v1::ShardFacetCount* c = out.add_counts();
+    c->set_value(value);
+    c->set_count(count);
+    out.set_total_count(out.total_count() + count);
+  }
+  for (const auto& [start, count] : buckets) {
+    v1::ShardFacetCount* c = out.add_counts();
+    c->set_start_seconds(start);
+    c->set_count(count);
+    out.set_total_count(out.total_count() + count);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -132,6 +198,9 @@ grpc::ServerUnaryReactor* FakeShard::Search(
   if (hits.size() > request->limit()) hits.resize(request->limit());
   for (v1::ShardHit& hit : hits) *response->add_hits() = std::move(hit);
   response->set_total_hits(docs_.size());
+  for (const v1::FacetRequest& facet : request->facets()) {
+    *response->add_facets() = CountFacet(facet, docs_);
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/routing/shard_router.h"
 #include "common/status/status_macros.h"
+#include "services/query/facets.h"
 #include "services/query/hit_merge.h"
 #include "services/query/page_token.h"
 #include "services/query/query_planner.h"
@@ -165,6 +166,18 @@ absl::Status NormalizeKeywords(
   return absl::OkStatus();
 }
 
+// Whether a shard's answer holds one count per facet asked for, in order.
+bool AnswersFacets(const std::vector<v1::FacetRequest>& facets,
+                   const v1::ShardSearchResponse& answer) {
+  if (static_cast<size_t>(answer.facets_size()) != facets.size()) return false;
+  for (size_t f = 0; f < facets.size(); ++f) {
+    if (!FacetAnswers(facets[f], answer.facets(static_cast<int>(f)))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
              const analysis::Analyzer& analyzer,
              const SnippetOptions& snippet_options, v1::Hit* hit) {
@@ -263,6 +276,7 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
       NormalizeKeywords(*analyzer_, "sources", filters.mutable_sources()));
   SIFT_RETURN_IF_ERROR(
       NormalizeKeywords(*analyzer_, "tags", filters.mutable_tags()));
+  SIFT_ASSIGN_OR_RETURN(page.facets, ValidateFacets(request.facets()));
 
   page.fingerprint = SearchFingerprint(request, page.page_size);
   if (!request.page_token().empty()) {
@@ -322,6 +336,12 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
         static_cast<uint64_t>(absl::ToInt64Microseconds(absl::Now() - start)));
   };
   if (plan.matches_nothing) {
+    // Facets of no match: every count zero, one result per facet still.
+    for (size_t f = 0; f < page.facets.size(); ++f) {
+      SIFT_ASSIGN_OR_RETURN(
+          *response.add_facets(),
+          MergeFacet(page.facets[f], {}, absl::StrCat("facets[", f, "]")));
+    }
     finish();
     return response;
   }
@@ -411,7 +431,13 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   if (page.cursor) *search.mutable_search_after() = page.cursor->after;
   *search.mutable_stats() = stats;
   *search.mutable_scoring() = options_.scoring;
+  for (const v1::FacetRequest& facet : page.facets) {
+    *search.add_facets() = facet;
+  }
   std::vector<ShardHitRef> candidates;
+  // The facet counts of each shard that answered, by facet.
+  std::vector<std::vector<v1::ShardFacetCounts>> shard_facets(
+      page.facets.size());
   uint64_t total_hits = 0;
   bool total_is_lower_bound = false;
   {
@@ -424,9 +450,19 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
         gather.Wait();
     std::vector<size_t> answered;
     for (size_t k = 0; k < live.size(); ++k) {
+      if (answers[k].ok() && !AnswersFacets(page.facets, *answers[k])) {
+        answers[k] = absl::InternalError(
+            absl::StrCat("Search answered ", answers[k]->facets_size(),
+                         " facets that do not match the ", page.facets.size(),
+                         " asked for"));
+      }
       if (!answers[k].ok()) {
         errors.emplace(live[k], answers[k].status());
         continue;
+      }
+      for (size_t f = 0; f < page.facets.size(); ++f) {
+        shard_facets[f].push_back(
+            std::move(*answers[k]->mutable_facets(static_cast<int>(f))));
       }
       total_hits += answers[k]->total_hits();
       total_is_lower_bound |= answers[k]->total_hits_is_lower_bound();
@@ -437,6 +473,13 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     live = std::move(answered);
     if (live.empty()) return NoShardAnswered(errors);
+  }
+  for (size_t f = 0; f < page.facets.size(); ++f) {
+    std::vector<const v1::ShardFacetCounts*> counts;
+    for (const v1::ShardFacetCounts& c : shard_facets[f]) counts.push_back(&c);
+    SIFT_ASSIGN_OR_RETURN(
+        *response.add_facets(),
+        MergeFacet(page.facets[f], counts, absl::StrCat("facets[", f, "]")));
   }
   // Every shard answered the search, so the merged order has no holes
   // and a cursor taken from it skips nothing.

@@ -64,7 +64,8 @@ class QueryHandler {
 
   // Runs a search. `deadline` is the client's (absl::InfiniteFuture() for
   // none). Errors: INVALID_ARGUMENT naming the field (query, with a column;
-  // page_size; offset; page_token; filters.*; sort; default_operator);
+  // page_size; offset; page_token; filters.*; sort; default_operator;
+  // facets[i].*, also for a date histogram with too many buckets);
   // UNAVAILABLE when no shard answers (or the code every shard failed with,
   // when they agree on one that retrying will not fix). When only some
   // shards answer, the response has `partial` set and one entry in
@@ -108,6 +109,8 @@ class QueryHandler {
     DefaultOperator default_operator = DefaultOperator::kOr;
     // The request's filters with keyword values normalised.
     v1::Filters filters;
+    // The request's facets with defaults filled in (ValidateFacets).
+    std::vector<v1::FacetRequest> facets;
   };
 
   absl::StatusOr<Page> Validate(const v1::SearchRequest& request) const;

@@ -542,6 +542,17 @@ TEST_F(QueryHandlerTest, InvalidRequestsNameTheFieldAndReachNoShard) {
        [](auto& r) {
          r.set_default_operator(static_cast<v1::DefaultOperator>(5));
        }},
+      {"facets[0].size: 1001 is over the limit of 1000",
+       [](auto& r) {
+         v1::FacetRequest* f = r.add_facets();
+         f->set_field(v1::FACET_FIELD_TAGS);
+         f->set_size(1001);
+       }},
+      {"facets[1]: the same facet as facets[0]",
+       [](auto& r) {
+         r.add_facets()->set_field(v1::FACET_FIELD_SOURCE);
+         r.add_facets()->set_field(v1::FACET_FIELD_SOURCE);
+       }},
   };
   for (const Case& c : cases) {
     v1::SearchRequest request = Request("cocoa");
@@ -612,6 +623,156 @@ TEST_F(QueryHandlerTest, ClusterStatsListsEveryShardAndItsError) {
   EXPECT_EQ(r.total_disk_bytes(), 1000 * answered);
   EXPECT_GT(answered, 0u);
   EXPECT_LT(answered, static_cast<uint64_t>(kDocs));
+}
+
+}  // namespace
+}  // namespace sift::query
+
+namespace sift::query {
+namespace {
+
+using ::sift::query::testing::FakeCluster;
+using ::sift::query::testing::FakeShard;
+
+FakeShard::StoredDoc FacetDoc(const std::string& id, const std::string& source,
+                              std::vector<std::string> tags,
+                              const std::string& date) {
+  FakeShard::StoredDoc doc;
+  doc.document.set_id(id);
+  doc.document.set_body("grain");
+  doc.document.set_source(source);
+  for (std::string& tag : tags) doc.document.add_tags(std::move(tag));
+  if (!date.empty()) {
+    absl::Time t;
+    std::string error;
+    EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, date, &t, &error)) << error;
+    doc.document.mutable_published_at()->set_seconds(absl::ToUnixSeconds(t));
+  }
+  return doc;
+}
+
+class QueryHandlerFacetTest : public ::testing::Test {
+ protected:
+  QueryHandlerFacetTest()
+      : cluster_(
+            3,
+            {FacetDoc("d0", "AP", {"Grain", "Wheat"}, "1987-01-15T10:00:00Z"),
+             FacetDoc("d1", "Reuters", {"grain"}, "1987-01-31T23:59:59Z"),
+             FacetDoc("d2", "reuters", {}, "1987-02-01T00:00:00Z"),
+             FacetDoc("d3", "", {"corn", "Grain"}, ""),
+             FacetDoc("d4", "BBC", {"wheat"}, "1988-03-10T12:00:00Z"),
+             FacetDoc("d5", "Reuters", {"corn"}, "1987-02-20T00:00:00Z")}) {
+    std::vector<std::unique_ptr<storage::StorageClient>> clients;
+    for (const std::string& address : cluster_.addresses()) {
+      clients.push_back(storage::StorageClient::Connect(address));
+    }
+    handler_ = std::make_unique<QueryHandler>(std::move(clients), &analyzer_,
+                                              QueryOptions());
+  }
+
+  static std::vector<std::string> Buckets(const v1::FacetResult& facet) {
+    std::vector<std::string> out;
+    for (const v1::FacetBucket& b : facet.buckets()) {
+      out.push_back(absl::StrCat(b.value(), "=", b.count()));
+    }
+    return out;
+  }
+
+  analysis::Analyzer analyzer_;
+  FakeCluster cluster_;
+  std::unique_ptr<QueryHandler> handler_;
+};
+
+TEST_F(QueryHandlerFacetTest, MergesEveryShardsCountsInRequestOrder) {
+  v1::SearchRequest request;
+  request.set_query("grain");
+  request.set_page_size(1);
+  v1::FacetRequest* source = request.add_facets();
+  source->set_field(v1::FACET_FIELD_SOURCE);
+  source->set_size(2);
+  request.add_facets()->set_field(v1::FACET_FIELD_TAGS);
+  request.add_facets()->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  v1::FacetRequest* years = request.add_facets();
+  years->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  years->set_interval(v1::DATE_INTERVAL_YEAR);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            handler_->Search(request, absl::InfiniteFuture()));
+  // The page holds one hit; the facets count all six documents.
+  EXPECT_EQ(r.hits_size(), 1);
+  EXPECT_EQ(r.total_hits(), 6u);
+  ASSERT_EQ(r.facets_size(), 4);
+
+  EXPECT_EQ(r.facets(0).field(), v1::FACET_FIELD_SOURCE);
+  // ap and bbc tie at 1: the smaller value wins the last place.
+  EXPECT_THAT(Buckets(r.facets(0)), ElementsAre("reuters=3", "ap=1"));
+  EXPECT_EQ(r.facets(0).other_count(), 1u);
+  EXPECT_EQ(r.facets(0).missing_count(), 1u);
+  EXPECT_FALSE(r.facets(0).incomplete());
+
+  EXPECT_THAT(Buckets(r.facets(1)),
+              ElementsAre("grain=3", "corn=2", "wheat=2"));
+  EXPECT_EQ(r.facets(1).other_count(), 0u);
+  EXPECT_EQ(r.facets(1).missing_count(), 1u);
+
+  EXPECT_EQ(r.facets(2).interval(), v1::DATE_INTERVAL_MONTH);
+  EXPECT_THAT(Buckets(r.facets(2)),
+              ElementsAre("1987-01=2", "1987-02=2", "1988-03=1"));
+  EXPECT_EQ(r.facets(2).buckets(1).start().seconds(), 539136000);  // Feb 1
+  EXPECT_EQ(r.facets(2).missing_count(), 1u);
+  EXPECT_THAT(Buckets(r.facets(3)), ElementsAre("1987=4", "1988=1"));
+
+  // Every shard was asked for every facet, with the defaults filled in.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(cluster_.shard(i).searches().size(), 1u);
+    const v1::ShardSearchRequest sent = cluster_.shard(i).searches()[0];
+    ASSERT_EQ(sent.facets_size(), 4);
+    EXPECT_EQ(sent.facets(1).size(), 10u);
+    EXPECT_EQ(sent.facets(2).interval(), v1::DATE_INTERVAL_MONTH);
+  }
+}
+
+TEST_F(QueryHandlerFacetTest, AQueryMatchingNothingStillAnswersEveryFacet) {
+  v1::SearchRequest request;
+  request.set_query("!!!");
+  request.add_facets()->set_field(v1::FACET_FIELD_TAGS);
+  request.add_facets()->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            handler_->Search(request, absl::InfiniteFuture()));
+  ASSERT_EQ(r.facets_size(), 2);
+  EXPECT_EQ(r.facets(0).field(), v1::FACET_FIELD_TAGS);
+  EXPECT_THAT(r.facets(0).buckets(), IsEmpty());
+  EXPECT_EQ(r.facets(1).interval(), v1::DATE_INTERVAL_MONTH);
+  EXPECT_EQ(cluster_.total_calls(), 0);
+}
+
+TEST_F(QueryHandlerFacetTest, TooManyDateBucketsAsksForACoarserInterval) {
+  std::vector<FakeShard::StoredDoc> docs;
+  for (int i = 0; i < 10001; ++i) {
+    FakeShard::StoredDoc& doc = docs.emplace_back();
+    doc.document.set_id(absl::StrCat("d", i));
+    doc.document.mutable_published_at()->set_seconds(int64_t{86400} * i);
+  }
+  FakeCluster cluster(2, docs);
+  std::vector<std::unique_ptr<storage::StorageClient>> clients;
+  for (const std::string& address : cluster.addresses()) {
+    clients.push_back(storage::StorageClient::Connect(address));
+  }
+  QueryHandler handler(std::move(clients), &analyzer_, QueryOptions());
+  v1::SearchRequest request;
+  v1::FacetRequest* days = request.add_facets();
+  days->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  days->set_interval(v1::DATE_INTERVAL_DAY);
+  EXPECT_THAT(handler.Search(request, absl::InfiniteFuture()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("facets[0]: the published_at histogram has "
+                                 "10001 non-empty DAY buckets")));
+  days->set_interval(v1::DATE_INTERVAL_YEAR);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            handler.Search(request, absl::InfiniteFuture()));
+  ASSERT_EQ(r.facets_size(), 1);
+  uint64_t sum = 0;
+  for (const v1::FacetBucket& b : r.facets(0).buckets()) sum += b.count();
+  EXPECT_EQ(sum, 10001u);
 }
 
 }  // namespace

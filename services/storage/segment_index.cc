@@ -1389,6 +1389,102 @@ class PlanResolver {
   std::function<absl::StatusOr<std::string>(absl::string_view)> normalize_;
 };
 
+// The facet of `request`, resolved; INVALID_ARGUMENT naming `path` for a
+// field or interval the shard does not know.
+absl::StatusOr<segment::FacetSpec> ResolveFacet(const v1::FacetRequest& request,
+                                                absl::string_view path) {
+  segment::FacetSpec spec;
+  switch (request.field()) {
+    case v1::FACET_FIELD_SOURCE:
+      spec.kind = segment::FacetSpec::Kind::kSource;
+      break;
+    case v1::FACET_FIELD_TAGS:
+      spec.kind = segment::FacetSpec::Kind::kTags;
+      break;
+    case v1::FACET_FIELD_PUBLISHED_AT:
+      spec.kind = segment::FacetSpec::Kind::kPublished;
+      break;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".field: unknown facet field ", request.field()));
+  }
+  switch (request.interval()) {
+    case v1::DATE_INTERVAL_DAY:
+      spec.unit = segment::FacetSpec::Unit::kDay;
+      break;
+    case v1::DATE_INTERVAL_UNSPECIFIED:
+    case v1::DATE_INTERVAL_MONTH:
+      spec.unit = segment::FacetSpec::Unit::kMonth;
+      break;
+    case v1::DATE_INTERVAL_YEAR:
+      spec.unit = segment::FacetSpec::Unit::kYear;
+      break;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".interval: unknown date interval ", request.interval()));
+  }
+  return spec;
+}
+
+// A shard's answer for one facet: every counted value, the most frequent
+// first (date buckets in time order), at most kMaxShardFacetValues.
+v1::ShardFacetCounts ToShardFacetCounts(const v1::FacetRequest& request,
+                                        const segment::FacetSpec& spec,
+                                        segment::FacetCounts counts) {
+  v1::ShardFacetCounts out;
+  out.set_field(request.field());
+  out.set_missing_count(counts.missing);
+  uint64_t total = 0;
+  if (spec.kind == segment::FacetSpec::Kind::kPublished) {
+    out.set_interval(spec.unit == segment::FacetSpec::Unit::kDay
+                         ? v1::DATE_INTERVAL_DAY
+                     : spec.unit == segment::FacetSpec::Unit::kMonth
+                         ? v1::DATE_INTERVAL_MONTH
+                         : v1::DATE_INTERVAL_YEAR);
+    std::vector<std::pair<int64_t, uint64_t>> buckets(counts.buckets.begin(),
+                                                      counts.buckets.end());
+    std::sort(buckets.begin(), buckets.end());
+    for (const auto& [start, count] : buckets) {
+      total += count;
+      if (static_cast<size_t>(out.counts_size()) >=
+          segment::kMaxShardFacetValues) {
+        out.set_truncated(true);
+        continue;
+      }
+      v1::ShardFacetCount* bucket = out.add_counts();
+      bucket->set_start_seconds(start);
+      bucket->set_count(count);
+    }
+  } else {
+    std::vector<std::pair<std::string, uint64_t>> values;
+    values.reserve(counts.values.size());
+    for (auto& [value, count] : counts.values) {
+      total += count;
+      values.emplace_back(value, count);
+    }
+    auto better = [](const std::pair<std::string, uint64_t>& a,
+                     const std::pair<std::string, uint64_t>& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    };
+    if (values.size() > segment::kMaxShardFacetValues) {
+      out.set_truncated(true);
+      std::partial_sort(values.begin(),
+                        values.begin() + segment::kMaxShardFacetValues,
+                        values.end(), better);
+      values.resize(segment::kMaxShardFacetValues);
+    } else {
+      std::sort(values.begin(), values.end(), better);
+    }
+    for (auto& [value, count] : values) {
+      v1::ShardFacetCount* entry = out.add_counts();
+      entry->set_value(std::move(value));
+      entry->set_count(count);
+    }
+  }
+  out.set_total_count(total);
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
@@ -1455,6 +1551,11 @@ absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
                                after.published_at().nanos());
     }
   }
+  for (int i = 0; i < request.facets_size(); ++i) {
+    SIFT_ASSIGN_OR_RETURN(
+        spec.facets.emplace_back(),
+        ResolveFacet(request.facets(i), absl::StrCat("facets[", i, "]")));
+  }
 
   absl::ReaderMutexLock lock(&state_mu_);
   std::vector<std::shared_ptr<Segment>> segments;
@@ -1480,6 +1581,11 @@ absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
   v1::ShardSearchResponse response;
   response.set_total_hits(result.total_hits);
   response.set_total_hits_is_lower_bound(result.total_hits_is_lower_bound);
+  for (size_t i = 0; i < result.facets.size(); ++i) {
+    *response.add_facets() =
+        ToShardFacetCounts(request.facets(static_cast<int>(i)), spec.facets[i],
+                           std::move(result.facets[i]));
+  }
   for (segment::SearchHit& hit : result.hits) {
     v1::ShardHit* out = response.add_hits();
     out->set_id(std::move(hit.id));

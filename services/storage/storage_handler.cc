@@ -387,6 +387,30 @@ absl::Status ValidateSearchRequest(const v1::ShardSearchRequest& request) {
         ValidateSearchAfter(request.search_after(), request.sort()));
   }
 
+  if (request.facets_size() > kMaxFacets) {
+    return Invalid("facets",
+                   absl::StrCat("at most ", kMaxFacets, " facets, got ",
+                                request.facets_size()));
+  }
+  for (int i = 0; i < request.facets_size(); ++i) {
+    const v1::FacetRequest& facet = request.facets(i);
+    const std::string path = absl::StrCat("facets[", i, "]");
+    if (facet.field() == v1::FACET_FIELD_UNSPECIFIED ||
+        !v1::FacetField_IsValid(facet.field())) {
+      return Invalid(path + ".field",
+                     absl::StrCat("unknown facet field ", facet.field()));
+    }
+    if (!v1::DateInterval_IsValid(facet.interval())) {
+      return Invalid(path + ".interval",
+                     absl::StrCat("unknown date interval ", facet.interval()));
+    }
+    if (facet.field() != v1::FACET_FIELD_PUBLISHED_AT &&
+        facet.interval() != v1::DATE_INTERVAL_UNSPECIFIED) {
+      return Invalid(path + ".interval",
+                     "only a published_at facet takes an interval");
+    }
+  }
+
   const v1::GlobalStats& stats = request.stats();
   if (stats.terms_size() != stats.doc_freqs_size()) {
     return Invalid(

@@ -28,6 +28,8 @@ inline constexpr uint32_t kMaxSearchLimit = 100'000;
 inline constexpr int kMaxFetchIds = 10'000;
 // Terms of a StatsRequest, and of the GlobalStats a search carries.
 inline constexpr int kMaxStatsTerms = 10'000;
+// Facets one search may count.
+inline constexpr int kMaxFacets = 8;
 
 // Each returns OK or INVALID_ARGUMENT whose message names the offending
 // field by its path in the request (e.g. "ops[3].upsert.title.terms[7]")

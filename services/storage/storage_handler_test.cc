@@ -170,6 +170,38 @@ TEST(ValidateSearchRequestTest, LimitsPlanDepthAndSize) {
               InvalidArgumentAbout("more than 1024 nodes"));
 }
 
+TEST(ValidateSearchRequestTest, ChecksFacets) {
+  v1::ShardSearchRequest request = SearchFor(Term("a"));
+  request.add_facets()->set_field(v1::FACET_FIELD_TAGS);
+  v1::FacetRequest* dates = request.add_facets();
+  dates->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  dates->set_interval(v1::DATE_INTERVAL_DAY);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+
+  dates->set_interval(static_cast<v1::DateInterval>(8));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("facets[1].interval: unknown date interval "
+                                   "8"));
+  dates->set_interval(v1::DATE_INTERVAL_UNSPECIFIED);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.mutable_facets(0)->set_interval(v1::DATE_INTERVAL_YEAR);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("facets[0].interval: only a published_at"));
+  request.mutable_facets(0)->set_interval(v1::DATE_INTERVAL_UNSPECIFIED);
+  request.mutable_facets(0)->set_field(v1::FACET_FIELD_UNSPECIFIED);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("facets[0].field"));
+  request.mutable_facets(0)->set_field(static_cast<v1::FacetField>(12));
+  EXPECT_THAT(ValidateSearchRequest(request),
+              InvalidArgumentAbout("facets[0].field: unknown facet field 12"));
+
+  request = SearchFor(Term("a"));
+  for (int i = 0; i <= kMaxFacets; ++i) {
+    request.add_facets()->set_field(v1::FACET_FIELD_SOURCE);
+  }
+  EXPECT_THAT(ValidateSearchRequest(request), InvalidArgumentAbout("facets"));
+}
+
 TEST(ValidateSearchRequestTest, ChecksLimitSortStatsAndScoring) {
   v1::ShardSearchRequest request = SearchFor(Term("a"), kMaxSearchLimit);
   EXPECT_THAT(ValidateSearchRequest(request), IsOk());

@@ -393,7 +393,6 @@ TEST_F(ReutersPagingTest, PagingStaysStableWhileDocumentsAreAdded) {
 
   // By date, newest first, with documents dated after (sorting before the
   // cursor) and before every story (after it) added after page 2.
-  const size_t added_before = added.size();
   high.clear();
   low.clear();
   paging = PageAll(cluster(), Request("", 1000, v1::SORT_ORDER_PUBLISHED_DESC),

@@ -278,6 +278,19 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
          }
          return absl::OkStatus();
        }},
+      {"facet", true,
+       [&](const std::string& v) -> absl::Status {
+         SIFT_ASSIGN_OR_RETURN(v1::FacetRequest facet, ParseFacetSpec(v));
+         for (const v1::FacetRequest& other : o.facets) {
+           if (other.field() == facet.field() &&
+               other.interval() == facet.interval()) {
+             return absl::InvalidArgumentError(absl::StrCat(
+                 "--facet ", v, ": that facet is already asked for"));
+           }
+         }
+         o.facets.push_back(std::move(facet));
+         return absl::OkStatus();
+       }},
       {"no-highlight", false,
        [&](const std::string&) {
          o.highlight = false;
@@ -327,6 +340,10 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
     if (format.value_or(OutputFormat::kTrec) != OutputFormat::kTrec) {
       return ValueError(Command::kSearch,
                         "--queries writes TREC run lines only (--format trec)");
+    }
+    if (!o.facets.empty()) {
+      return ValueError(Command::kSearch,
+                        "--facet applies to a single query, not to --queries");
     }
     if (offset_given || !o.page_token.empty() || o.all) {
       return ValueError(Command::kSearch,
@@ -554,6 +571,47 @@ absl::StatusOr<absl::Time> ParseDateFlag(const std::string& text,
                    text, "\""));
 }
 
+absl::StatusOr<v1::FacetRequest> ParseFacetSpec(const std::string& text) {
+  const size_t colon = text.find(':');
+  const std::string field = text.substr(0, colon);
+  const bool has_arg = colon != std::string::npos;
+  const std::string arg = has_arg ? text.substr(colon + 1) : "";
+  v1::FacetRequest facet;
+  if (field == "source" || field == "tags") {
+    facet.set_field(field == "source" ? v1::FACET_FIELD_SOURCE
+                                      : v1::FACET_FIELD_TAGS);
+    if (has_arg) {
+      uint32_t size = 0;
+      if (!absl::SimpleAtoi(arg, &size) || size < 1 || size > kMaxFacetSize) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--facet ", text, ": the number of values must be 1 to ",
+            kMaxFacetSize, ", not \"", arg, "\""));
+      }
+      facet.set_size(size);
+    }
+    return facet;
+  }
+  if (field == "published_at") {
+    facet.set_field(v1::FACET_FIELD_PUBLISHED_AT);
+    if (!has_arg || arg == "month") {
+      facet.set_interval(v1::DATE_INTERVAL_MONTH);
+    } else if (arg == "day") {
+      facet.set_interval(v1::DATE_INTERVAL_DAY);
+    } else if (arg == "year") {
+      facet.set_interval(v1::DATE_INTERVAL_YEAR);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--facet ", text, ": the interval must be day, month or year, not \"",
+          arg, "\""));
+    }
+    return facet;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--facet takes source[:N], tags[:N] or "
+                   "published_at[:day|month|year], not \"",
+                   text, "\""));
+}
+
 std::string UsageText(Command command) {
   switch (command) {
     case Command::kNone:
@@ -641,6 +699,12 @@ std::string UsageText(Command command) {
           "  --to DATE          published on or before DATE (a timestamp: "
           "before it)\n"
           "  --sort S           relevance (default), newest or oldest\n"
+          "  --facet F          count values over every match (repeatable): "
+          "source[:N],\n"
+          "                     tags[:N] (top N, default 10, at most 1000) "
+          "or\n"
+          "                     published_at[:day|month|year] (default "
+          "month)\n"
           "  --no-highlight     no snippets\n"
           "  --queries FILE     batch mode: qid<TAB>query lines\n"
           "  --run-name NAME    last column of the TREC lines (default "

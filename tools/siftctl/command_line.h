@@ -23,6 +23,7 @@ inline constexpr char kIngestAddressEnv[] = "SIFT_INGEST_ADDR";
 // mistake is reported before anything is sent.
 inline constexpr uint32_t kMaxPageSize = 1000;
 inline constexpr uint32_t kMaxSearchDepth = 1000000;
+inline constexpr uint32_t kMaxFacetSize = 1000;
 
 enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
 
@@ -73,6 +74,8 @@ struct SearchOptions {
   std::optional<absl::Time> published_from;
   std::optional<absl::Time> published_to;
   v1::SortOrder sort = v1::SORT_ORDER_UNSPECIFIED;
+  // --facet, in the order given (ParseFacetSpec).
+  std::vector<v1::FacetRequest> facets;
   bool highlight = true;
   // Last column of TREC run lines.
   std::string run_name = "sift";
@@ -127,6 +130,12 @@ absl::StatusOr<Invocation> ParseCommandLine(
 
 // The help text of `command`, or of siftctl as a whole for kNone.
 std::string UsageText(Command command);
+
+// Parses a --facet value: "source" or "tags", optionally with ":N" for the
+// number of values (1 to 1000; default the server's 10), or
+// "published_at" with ":day", ":month" (the default) or ":year".
+// INVALID_ARGUMENT naming the flag for anything else.
+absl::StatusOr<v1::FacetRequest> ParseFacetSpec(const std::string& text);
 
 // Parses a duration: "30s", "2m", "1.5s", or a plain number of seconds.
 // INVALID_ARGUMENT for anything else or a value that is not positive.

@@ -308,3 +308,66 @@ TEST(CommandLineTest, TopLevelUsageListsEverySubcommand) {
 
 }  // namespace
 }  // namespace sift::siftctl
+
+namespace sift::siftctl {
+namespace {
+
+TEST(CommandLineFacetTest, ParsesFacetsInOrder) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv,
+      Parse({"search", "wheat", "--facet", "source", "--facet", "tags:20",
+             "--facet=published_at:day", "--facet", "published_at"}));
+  ASSERT_EQ(inv.search.facets.size(), 4u);
+  EXPECT_EQ(inv.search.facets[0].field(), v1::FACET_FIELD_SOURCE);
+  EXPECT_EQ(inv.search.facets[0].size(), 0u);  // the server's default
+  EXPECT_EQ(inv.search.facets[1].field(), v1::FACET_FIELD_TAGS);
+  EXPECT_EQ(inv.search.facets[1].size(), 20u);
+  EXPECT_EQ(inv.search.facets[2].field(), v1::FACET_FIELD_PUBLISHED_AT);
+  EXPECT_EQ(inv.search.facets[2].interval(), v1::DATE_INTERVAL_DAY);
+  EXPECT_EQ(inv.search.facets[3].interval(), v1::DATE_INTERVAL_MONTH);
+  EXPECT_EQ(inv.search.query, "wheat");
+}
+
+TEST(CommandLineFacetTest, FacetSpecs) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::FacetRequest year,
+                            ParseFacetSpec("published_at:year"));
+  EXPECT_EQ(year.interval(), v1::DATE_INTERVAL_YEAR);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::FacetRequest most,
+                            ParseFacetSpec("source:1000"));
+  EXPECT_EQ(most.size(), 1000u);
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"author",
+       "--facet takes source[:N], tags[:N] or "
+       "published_at[:day|month|year], not \"author\""},
+      {"tag", "not \"tag\""},
+      {"", "not \"\""},
+      {"tags:0", "--facet tags:0: the number of values must be 1 to 1000"},
+      {"tags:1001", "must be 1 to 1000, not \"1001\""},
+      {"source:ten", "not \"ten\""},
+      {"source:", "not \"\""},
+      {"published_at:week",
+       "--facet published_at:week: the interval must be day, month or year"},
+      {"published_at:", "not \"\""},
+  };
+  for (const auto& [spec, message] : bad) {
+    EXPECT_THAT(
+        ParseFacetSpec(spec),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
+        << spec;
+  }
+}
+
+TEST(CommandLineFacetTest, BadOrRepeatedFacetsAreUsageErrors) {
+  EXPECT_THAT(Parse({"search", "x", "--facet", "tags:x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--facet tags:x")));
+  EXPECT_THAT(Parse({"search", "x", "--facet", "tags", "--facet", "tags:5"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--facet tags:5: that facet is already")));
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "--facet", "source"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--facet applies to a single query")));
+}
+
+}  // namespace
+}  // namespace sift::siftctl

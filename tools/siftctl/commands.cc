@@ -441,6 +441,9 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
     filters->add_sources(source);
   for (const std::string& tag : options.tags) filters->add_tags(tag);
   request.set_sort(options.sort);
+  for (const v1::FacetRequest& facet : options.facets) {
+    *request.add_facets() = facet;
+  }
   // Left unset when highlighting is wanted, so the server's default holds.
   if (!options.highlight) request.set_highlight(false);
   if (options.all_terms) {

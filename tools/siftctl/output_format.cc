@@ -182,6 +182,61 @@ std::string RenderSnippet(const v1::Snippet& snippet, bool ansi) {
   return CollapseSpaces(out);
 }
 
+namespace {
+
+// "source", "tags", "published_at by month".
+std::string FacetHeading(const v1::FacetResult& facet) {
+  switch (facet.field()) {
+    case v1::FACET_FIELD_SOURCE:
+      return "source";
+    case v1::FACET_FIELD_TAGS:
+      return "tags";
+    case v1::FACET_FIELD_PUBLISHED_AT:
+      return absl::StrCat("published_at by ",
+                          facet.interval() == v1::DATE_INTERVAL_DAY ? "day"
+                          : facet.interval() == v1::DATE_INTERVAL_YEAR
+                              ? "year"
+                              : "month");
+    default:
+      return absl::StrCat("facet ", facet.field());
+  }
+}
+
+void AppendFacet(const v1::FacetResult& facet, std::string* out) {
+  struct Row {
+    std::string label;
+    std::string count;
+  };
+  std::vector<Row> rows;
+  for (const v1::FacetBucket& bucket : facet.buckets()) {
+    rows.push_back({TruncateToWidth(CleanForDisplay(bucket.value()), 40),
+                    WithThousands(bucket.count())});
+  }
+  if (facet.other_count() > 0) {
+    rows.push_back({"(other values)", WithThousands(facet.other_count())});
+  }
+  if (facet.missing_count() > 0) {
+    rows.push_back({facet.field() == v1::FACET_FIELD_PUBLISHED_AT
+                        ? "(no date)"
+                        : "(no value)",
+                    WithThousands(facet.missing_count())});
+  }
+  int label_columns = 0, count_columns = 0;
+  for (const Row& row : rows) {
+    label_columns = std::max(label_columns, DisplayWidth(row.label));
+    count_columns = std::max(count_columns, DisplayWidth(row.count));
+  }
+  absl::StrAppend(out, "\n", FacetHeading(facet),
+                  facet.incomplete() ? " (counts may be incomplete)" : "",
+                  rows.empty() ? ": no values\n" : ":\n");
+  for (const Row& row : rows) {
+    absl::StrAppend(out, "  ", PadRight(row.label, label_columns), "  ",
+                    PadLeft(row.count, count_columns), "\n");
+  }
+}
+
+}  // namespace
+
 std::string FormatSearchTable(const v1::SearchResponse& response,
                               uint64_t first_rank, const TableStyle& style) {
   std::string out;
@@ -236,6 +291,9 @@ std::string FormatSearchTable(const v1::SearchResponse& response,
       response.total_hits_is_lower_bound() ? "at least " : "",
       WithThousands(response.total_hits()), " total), ",
       absl::StrFormat("%.1f ms", response.elapsed_micros() / 1000.0), "\n");
+  for (const v1::FacetResult& facet : response.facets()) {
+    AppendFacet(facet, &out);
+  }
   if (response.partial()) {
     absl::StrAppend(&out, "partial results: ", response.shard_errors_size(),
                     response.shard_errors_size() == 1 ? " shard" : " shards",

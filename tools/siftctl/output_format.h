@@ -53,8 +53,9 @@ struct TableStyle {
 
 // A search page as a table: rank (from `first_rank`), score with 4
 // decimals, date (YYYY-MM-DD, UTC) or blank, source, title; under each row
-// the id and the snippet; then "N hits (T total), E ms", partial-result
-// warnings and the next page token.
+// the id and the snippet; then "N hits (T total), E ms", the facets (each
+// a heading and one "value  count" line per bucket, then the other and
+// missing counts), partial-result warnings and the next page token.
 std::string FormatSearchTable(const v1::SearchResponse& response,
                               uint64_t first_rank, const TableStyle& style);
 

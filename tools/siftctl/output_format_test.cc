@@ -268,3 +268,62 @@ TEST(DescribeRpcErrorTest, ExplainsAServiceThatIsNotRunning) {
 
 }  // namespace
 }  // namespace sift::siftctl
+
+namespace sift::siftctl {
+namespace {
+
+v1::SearchResponse FacetResponse() {
+  v1::SearchResponse response;
+  response.set_total_hits(12);
+  v1::FacetResult* tags = response.add_facets();
+  tags->set_field(v1::FACET_FIELD_TAGS);
+  v1::FacetBucket* b = tags->add_buckets();
+  b->set_value("grain");
+  b->set_count(1234);
+  b = tags->add_buckets();
+  b->set_value("corn");
+  b->set_count(7);
+  tags->set_other_count(40);
+  tags->set_missing_count(2);
+  v1::FacetResult* months = response.add_facets();
+  months->set_field(v1::FACET_FIELD_PUBLISHED_AT);
+  months->set_interval(v1::DATE_INTERVAL_MONTH);
+  b = months->add_buckets();
+  b->set_value("1987-03");
+  b->set_count(10);
+  b->mutable_start()->set_seconds(541555200);
+  months->set_missing_count(2);
+  v1::FacetResult* sources = response.add_facets();
+  sources->set_field(v1::FACET_FIELD_SOURCE);
+  sources->set_incomplete(true);
+  return response;
+}
+
+TEST(SearchTableTest, ListsEveryFacetAfterTheTotals) {
+  const std::string table = FormatSearchTable(FacetResponse(), 1, {});
+  EXPECT_THAT(table, HasSubstr("0 hits (12 total)"));
+  EXPECT_THAT(table, HasSubstr("\ntags:\n"
+                               "  grain           1,234\n"
+                               "  corn                7\n"
+                               "  (other values)     40\n"
+                               "  (no value)          2\n"));
+  EXPECT_THAT(table, HasSubstr("\npublished_at by month:\n"
+                               "  1987-03    10\n"
+                               "  (no date)   2\n"));
+  EXPECT_THAT(table, HasSubstr("\nsource (counts may be incomplete): no "
+                               "values\n"));
+  EXPECT_LT(table.find("tags:"), table.find("published_at by month:"));
+}
+
+TEST(JsonTest, IncludesFacets) {
+  absl::StatusOr<std::string> json = ToJson(FacetResponse());
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"field\": \"FACET_FIELD_TAGS\""));
+  EXPECT_THAT(*json, HasSubstr("\"value\": \"grain\""));
+  EXPECT_THAT(*json, HasSubstr("\"other_count\": \"40\""));
+  EXPECT_THAT(*json, HasSubstr("\"interval\": \"DATE_INTERVAL_MONTH\""));
+  EXPECT_THAT(*json, HasSubstr("\"start\": \"1987-03-01T00:00:00Z\""));
+}
+
+}  // namespace
+}  // namespace sift::siftctl

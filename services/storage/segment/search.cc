@@ -8,11 +8,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/status/status_macros.h"
 #include "services/storage/segment/postings.h"
 
 namespace sift::storage::segment {
 namespace {
+
+void SetBit(std::vector<uint64_t>* bits, uint32_t raw) {
+  (*bits)[raw >> 6] |= uint64_t{1} << (raw & 63);
+}
 
 // What the iterators of one segment share. Iterators stop at the end on a
 // read error and record the first one here.
@@ -835,9 +840,13 @@ class Wand {
     return true;
   }
 
+  // With kCollect, every match is also set in `matched` (raw doc numbers)
+  // and nothing is pruned; without it the loop is the plain top-k search.
+  template <bool kCollect>
   static absl::Status Run(SegmentContext* context, const PlanNode& root,
                           SegmentFilter* filter, const SearchSpec& spec,
-                          TopK* top, Totals* totals) {
+                          TopK* top, Totals* totals,
+                          std::vector<uint64_t>* matched) {
     const Bm25f& bm25 = context->bm25();
     const Columns& columns = context->columns();
     const Segment& segment = context->segment();
@@ -884,6 +893,7 @@ class Wand {
         if (ex->doc() == doc + 1) return;
       }
       ++totals->count;
+      if constexpr (kCollect) SetBit(matched, doc);
       double score = 0.0;
       for (Term* term : by_order) {
         if (term->cursor.doc() != doc) continue;
@@ -901,8 +911,8 @@ class Wand {
       std::sort(live.begin(), live.end(), [](Term* a, Term* b) {
         return a->cursor.doc() < b->cursor.doc();
       });
-      const bool pruning =
-          top->full() && totals->count >= spec.exact_total_hits_up_to;
+      const bool pruning = !kCollect && top->full() &&
+                           totals->count >= spec.exact_total_hits_up_to;
       // Scores are summed in another order here than in `evaluate`; the
       // margin keeps rounding from pruning a document that ties.
       const double threshold = pruning
@@ -991,8 +1001,32 @@ class Wand {
   }
 };
 
+// Every match of `root` into `top` and `totals`; with kCollect also into
+// `matched`.
+template <bool kCollect>
+void RunIterators(const Segment& segment, Iter* root, SegmentFilter* filter,
+                  const SearchSpec& spec, TopK* top, Totals* totals,
+                  std::vector<uint64_t>* matched) {
+  const Columns& columns = segment.columns();
+  for (root->SeekTo(1); root->doc() != kNoMoreDocs;
+       root->SeekTo(root->doc() + 1)) {
+    const uint32_t raw = root->doc() - 1;
+    if (segment.IsDeleted(raw) || !filter->Accept(raw)) continue;
+    ++totals->count;
+    if constexpr (kCollect) SetBit(matched, raw);
+    if (spec.limit == 0) continue;
+    top->Offer({root->Score(), columns.id(raw), columns.published(raw),
+                &segment, raw});
+  }
+}
+
+// Searches one segment into `top` and `totals`. When `matched` is not null
+// (facets were asked for), every live match that passes the filters is also
+// set in it, and nothing is pruned; the search without facets runs the
+// exact same loops as before facets existed.
 absl::Status SearchSegment(const Segment& segment, const SearchSpec& spec,
-                           TopK* top, Totals* totals) {
+                           TopK* top, Totals* totals,
+                           std::vector<uint64_t>* matched) {
   SegmentContext context(&segment, spec.bm25);
   SegmentFilter filter;
   SIFT_ASSIGN_OR_RETURN(bool possible, filter.Init(&context, spec.filters));
@@ -1000,21 +1034,23 @@ absl::Status SearchSegment(const Segment& segment, const SearchSpec& spec,
   const bool relevance = spec.sort == v1::SORT_ORDER_RELEVANCE ||
                          spec.sort == v1::SORT_ORDER_UNSPECIFIED;
   if (relevance && spec.limit > 0 && Wand::Applies(*spec.root)) {
-    SIFT_RETURN_IF_ERROR(
-        Wand::Run(&context, *spec.root, &filter, spec, top, totals));
+    if (matched != nullptr) {
+      SIFT_RETURN_IF_ERROR(Wand::Run<true>(&context, *spec.root, &filter, spec,
+                                           top, totals, matched));
+    } else {
+      SIFT_RETURN_IF_ERROR(Wand::Run<false>(&context, *spec.root, &filter, spec,
+                                            top, totals, nullptr));
+    }
     return context.status();
   }
   SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Iter> root,
                         BuildIter(&context, *spec.root));
-  const Columns& columns = segment.columns();
-  for (root->SeekTo(1); root->doc() != kNoMoreDocs;
-       root->SeekTo(root->doc() + 1)) {
-    const uint32_t raw = root->doc() - 1;
-    if (segment.IsDeleted(raw) || !filter.Accept(raw)) continue;
-    ++totals->count;
-    if (spec.limit == 0) continue;
-    top->Offer({root->Score(), columns.id(raw), columns.published(raw),
-                &segment, raw});
+  if (matched != nullptr) {
+    RunIterators<true>(segment, root.get(), &filter, spec, top, totals,
+                       matched);
+  } else {
+    RunIterators<false>(segment, root.get(), &filter, spec, top, totals,
+                        nullptr);
   }
   return context.status();
 }
@@ -1102,6 +1138,93 @@ absl::Status AddProximity(const Segment& segment,
   return absl::OkStatus();
 }
 
+// Adds to `counts` how many of the `matched` documents of `segment` carry
+// each value of the keyword `field`, and those that carry none. Walks the
+// field's whole dictionary and postings: the cost is the size of the
+// keyword postings, whatever the number of matches.
+absl::Status CountKeywordFacet(const Segment& segment, TermField field,
+                               const std::vector<uint64_t>& matched,
+                               FacetCounts* counts) {
+  // Matches not yet seen with a value: left over, they are the missing.
+  std::vector<uint64_t> unseen = matched;
+  const std::string first(1, static_cast<char>(field));
+  std::unique_ptr<Segment::PostingsIterator> it =
+      segment.NewPostingsIterator(kPostingsTag, first);
+  for (; it->Valid(); it->Next()) {
+    const absl::string_view key = it->key().substr(1);  // field + value
+    if (key.empty() || key[0] != first[0]) break;
+    PostingCursor cursor;
+    SIFT_RETURN_IF_ERROR(cursor.Init(it->value()));
+    uint64_t count = 0;
+    for (cursor.Next(); cursor.doc() != kNoMoreDocs; cursor.Next()) {
+      const uint32_t raw = cursor.doc();
+      if (raw >= segment.doc_count()) {
+        return absl::DataLossError(absl::StrCat(
+            "segment ", segment.id(), " has a posting past its last doc"));
+      }
+      const uint64_t bit = uint64_t{1} << (raw & 63);
+      if ((matched[raw >> 6] & bit) != 0) {
+        ++count;
+        unseen[raw >> 6] &= ~bit;
+      }
+    }
+    SIFT_RETURN_IF_ERROR(cursor.status());
+    if (count > 0) counts->values[key.substr(1)] += count;
+  }
+  SIFT_RETURN_IF_ERROR(it->status());
+  for (uint64_t word : unseen) counts->missing += std::popcount(word);
+  return absl::OkStatus();
+}
+
+// Adds the `matched` documents of `segment` to the histogram in `counts`.
+void CountDateFacet(const Segment& segment, FacetSpec::Unit unit,
+                    const std::vector<uint64_t>& matched, FacetCounts* counts) {
+  const Columns& columns = segment.columns();
+  // Neighbouring documents are often from the same day: remember the last
+  // day's bucket rather than redo the calendar arithmetic.
+  int64_t last_day = std::numeric_limits<int64_t>::min();
+  uint64_t* last_bucket = nullptr;
+  for (size_t w = 0; w < matched.size(); ++w) {
+    for (uint64_t bits = matched[w]; bits != 0; bits &= bits - 1) {
+      const auto raw = static_cast<uint32_t>((w << 6) + std::countr_zero(bits));
+      const Published published = columns.published(raw);
+      if (!published) {
+        ++counts->missing;
+        continue;
+      }
+      const int64_t seconds = published->first;
+      const int64_t day = seconds / 86400 - (seconds % 86400 < 0 ? 1 : 0);
+      if (day != last_day) {
+        last_day = day;
+        last_bucket = &counts->buckets[BucketStart(seconds, unit)];
+      }
+      ++*last_bucket;
+    }
+  }
+}
+
+absl::Status CountFacets(const Segment& segment,
+                         const std::vector<FacetSpec>& facets,
+                         const std::vector<uint64_t>& matched,
+                         std::vector<FacetCounts>* counts) {
+  for (size_t i = 0; i < facets.size(); ++i) {
+    switch (facets[i].kind) {
+      case FacetSpec::Kind::kSource:
+        SIFT_RETURN_IF_ERROR(CountKeywordFacet(segment, TermField::kSource,
+                                               matched, &(*counts)[i]));
+        break;
+      case FacetSpec::Kind::kTags:
+        SIFT_RETURN_IF_ERROR(CountKeywordFacet(segment, TermField::kTag,
+                                               matched, &(*counts)[i]));
+        break;
+      case FacetSpec::Kind::kPublished:
+        CountDateFacet(segment, facets[i].unit, matched, &(*counts)[i]);
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<SearchResult> Search(
@@ -1130,10 +1253,25 @@ absl::StatusOr<SearchResult> Search(
       proximity ? std::min(params.proximity_window, kMaxProximityWindow) : 0;
   const SearchAfter* after = spec.after ? &*spec.after : nullptr;
 
-  auto run = [&](TopK* top, Totals* totals) -> absl::Status {
+  SearchResult result;
+  // Runs the search over every segment. With `facets`, also counts the
+  // facets: each segment's matches as a bitset (a bit per document, never
+  // more), counted once the segment's search is done. Facets are counted in
+  // exactly one pass, the one that counts the totals.
+  std::vector<uint64_t> matched;
+  auto run = [&](TopK* top, Totals* totals,
+                 std::vector<FacetCounts>* facets) -> absl::Status {
     for (const Segment* segment : order) {
       if (segment->live_count() == 0) continue;
-      SIFT_RETURN_IF_ERROR(SearchSegment(*segment, spec, top, totals));
+      if (facets == nullptr || spec.facets.empty()) {
+        SIFT_RETURN_IF_ERROR(
+            SearchSegment(*segment, spec, top, totals, nullptr));
+        continue;
+      }
+      matched.assign((segment->doc_count() + 63) / 64, 0);
+      SIFT_RETURN_IF_ERROR(
+          SearchSegment(*segment, spec, top, totals, &matched));
+      SIFT_RETURN_IF_ERROR(CountFacets(*segment, spec.facets, matched, facets));
     }
     return absl::OkStatus();
   };
@@ -1168,14 +1306,15 @@ absl::StatusOr<SearchResult> Search(
   };
 
   Totals totals;
+  result.facets.resize(spec.facets.size());
   std::vector<TopK::Entry> sorted;
   if (!proximity) {
     TopK top(spec.limit, spec.sort, after);
-    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    SIFT_RETURN_IF_ERROR(run(&top, &totals, &result.facets));
     sorted = top.Sorted();
   } else if (after == nullptr) {
     TopK top(std::max(spec.limit, window), spec.sort, nullptr);
-    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    SIFT_RETURN_IF_ERROR(run(&top, &totals, &result.facets));
     sorted = top.Sorted();
     SIFT_RETURN_IF_ERROR(add_proximity(&sorted, window, top));
   } else {
@@ -1185,11 +1324,11 @@ absl::StatusOr<SearchResult> Search(
     // window's hits that come after the cursor with their bonus.
     TopK first(window, spec.sort, nullptr);
     Totals ignored;
-    SIFT_RETURN_IF_ERROR(run(&first, &ignored));
+    SIFT_RETURN_IF_ERROR(run(&first, &ignored, nullptr));
     std::vector<TopK::Entry> windowed = first.Sorted();
     SIFT_RETURN_IF_ERROR(add_proximity(&windowed, window, first));
     TopK top(spec.limit + window, spec.sort, after);
-    SIFT_RETURN_IF_ERROR(run(&top, &totals));
+    SIFT_RETURN_IF_ERROR(run(&top, &totals, &result.facets));
     auto in_window = [&windowed](const TopK::Entry& e) {
       return std::any_of(windowed.begin(), windowed.end(),
                          [&e](const TopK::Entry& w) {
@@ -1209,7 +1348,6 @@ absl::StatusOr<SearchResult> Search(
               });
   }
   if (sorted.size() > spec.limit) sorted.resize(spec.limit);
-  SearchResult result;
   result.total_hits = totals.count;
   result.total_hits_is_lower_bound = totals.lower_bound;
   for (const TopK::Entry& entry : sorted) {
@@ -1217,6 +1355,19 @@ absl::StatusOr<SearchResult> Search(
         {entry.score, std::string(entry.id), entry.published});
   }
   return result;
+}
+
+int64_t BucketStart(int64_t seconds, FacetSpec::Unit unit) {
+  constexpr int64_t kDaySeconds = 86400;
+  const int64_t days =
+      seconds / kDaySeconds - (seconds % kDaySeconds < 0 ? 1 : 0);
+  if (unit == FacetSpec::Unit::kDay) return days * kDaySeconds;
+  const absl::CivilDay epoch(1970, 1, 1);
+  const absl::CivilDay day = epoch + days;
+  const absl::CivilDay first = unit == FacetSpec::Unit::kMonth
+                                   ? absl::CivilDay(absl::CivilMonth(day))
+                                   : absl::CivilDay(absl::CivilYear(day));
+  return (first - epoch) * kDaySeconds;
 }
 
 uint32_t CountPhraseOccurrences(

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "services/storage/scoring.h"
@@ -73,6 +74,30 @@ struct SearchAfter {
   std::string id;       // every order's tie-break
 };
 
+// A facet counted over every match (v1::FacetRequest, resolved).
+struct FacetSpec {
+  enum class Kind { kSource, kTags, kPublished };
+  // The calendar buckets of kPublished, in UTC.
+  enum class Unit { kDay, kMonth, kYear };
+  Kind kind = Kind::kSource;
+  Unit unit = Unit::kMonth;
+};
+
+// The counts of one facet over the matches of every segment searched.
+// Memory grows with the distinct values, never with the matches.
+struct FacetCounts {
+  // kSource, kTags: normalised value -> matches that have it.
+  absl::flat_hash_map<std::string, uint64_t> values;
+  // kPublished: the bucket's first instant (Unix seconds) -> matches in it.
+  absl::flat_hash_map<int64_t, uint64_t> buckets;
+  // Matches without a value (no source, no tags, undated).
+  uint64_t missing = 0;
+};
+
+// The first instant (Unix seconds, UTC) of the `unit` bucket holding
+// `seconds`.
+int64_t BucketStart(int64_t seconds, FacetSpec::Unit unit);
+
 struct SearchSpec {
   const PlanNode* root = nullptr;
   const Bm25f* bm25 = nullptr;
@@ -86,6 +111,9 @@ struct SearchSpec {
   // queries may skip documents that cannot enter the top `limit`, and the
   // total becomes a lower bound.
   uint64_t exact_total_hits_up_to = 1000;
+  // Facets to count over every match. When there are any, every match is
+  // visited (nothing is pruned) and total_hits is exact.
+  std::vector<FacetSpec> facets;
 };
 
 struct SearchHit {
@@ -98,6 +126,8 @@ struct SearchResult {
   std::vector<SearchHit> hits;  // best first
   uint64_t total_hits = 0;
   bool total_hits_is_lower_bound = false;
+  // One per spec.facets entry, in order.
+  std::vector<FacetCounts> facets;
 };
 
 // Most terms one prefix may expand to in one segment; past it the search
@@ -106,6 +136,12 @@ inline constexpr size_t kMaxPrefixTerms = 10000;
 
 // Largest proximity window a request may ask for.
 inline constexpr uint32_t kMaxProximityWindow = 1000;
+
+// Most values (or date buckets) of one facet a shard returns: past it, only
+// the most frequent, and the shard's counts say they were truncated. The
+// coordinator sums counts across shards, so a shard returns every value
+// it can for the merged top values to be exact.
+inline constexpr size_t kMaxShardFacetValues = 50000;
 
 // The edit distance between `a` and `b` in code points (insertions,
 // deletions, substitutions and transpositions of adjacent characters, each
