@@ -50,8 +50,19 @@ class ZipfWords {
 
 struct Collection {
   std::shared_ptr<Segment> segment;
-  Bm25f bm25{Bm25fParams(), kDocuments, kDocuments * 8, kDocuments * 300};
 };
+
+// The default scoring with a proximity window of `window` hits; 0 turns
+// the bonus off, so that its cost is the difference.
+Bm25f Scoring(int64_t window) {
+  Bm25fParams params;
+  if (window == 0) {
+    params.proximity_weight = 0.0;
+  } else {
+    params.proximity_window = static_cast<uint32_t>(window);
+  }
+  return Bm25f(params, kDocuments, kDocuments * 8, kDocuments * 300);
+}
 
 const Collection& TheCollection() {
   static const Collection* collection = [] {
@@ -121,12 +132,13 @@ void Run(benchmark::State& state, Shape shape) {
   const std::vector<PlanNode> queries =
       Queries(static_cast<int>(state.range(0)), shape, 64);
   const std::vector<std::shared_ptr<Segment>> segments = {collection.segment};
+  const Bm25f bm25 = Scoring(state.range(1));
   size_t q = 0;
   uint64_t hits = 0;
   for (auto _ : state) {
     SearchSpec spec;
     spec.root = &queries[q++ % queries.size()];
-    spec.bm25 = &collection.bm25;
+    spec.bm25 = &bm25;
     spec.limit = 10;
     auto result = Search(segments, spec);
     if (!result.ok()) {
@@ -144,9 +156,20 @@ void BM_Or(benchmark::State& state) { Run(state, Shape::kOr); }
 void BM_And(benchmark::State& state) { Run(state, Shape::kAnd); }
 void BM_Phrase(benchmark::State& state) { Run(state, Shape::kPhrase); }
 
-BENCHMARK(BM_Or)->Arg(1)->Arg(2)->Arg(3)->Arg(5)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_And)->Arg(2)->Arg(3)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Phrase)->Arg(2)->Arg(3)->Unit(benchmark::kMicrosecond);
+// Second argument: the term proximity window (0: no proximity bonus; the
+// default window is Bm25fParams().proximity_window).
+BENCHMARK(BM_Or)
+    ->ArgNames({"terms", "window"})
+    ->ArgsProduct({{1, 2, 3, 5}, {0, 10, 16, 32}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_And)
+    ->ArgNames({"terms", "window"})
+    ->ArgsProduct({{2, 3}, {0, 10, 16, 32}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Phrase)
+    ->ArgNames({"terms", "window"})
+    ->ArgsProduct({{2, 3}, {0, 10, 16, 32}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sift::storage::segment

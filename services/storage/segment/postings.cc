@@ -1,6 +1,8 @@
 #include "services/storage/segment/postings.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -364,14 +366,28 @@ absl::Status PositionsReader::Init(absl::string_view value) {
 namespace {
 
 // Drops `n` varints from the front of `*in` without decoding them; false
-// when the bytes end first.
-bool SkipVarints(absl::string_view* in, uint32_t n) {
-  for (; n > 0; --n) {
-    size_t k = 0;
-    while (k < in->size() && (static_cast<uint8_t>((*in)[k]) & 0x80)) ++k;
-    if (k >= in->size() || k >= 5) return false;
-    in->remove_prefix(k + 1);
+// when the bytes end first. Reaching a posting deep in a block skips the
+// positions of every posting before it, which is most of the work of
+// reading positions for a few chosen documents (phrases, proximity): so
+// eight bytes at a time, counting the bytes that end a varint (high bit
+// clear). While at least eight varints remain, a whole word never
+// overshoots: it holds at most eight ends, and only when it holds exactly
+// eight does it end on one.
+bool SkipVarints(absl::string_view* in, uint64_t n) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
+  const char* p = in->data();
+  const char* const end = p + in->size();
+  while (n >= 8 && end - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, sizeof(word));
+    n -= static_cast<uint64_t>(std::popcount(~word & kHighBits));
+    p += 8;
   }
+  for (; n > 0; ++p) {
+    if (p == end) return false;
+    if ((static_cast<uint8_t>(*p) & 0x80) == 0) --n;
+  }
+  in->remove_prefix(static_cast<size_t>(p - in->data()));
   return true;
 }
 
@@ -403,10 +419,12 @@ absl::Status PositionsReader::Seek(uint32_t block, uint32_t index,
     first = next_index_;
     in->remove_prefix(next_offset_);
   }
+  uint64_t skipped = 0;
   for (uint32_t i = first; i < index; ++i) {
-    if (!SkipVarints(in, tf_title[i] + tf_body[i])) {
-      return absl::DataLossError("corrupt positions: truncated block");
-    }
+    skipped += uint64_t{tf_title[i]} + tf_body[i];
+  }
+  if (!SkipVarints(in, skipped)) {
+    return absl::DataLossError("corrupt positions: truncated block");
   }
   return absl::OkStatus();
 }

@@ -99,6 +99,42 @@ TEST_P(PostingsRoundTripTest, TextPostingsDecodeToWhatWasWritten) {
   EXPECT_TRUE(cursor.status().ok());
 }
 
+// Reading a few postings of a block skips the positions of the others
+// (phrases and the proximity bonus read positions that way): positions of
+// one to three varint bytes, read for every fifth posting only, come out
+// as written.
+TEST_P(PostingsRoundTripTest, SparseReadsSkipOtherPostingsPositions) {
+  std::vector<Posting> postings = RandomPostings(GetParam(), 29);
+  std::mt19937 rng(31);
+  for (Posting& p : postings) {
+    uint32_t pos = rng() % 4;
+    for (uint32_t& position : p.body_positions) {
+      position = pos;
+      // Gaps from 1 to 20,000: one-, two- and three-byte varints.
+      pos += 1 + (rng() % 3 == 0 ? rng() % 20000 : rng() % 100);
+    }
+  }
+  std::string value, positions_value;
+  Encode(postings, PostingsKind::kText, &value, &positions_value);
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  PositionsReader positions;
+  ASSERT_TRUE(positions.Init(positions_value).ok());
+  std::vector<uint32_t> title, body;
+  for (size_t i = 3; i < postings.size(); i += 5) {
+    cursor.SeekTo(postings[i].doc);
+    ASSERT_EQ(cursor.doc(), postings[i].doc);
+    ASSERT_TRUE(positions
+                    .Read(cursor.block_index(), cursor.index_in_block(),
+                          cursor.block_tf_title(), cursor.block_tf_body(),
+                          &title, &body)
+                    .ok());
+    EXPECT_EQ(title, postings[i].title_positions) << i;
+    EXPECT_EQ(body, postings[i].body_positions) << i;
+  }
+  EXPECT_TRUE(cursor.status().ok());
+}
+
 TEST_P(PostingsRoundTripTest, KeywordPostingsKeepDocsOnly) {
   const std::vector<Posting> postings = RandomPostings(GetParam(), 5, 3);
   std::string value, positions_value;
