@@ -38,7 +38,9 @@ ABSL_FLAG(uint32_t, max_page_size, 1000, "Largest page_size accepted.");
 ABSL_FLAG(uint32_t, max_result_window, 10000,
           "Deepest hit reachable by paging: offset + page_size at most this.");
 ABSL_FLAG(uint32_t, max_query_bytes, 4096, "Longest query, in bytes.");
-ABSL_FLAG(uint32_t, max_clauses, 256, "Most terms and phrases in a query.");
+ABSL_FLAG(uint32_t, max_clauses, 256,
+          "Most clauses (terms, phrases, prefixes, fuzzy terms, "
+          "date ranges) in a query.");
 ABSL_FLAG(uint32_t, max_depth, 32, "Deepest nesting of parentheses.");
 ABSL_FLAG(bool, query_stop_words, true,
           "Leave English stop words out of queries where the query language "

@@ -497,8 +497,9 @@ class Parser {
     if (++clauses_ > options_.max_clauses) {
       return absl::InvalidArgumentError(
           absl::StrCat("query: more than ", options_.max_clauses,
-                       " terms and phrases, the limit; shorten the query or "
-                       "use filters"));
+                       " clauses (terms, phrases, prefixes, fuzzy terms, "
+                       "date ranges), the limit; shorten the query or use "
+                       "filters"));
     }
     return absl::OkStatus();
   }

@@ -102,7 +102,8 @@ struct ParserOptions {
   DefaultOperator default_operator = DefaultOperator::kOr;
   // Longest query, in bytes.
   size_t max_query_bytes = 4096;
-  // Most terms and phrases in one query.
+  // Most clauses in one query: terms, phrases, prefixes, fuzzy terms, `*`
+  // and date ranges each count one.
   size_t max_clauses = 256;
   // Deepest nesting of parentheses.
   size_t max_depth = 32;

@@ -304,7 +304,7 @@ TEST(QueryParserTest, RejectsMoreClausesThanTheLimit) {
   query += "\"one more\"";
   EXPECT_THAT(ParseError(query),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("more than 256 terms and phrases")));
+                       HasSubstr("more than 256 clauses (terms, phrases")));
 }
 
 TEST(QueryParserTest, RejectsNestingDeeperThanTheLimit) {
@@ -322,7 +322,7 @@ TEST(QueryParserTest, LimitsComeFromTheOptions) {
   EXPECT_TRUE(ParseQuery("a b", options).ok());
   EXPECT_THAT(ParseQuery("a b c", options),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("more than 2 terms")));
+                       HasSubstr("more than 2 clauses")));
 }
 
 TEST(QueryParserDateRangeTest, BracketsSayWhetherEachEndIsIncluded) {
@@ -401,7 +401,7 @@ TEST(QueryParserDateRangeTest, RangesAreClausesAnywhereInTheTree) {
   options.max_clauses = 2;
   EXPECT_THAT(ParseQuery("a published_at:2021 b", options),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("more than 2 terms and phrases")));
+                       HasSubstr("more than 2 clauses")));
 }
 
 TEST(QueryParserDateRangeTest, HalfOpenRoundsReducedPrecisionOutwardsOrIn) {
