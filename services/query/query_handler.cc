@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/analysis/utf8.h"
 #include "common/routing/shard_router.h"
 #include "common/status/status_macros.h"
 #include "services/query/facets.h"
@@ -25,6 +26,12 @@ namespace {
 constexpr size_t kMaxIdBytes = 512;
 // Longest source or tag value the shards accept.
 constexpr size_t kMaxKeywordBytes = 4096;
+// Limits of HighlightOptions (query.proto). Markers are for a word of
+// markup such as <mark class="hit">, not for documents; a fragment must
+// hold a few words, and past a few KiB it is no longer a snippet.
+constexpr size_t kMaxHighlightTagBytes = 64;
+constexpr uint32_t kMinFragmentBytes = 16;
+constexpr uint32_t kMaxFragmentBytes = 4096;
 
 // Shares of the time left that the Stats and the Search phases of a search
 // may use; Fetch has whatever remains. A shard that hangs then costs a
@@ -178,6 +185,49 @@ bool AnswersFacets(const std::vector<v1::FacetRequest>& facets,
   return true;
 }
 
+// One marker of HighlightOptions, `field` naming it in errors.
+absl::Status ValidateHighlightTag(absl::string_view field,
+                                  const std::string& tag) {
+  if (tag.size() > kMaxHighlightTagBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("highlight_options.", field, ": ", tag.size(),
+                     " bytes is over the limit of ", kMaxHighlightTagBytes));
+  }
+  absl::Status utf8 = analysis::ValidateUtf8(tag);
+  if (!utf8.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("highlight_options.", field, ": ", utf8.message()));
+  }
+  return absl::OkStatus();
+}
+
+// The snippet options a request asks for, over the server's defaults.
+absl::StatusOr<SnippetOptions> ValidateHighlightOptions(
+    const v1::HighlightOptions& request, size_t default_fragment_bytes) {
+  SnippetOptions options;
+  options.fragment_bytes = default_fragment_bytes;
+  if (request.has_pre_tag()) {
+    SIFT_RETURN_IF_ERROR(ValidateHighlightTag("pre_tag", request.pre_tag()));
+    options.pre_tag = request.pre_tag();
+  }
+  if (request.has_post_tag()) {
+    SIFT_RETURN_IF_ERROR(ValidateHighlightTag("post_tag", request.post_tag()));
+    options.post_tag = request.post_tag();
+  }
+  options.html_escape = request.html_escape();
+  if (request.fragment_bytes() != 0) {
+    if (request.fragment_bytes() < kMinFragmentBytes ||
+        request.fragment_bytes() > kMaxFragmentBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "highlight_options.fragment_bytes: ", request.fragment_bytes(),
+          " is outside ", kMinFragmentBytes, " to ", kMaxFragmentBytes,
+          " (0 means the server's default)"));
+    }
+    options.fragment_bytes = request.fragment_bytes();
+  }
+  return options;
+}
+
 void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
              const analysis::Analyzer& analyzer,
              const SnippetOptions& snippet_options, v1::Hit* hit) {
@@ -194,7 +244,7 @@ void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
         analyzer.Analyze(doc.title());
     *hit->mutable_title_snippet() = MakeWholeSnippet(
         doc.title(), tokens.ok() ? *tokens : std::vector<analysis::Token>(),
-        plan.title_highlights);
+        plan.title_highlights, snippet_options);
   }
   if (!doc.body().empty()) {
     absl::StatusOr<std::vector<analysis::Token>> tokens =
@@ -277,6 +327,9 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
   SIFT_RETURN_IF_ERROR(
       NormalizeKeywords(*analyzer_, "tags", filters.mutable_tags()));
   SIFT_ASSIGN_OR_RETURN(page.facets, ValidateFacets(request.facets()));
+  SIFT_ASSIGN_OR_RETURN(page.snippet,
+                        ValidateHighlightOptions(request.highlight_options(),
+                                                 options_.snippet_bytes));
 
   page.fingerprint = SearchFingerprint(request, page.page_size);
   if (!request.page_token().empty()) {
@@ -521,8 +574,6 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   }
 
   const bool highlight = !request.has_highlight() || request.highlight();
-  SnippetOptions snippet_options;
-  snippet_options.fragment_bytes = options_.snippet_bytes;
   for (const ShardHitRef& ref : hits) {
     if (fetch_failed.contains(ref.shard)) {
       // Keep what the shard's search gave rather than lose the hit; the
@@ -541,7 +592,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     v1::Hit* hit = response.add_hits();
     hit->set_id(ref.hit.id());
     hit->set_score(ref.hit.score());
-    FillHit(it->second.document(), plan, highlight, *analyzer_, snippet_options,
+    FillHit(it->second.document(), plan, highlight, *analyzer_, page.snippet,
             hit);
   }
 

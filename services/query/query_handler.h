@@ -13,6 +13,7 @@
 #include "common/analysis/analyzer.h"
 #include "services/query/page_token.h"
 #include "services/query/query_parser.h"
+#include "services/query/snippet.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
 #include "sift/v1/storage.pb.h"
@@ -40,7 +41,8 @@ struct QueryOptions {
   // Leave English stop words out of queries where the language allows it
   // (PlanOptions).
   bool drop_stop_words = true;
-  // Target length of body snippets, in bytes.
+  // Target length of body snippets, in bytes, when the request's
+  // highlight_options.fragment_bytes is 0.
   size_t snippet_bytes = 200;
   // BM25F parameters sent to the shards; zeros mean the shards' defaults.
   v1::ScoringParams scoring;
@@ -65,7 +67,9 @@ class QueryHandler {
   // Runs a search. `deadline` is the client's (absl::InfiniteFuture() for
   // none). Errors: INVALID_ARGUMENT naming the field (query, with a column;
   // page_size; offset; page_token; filters.*; sort; default_operator;
-  // facets[i].*, also for a date histogram with too many buckets);
+  // facets[i].*, also for a date histogram with too many buckets;
+  // highlight_options.pre_tag, .post_tag (over 64 bytes or not UTF-8) and
+  // .fragment_bytes (not 0 and outside 16 to 4096));
   // UNAVAILABLE when no shard answers (or the code every shard failed with,
   // when they agree on one that retrying will not fix). When only some
   // shards answer, the response has `partial` set and one entry in
@@ -111,6 +115,8 @@ class QueryHandler {
     v1::Filters filters;
     // The request's facets with defaults filled in (ValidateFacets).
     std::vector<v1::FacetRequest> facets;
+    // The request's highlight_options over the server's defaults.
+    SnippetOptions snippet;
   };
 
   absl::StatusOr<Page> Validate(const v1::SearchRequest& request) const;

@@ -400,6 +400,49 @@ TEST_F(QueryHandlerTest, HighlightOffLeavesSnippetsEmpty) {
   EXPECT_EQ(r.hits(0).title(), "Cocoa report 29");
 }
 
+TEST_F(QueryHandlerTest, HighlightOptionsMarkTitleAndBody) {
+  v1::SearchRequest request = Request("cocoa", 1);
+  v1::HighlightOptions* options = request.mutable_highlight_options();
+  options->set_pre_tag("<b class=\"hit\">");
+  options->set_post_tag("</b>");
+  options->set_html_escape(true);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  ASSERT_EQ(r.hits_size(), 1);
+  EXPECT_EQ(r.hits(0).title_snippet().highlighted(),
+            "<b class=\"hit\">Cocoa</b> report 29");
+  EXPECT_EQ(r.hits(0).snippet().highlighted(),
+            "<b class=\"hit\">Cocoa</b> prices moved on day 29.");
+  // Spans are of the text, whatever the markers.
+  ASSERT_EQ(r.hits(0).snippet().spans_size(), 1);
+  EXPECT_EQ(r.hits(0).snippet().spans(0).start(), 0u);
+  EXPECT_EQ(r.hits(0).snippet().spans(0).end(), 5u);
+}
+
+TEST_F(QueryHandlerTest, EmptyMarkersAreKeptNotReplacedByTheDefault) {
+  v1::SearchRequest request = Request("cocoa", 1);
+  request.mutable_highlight_options()->set_pre_tag("");
+  request.mutable_highlight_options()->set_post_tag("");
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  ASSERT_EQ(r.hits_size(), 1);
+  EXPECT_EQ(r.hits(0).snippet().highlighted(), "Cocoa prices moved on day 29.");
+  EXPECT_EQ(r.hits(0).snippet().spans_size(), 1);
+}
+
+TEST_F(QueryHandlerTest, FragmentBytesOverridesTheServerDefault) {
+  // The body, "Cocoa prices moved on day 29.", is 29 bytes: whole by
+  // default, cut at 16.
+  v1::SearchRequest request = Request("prices", 1);
+  request.mutable_highlight_options()->set_fragment_bytes(16);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  ASSERT_EQ(r.hits_size(), 1);
+  const v1::Snippet& snippet = r.hits(0).snippet();
+  EXPECT_LT(snippet.text().size(), 29u);
+  EXPECT_THAT(snippet.highlighted(), HasSubstr("<em>prices</em>"));
+  EXPECT_THAT(snippet.text(), HasSubstr("\xE2\x80\xA6"));
+  // The title is whole whatever the fragment length.
+  EXPECT_EQ(r.hits(0).title_snippet().text(), "Cocoa report 29");
+}
+
 TEST_F(QueryHandlerTest, DocumentDeletedBeforeTheFetchIsDropped) {
   cluster_.shard(ShardForId("doc28", kShards)).ForgetOnFetch("doc28");
   SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 3)));
@@ -552,6 +595,27 @@ TEST_F(QueryHandlerTest, InvalidRequestsNameTheFieldAndReachNoShard) {
        [](auto& r) {
          r.add_facets()->set_field(v1::FACET_FIELD_SOURCE);
          r.add_facets()->set_field(v1::FACET_FIELD_SOURCE);
+       }},
+      {"highlight_options.pre_tag: 65 bytes is over the limit of 64",
+       [](auto& r) {
+         r.mutable_highlight_options()->set_pre_tag(std::string(65, '<'));
+       }},
+      {"highlight_options.post_tag: invalid UTF-8 at byte offset 2",
+       [](auto& r) {
+         r.mutable_highlight_options()->set_post_tag("</\xC0\xAF>");
+       }},
+      {"highlight_options.fragment_bytes: 15 is outside 16 to 4096",
+       [](auto& r) { r.mutable_highlight_options()->set_fragment_bytes(15); }},
+      {"highlight_options.fragment_bytes: 4097 is outside 16 to 4096",
+       [](auto& r) {
+         r.mutable_highlight_options()->set_fragment_bytes(4097);
+       }},
+      // Checked even when highlighting is off: the request is wrong either
+      // way.
+      {"highlight_options.pre_tag: 100 bytes",
+       [](auto& r) {
+         r.set_highlight(false);
+         r.mutable_highlight_options()->set_pre_tag(std::string(100, 'x'));
        }},
   };
   for (const Case& c : cases) {

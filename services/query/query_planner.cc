@@ -55,9 +55,9 @@ class Planner {
       case QueryExpr::Kind::kTerm:
       case QueryExpr::Kind::kPhrase:
         return IsKeywordField(expr.field) ? PlanKeyword(expr)
-                                          : PlanText(expr, excluded);
+                                          : PlanText(expr, !excluded);
       case QueryExpr::Kind::kPrefix:
-        return PlanPrefix(expr);
+        return PlanPrefix(expr, excluded);
       case QueryExpr::Kind::kFuzzy:
         return PlanFuzzy(expr, excluded);
       case QueryExpr::Kind::kAnd:
@@ -87,9 +87,10 @@ class Planner {
 
   // A prefix is case-folded like a keyword (NFKC), not stemmed: `comput*`
   // is meant letter for letter. It needs no statistics (a match scores a
-  // constant) and is not highlighted.
-  absl::StatusOr<std::optional<v1::QueryNode>> PlanPrefix(
-      const QueryExpr& expr) {
+  // constant). Snippets mark the tokens whose terms start with it, the
+  // test the shards apply to their dictionaries.
+  absl::StatusOr<std::optional<v1::QueryNode>> PlanPrefix(const QueryExpr& expr,
+                                                          bool excluded) {
     absl::StatusOr<std::string> value = analyzer_.NormalizeKeyword(expr.text);
     if (!value.ok()) return QueryError(value.status());
     if (value->empty()) return std::nullopt;
@@ -99,6 +100,7 @@ class Planner {
           analyzer_.Terms(expr.text);
       if (!terms.ok()) return QueryError(terms.status());
       if (terms->empty()) return std::nullopt;
+      if (!excluded) AddPrefixHighlight(expr.field, *value);
     }
     v1::QueryNode node;
     node.mutable_prefix()->set_field(ToProtoField(expr.field));
@@ -110,6 +112,8 @@ class Planner {
   // by BM25, or as any term within N edits, scoring a constant 1, so that
   // the exact spelling ranks first. A word of several terms (`e-mail~`) is
   // planned as the plain phrase; keyword fields have no fuzzy matching.
+  // Snippets mark every token within the edits (the exact term included,
+  // at 0 edits) by the rule the shards match with.
   absl::StatusOr<std::optional<v1::QueryNode>> PlanFuzzy(const QueryExpr& expr,
                                                          bool excluded) {
     if (IsKeywordField(expr.field)) {
@@ -120,9 +124,10 @@ class Planner {
     }
     absl::StatusOr<std::vector<std::string>> terms = analyzer_.Terms(expr.text);
     if (!terms.ok()) return QueryError(terms.status());
-    if (terms->size() != 1) return PlanText(expr, excluded);
+    if (terms->size() != 1) return PlanText(expr, !excluded);
     SIFT_ASSIGN_OR_RETURN(std::optional<v1::QueryNode> exact,
-                          PlanText(expr, excluded));
+                          PlanText(expr, /*highlight=*/false));
+    if (!excluded) AddFuzzyHighlight(expr.field, (*terms)[0], expr.max_edits);
     v1::QueryNode node;
     v1::BooleanQuery* either = node.mutable_boolean();
     *either->add_should() = *std::move(exact);
@@ -133,14 +138,15 @@ class Planner {
     return node;
   }
 
+  // `highlight`: whether snippets mark the clause (not when it is excluded).
   absl::StatusOr<std::optional<v1::QueryNode>> PlanText(const QueryExpr& expr,
-                                                        bool excluded) {
+                                                        bool highlight) {
     absl::StatusOr<std::vector<std::string>> terms = analyzer_.Terms(expr.text);
     if (!terms.ok()) return QueryError(terms.status());
     if (terms->empty()) return std::nullopt;
     const v1::Field field = ToProtoField(expr.field);
     for (const std::string& term : *terms) AddStatsTerm(field, term);
-    if (!excluded) AddHighlights(expr.field, *terms, expr.slop);
+    if (highlight) AddHighlights(expr.field, *terms, expr.slop);
     v1::QueryNode node;
     if (terms->size() == 1) {
       node.mutable_term()->set_field(field);
@@ -246,14 +252,43 @@ class Planner {
     ref.set_term(term);
   }
 
-  void AddHighlights(QueryField field, const std::vector<std::string>& terms,
-                     uint32_t slop) {
+  void AddPrefixHighlight(QueryField field, const std::string& prefix) {
+    ForEachHighlighted(field, [&](Highlights* highlights,
+                                  absl::flat_hash_set<std::string>* seen) {
+      if (seen->insert(absl::StrCat("x:", prefix)).second) {
+        highlights->prefixes.push_back(prefix);
+      }
+    });
+  }
+
+  void AddFuzzyHighlight(QueryField field, const std::string& term,
+                         uint32_t max_edits) {
+    ForEachHighlighted(field, [&](Highlights* highlights,
+                                  absl::flat_hash_set<std::string>* seen) {
+      if (seen->insert(absl::StrCat("f", max_edits, ":", term)).second) {
+        highlights->fuzzy.push_back({term, max_edits});
+      }
+    });
+  }
+
+  // Calls `add` with the highlights (and their seen-set) of each full-text
+  // field that a clause scoped to `field` searches.
+  template <typename Fn>
+  void ForEachHighlighted(QueryField field, Fn add) {
     if (field == QueryField::kAll || field == QueryField::kTitle) {
-      AddHighlightsTo(terms, slop, &plan_.title_highlights, &seen_title_);
+      add(&plan_.title_highlights, &seen_title_);
     }
     if (field == QueryField::kAll || field == QueryField::kBody) {
-      AddHighlightsTo(terms, slop, &plan_.body_highlights, &seen_body_);
+      add(&plan_.body_highlights, &seen_body_);
     }
+  }
+
+  void AddHighlights(QueryField field, const std::vector<std::string>& terms,
+                     uint32_t slop) {
+    ForEachHighlighted(field, [&](Highlights* highlights,
+                                  absl::flat_hash_set<std::string>* seen) {
+      AddHighlightsTo(terms, slop, highlights, seen);
+    });
   }
 
   // A sloppy phrase can match its words in any arrangement nearby, so its

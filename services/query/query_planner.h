@@ -1,6 +1,7 @@
 #ifndef SIFT_SERVICES_QUERY_QUERY_PLANNER_H_
 #define SIFT_SERVICES_QUERY_QUERY_PLANNER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,14 +13,31 @@
 
 namespace sift::query {
 
+// A fuzzy clause as snippets mark it: every token whose term
+// analysis::FuzzyMatches(term, max_edits, ...), as the shards match it.
+struct FuzzyHighlight {
+  std::string term;  // analyzed (folded and stemmed)
+  uint32_t max_edits = 0;
+
+  friend bool operator==(const FuzzyHighlight&,
+                         const FuzzyHighlight&) = default;
+};
+
 // What to mark in one full-text field: single terms and phrases, both as
-// analyzed terms (a phrase as its terms in order). Excluded clauses are never
-// here.
+// analyzed terms (a phrase as its terms in order); prefixes, case-folded and
+// not stemmed, that a token's term starts with (analysis::PrefixMatches);
+// fuzzy terms. Each list holds distinct entries in order of first
+// appearance. Excluded clauses are never here.
 struct Highlights {
   std::vector<std::string> terms;
   std::vector<std::vector<std::string>> phrases;
+  std::vector<std::string> prefixes;
+  std::vector<FuzzyHighlight> fuzzy;
 
-  bool empty() const { return terms.empty() && phrases.empty(); }
+  bool empty() const {
+    return terms.empty() && phrases.empty() && prefixes.empty() &&
+           fuzzy.empty();
+  }
 };
 
 // A query ready to send to the storage shards.
@@ -55,7 +73,10 @@ struct PlanOptions {
 //   - kMatchAll (the empty query, `*`) plans to MatchAllQuery;
 //   - plain stop words drop out of groups as PlanOptions says;
 //   - kDateRange plans to DateRangeQuery over ToHalfOpen's [from, to), with
-//     no statistics and no highlights (a range does not score).
+//     no statistics and no highlights (a range does not score);
+//   - a prefix or fuzzy clause of the title or body is highlighted in the
+//     fields it searches, as Highlights::prefixes or ::fuzzy; one of source:
+//     or tag: is not (those fields have no snippets).
 // INVALID_ARGUMENT only when the analyzer rejects the text. Thread-safe.
 absl::StatusOr<QueryPlan> PlanQuery(const QueryExpr& expr,
                                     const analysis::Analyzer& analyzer,

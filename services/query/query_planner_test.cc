@@ -249,6 +249,46 @@ TEST(QueryPlannerTest, HighlightsFollowFieldsAndSkipExclusions) {
               ElementsAre(ElementsAre("human", "right")));
 }
 
+TEST(QueryPlannerTest, PrefixAndFuzzyClausesAreHighlightedInBothFields) {
+  const QueryPlan plan = Plan("Comput* wings~1 cocoa comput*");
+  for (const Highlights* h : {&plan.title_highlights, &plan.body_highlights}) {
+    // Folded, not stemmed, and once.
+    EXPECT_THAT(h->prefixes, ElementsAre("comput"));
+    // Analyzed like the term the shards look for.
+    EXPECT_THAT(h->fuzzy, ElementsAre(FuzzyHighlight{"wing", 1}));
+    // The fuzzy entry covers the exact spelling (0 edits): no separate term.
+    EXPECT_THAT(h->terms, ElementsAre("cocoa"));
+    EXPECT_FALSE(h->empty());
+  }
+}
+
+TEST(QueryPlannerTest, ScopedPrefixAndFuzzyClausesHighlightOnlyTheirField) {
+  const QueryPlan plan = Plan("title:aero* body:wing~ title:wign~1");
+  EXPECT_THAT(plan.title_highlights.prefixes, ElementsAre("aero"));
+  EXPECT_THAT(plan.title_highlights.fuzzy,
+              ElementsAre(FuzzyHighlight{"wign", 1}));
+  EXPECT_THAT(plan.body_highlights.prefixes, IsEmpty());
+  EXPECT_THAT(plan.body_highlights.fuzzy,
+              ElementsAre(FuzzyHighlight{"wing", 2}));
+}
+
+TEST(QueryPlannerTest, KeywordPrefixesAndExclusionsAreNotHighlighted) {
+  const QueryPlan plan =
+      Plan("cocoa source:reu* tag:agri* -comput* -wing~1 -(x NOT aero*)");
+  for (const Highlights* h : {&plan.title_highlights, &plan.body_highlights}) {
+    EXPECT_THAT(h->terms, ElementsAre("cocoa"));
+    EXPECT_THAT(h->prefixes, IsEmpty());
+    EXPECT_THAT(h->fuzzy, IsEmpty());
+  }
+}
+
+TEST(QueryPlannerTest, AFuzzyWordOfSeveralTermsIsHighlightedAsItsPhrase) {
+  const QueryPlan plan = Plan("e-mail~");
+  EXPECT_THAT(plan.body_highlights.phrases,
+              ElementsAre(ElementsAre("e", "mail")));
+  EXPECT_THAT(plan.body_highlights.fuzzy, IsEmpty());
+}
+
 TEST(QueryPlannerTest, NestedExclusionsAreNotHighlighted) {
   QueryPlan plan = Plan("cocoa -(coffee -tea)");
   EXPECT_THAT(plan.body_highlights.terms, ElementsAre("cocoa"));

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/analysis/term_match.h"
 
 namespace sift::query {
 namespace {
@@ -31,21 +32,59 @@ bool IsContinuationByte(char c) {
   return (static_cast<unsigned char>(c) & 0xc0) == 0x80;
 }
 
-// Every occurrence of the highlight entries in `tokens`, by start then end.
-// A phrase occurs where its terms sit at consecutive positions.
+constexpr size_t kNoEntry = static_cast<size_t>(-1);
+
+// Numbers the distinct highlight entries: terms, then phrases, prefixes and
+// fuzzy terms. A token's term maps to the first single-token entry it
+// matches; phrases are found separately.
+class EntryIndex {
+ public:
+  explicit EntryIndex(const Highlights& highlights) : highlights_(highlights) {
+    for (size_t i = 0; i < highlights.terms.size(); ++i) {
+      known_.emplace(highlights.terms[i], i);
+    }
+  }
+
+  // The entry of a token with this term, or kNoEntry. A body repeats its
+  // terms, so the answer for each distinct term is worked out once.
+  size_t EntryOf(absl::string_view term) {
+    auto [it, inserted] = known_.try_emplace(term, kNoEntry);
+    if (!inserted) return it->second;
+    const size_t first_prefix =
+        highlights_.terms.size() + highlights_.phrases.size();
+    for (size_t i = 0; i < highlights_.prefixes.size(); ++i) {
+      if (analysis::PrefixMatches(highlights_.prefixes[i], term)) {
+        return it->second = first_prefix + i;
+      }
+    }
+    const size_t first_fuzzy = first_prefix + highlights_.prefixes.size();
+    for (size_t i = 0; i < highlights_.fuzzy.size(); ++i) {
+      const FuzzyHighlight& fuzzy = highlights_.fuzzy[i];
+      if (analysis::FuzzyMatches(fuzzy.term, fuzzy.max_edits, term)) {
+        return it->second = first_fuzzy + i;
+      }
+    }
+    return kNoEntry;
+  }
+
+ private:
+  const Highlights& highlights_;
+  // Keys view the highlight terms and the tokens' terms, which outlive
+  // FindMatches.
+  absl::flat_hash_map<absl::string_view, size_t> known_;
+};
+
+// Every occurrence of the highlight entries in `tokens`, by start then end:
+// a token whose term is a query term, starts with a prefix or is near a
+// fuzzy term; a phrase where its terms sit at consecutive positions.
 std::vector<Match> FindMatches(const std::vector<analysis::Token>& tokens,
                                const Highlights& highlights) {
   std::vector<Match> matches;
   if (highlights.empty()) return matches;
-  absl::flat_hash_map<absl::string_view, size_t> term_entry;
-  for (size_t i = 0; i < highlights.terms.size(); ++i) {
-    term_entry.emplace(highlights.terms[i], i);
-  }
+  EntryIndex index(highlights);
   for (const analysis::Token& token : tokens) {
-    auto it = term_entry.find(token.term);
-    if (it != term_entry.end()) {
-      matches.push_back({token.start, token.end, it->second});
-    }
+    const size_t entry = index.EntryOf(token.term);
+    if (entry != kNoEntry) matches.push_back({token.start, token.end, entry});
   }
   for (size_t p = 0; p < highlights.phrases.size(); ++p) {
     const std::vector<std::string>& phrase = highlights.phrases[p];
@@ -69,11 +108,41 @@ std::vector<Match> FindMatches(const std::vector<analysis::Token>& tokens,
   return matches;
 }
 
+// Appends `text` to `out`, HTML-escaped when `escape` is set.
+void AppendText(absl::string_view text, bool escape, std::string* out) {
+  if (!escape) {
+    out->append(text.data(), text.size());
+    return;
+  }
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out->append("&amp;");
+        break;
+      case '<':
+        out->append("&lt;");
+        break;
+      case '>':
+        out->append("&gt;");
+        break;
+      case '"':
+        out->append("&quot;");
+        break;
+      case '\'':
+        out->append("&#39;");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
 // Builds the snippet of text[begin, end): trims surrounding whitespace,
 // adds the ellipses, and turns the matches that lie wholly inside into
 // merged spans relative to the result.
 v1::Snippet Render(absl::string_view text, size_t begin, size_t end,
-                   const std::vector<Match>& matches) {
+                   const std::vector<Match>& matches,
+                   const SnippetOptions& options) {
   while (begin < end && IsAsciiSpace(text[begin])) ++begin;
   while (end > begin && IsAsciiSpace(text[end - 1])) --end;
   auto only_space = [](absl::string_view s) {
@@ -100,20 +169,25 @@ v1::Snippet Render(absl::string_view text, size_t begin, size_t end,
       spans.emplace_back(s, e);
     }
   }
+  // Escaping works on single ASCII bytes, so it never splits a UTF-8
+  // character, and the markers go in between the escaped pieces untouched.
+  const absl::string_view plain = out;
+  const bool escape = options.html_escape;
   std::string highlighted;
-  highlighted.reserve(out.size() + spans.size() * 9);
+  highlighted.reserve(out.size() + spans.size() * (options.pre_tag.size() +
+                                                   options.post_tag.size()));
   size_t at = 0;
   for (const auto& [s, e] : spans) {
-    highlighted.append(out, at, s - at);
-    highlighted.append("<em>");
-    highlighted.append(out, s, e - s);
-    highlighted.append("</em>");
+    AppendText(plain.substr(at, s - at), escape, &highlighted);
+    highlighted.append(options.pre_tag);
+    AppendText(plain.substr(s, e - s), escape, &highlighted);
+    highlighted.append(options.post_tag);
     at = e;
     v1::Span* span = snippet.add_spans();
     span->set_start(s);
     span->set_end(e);
   }
-  highlighted.append(out, at, std::string::npos);
+  AppendText(plain.substr(at), escape, &highlighted);
   snippet.set_text(std::move(out));
   snippet.set_highlighted(std::move(highlighted));
   return snippet;
@@ -235,7 +309,9 @@ v1::Snippet MakeFragmentSnippet(absl::string_view text,
                                 const SnippetOptions& options) {
   const size_t budget = std::max<size_t>(options.fragment_bytes, 1);
   const std::vector<Match> matches = FindMatches(tokens, highlights);
-  if (text.size() <= budget) return Render(text, 0, text.size(), matches);
+  if (text.size() <= budget) {
+    return Render(text, 0, text.size(), matches, options);
+  }
 
   if (matches.empty()) {
     // The start of the text, ending on a token boundary when one fits.
@@ -251,7 +327,7 @@ v1::Snippet MakeFragmentSnippet(absl::string_view text,
       end = KeepClosingPunctuation(
           text, end, i < tokens.size() ? tokens[i].start : text.size());
     }
-    return Render(text, 0, end, matches);
+    return Render(text, 0, end, matches, options);
   }
 
   // For each first match, the run of matches that fits in the budget; keep
@@ -282,13 +358,14 @@ v1::Snippet MakeFragmentSnippet(absl::string_view text,
   }
   const auto [begin, end] =
       PlaceWindow(text, tokens, matches[best_first].start, best_end, budget);
-  return Render(text, begin, end, matches);
+  return Render(text, begin, end, matches, options);
 }
 
 v1::Snippet MakeWholeSnippet(absl::string_view text,
                              const std::vector<analysis::Token>& tokens,
-                             const Highlights& highlights) {
-  return Render(text, 0, text.size(), FindMatches(tokens, highlights));
+                             const Highlights& highlights,
+                             const SnippetOptions& options) {
+  return Render(text, 0, text.size(), FindMatches(tokens, highlights), options);
 }
 
 }  // namespace sift::query

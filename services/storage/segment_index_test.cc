@@ -384,21 +384,6 @@ TEST_P(SegmentIndexTest, FuzzyMatchesTermsWithinTheEditsSharingTheFirstLetter) {
                        HasSubstr("query.fuzzy.max_edits: must be 1 or 2")));
 }
 
-TEST(EditDistanceTest, CountsEditsInCharactersUpToTheBound) {
-  using segment::BoundedEditDistance;
-  EXPECT_EQ(BoundedEditDistance("wing", "wing", 2), 0u);
-  EXPECT_EQ(BoundedEditDistance("wing", "wings", 2), 1u);
-  EXPECT_EQ(BoundedEditDistance("wing", "wnig", 2), 1u);  // transposition
-  EXPECT_EQ(BoundedEditDistance("wing", "ring", 2), 1u);
-  EXPECT_EQ(BoundedEditDistance("wing", "wg", 2), 2u);
-  EXPECT_EQ(BoundedEditDistance("wing", "w", 2), 3u);  // over: bound + 1
-  EXPECT_EQ(BoundedEditDistance("wing", "kite", 2), 3u);
-  EXPECT_EQ(BoundedEditDistance("", "ab", 2), 2u);
-  // One accented letter is one edit, not two bytes.
-  EXPECT_EQ(BoundedEditDistance("caf\u00e9", "cafe", 1), 1u);
-  EXPECT_EQ(BoundedEditDistance("\u6771\u4eac", "\u4eac\u6771", 1), 1u);
-}
-
 TEST_P(SegmentIndexTest, APrefixOfTooManyTermsIsRefused) {
   std::string body;
   for (size_t i = 0; i <= segment::kMaxPrefixTerms; ++i) {

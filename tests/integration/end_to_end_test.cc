@@ -434,6 +434,81 @@ TEST_F(SmallClusterTest, DateRangesInTheQueryLanguage) {
             "end of the query");
 }
 
+TEST_F(SmallClusterTest, PrefixAndFuzzyMatchesAreHighlightedAndEscaped) {
+  ASSERT_EQ(
+      Index({DocInput("h1", "Computing <Now> & Later",
+                      "Engineers tested computers & \"computation\" rigs."),
+             DocInput("h2", "Wing design", "A wnig, two wings & one swing.")})
+          .accepted(),
+      2u);
+  auto search = [&](const std::string& query, bool escape) {
+    v1::SearchRequest request;
+    request.set_query(query);
+    if (escape) {
+      request.mutable_highlight_options()->set_pre_tag("<mark>");
+      request.mutable_highlight_options()->set_post_tag("</mark>");
+      request.mutable_highlight_options()->set_html_escape(true);
+    }
+    v1::SearchResponse response;
+    const grpc::Status s = Search(*cluster_, request, &response);
+    EXPECT_TRUE(s.ok()) << query << ": " << s.error_message();
+    return response;
+  };
+  auto marked = [](const v1::Snippet& snippet) {
+    std::vector<std::string> out;
+    for (const v1::Span& span : snippet.spans()) {
+      out.push_back(
+          snippet.text().substr(span.start(), span.end() - span.start()));
+    }
+    return out;
+  };
+
+  // A prefix marks every term the shard expanded it to, in both fields,
+  // with the markers verbatim and the text escaped.
+  v1::SearchResponse prefix = search("comput*", /*escape=*/true);
+  ASSERT_EQ(prefix.hits_size(), 1) << cluster_->Logs();
+  const v1::Hit& h1 = prefix.hits(0);
+  EXPECT_EQ(h1.id(), "h1");
+  EXPECT_EQ(h1.title_snippet().highlighted(),
+            "<mark>Computing</mark> &lt;Now&gt; &amp; Later");
+  EXPECT_EQ(h1.snippet().highlighted(),
+            "Engineers tested <mark>computers</mark> &amp; "
+            "&quot;<mark>computation</mark>&quot; rigs.");
+  // Spans stay offsets into the unescaped text.
+  EXPECT_EQ(h1.snippet().text(),
+            "Engineers tested computers & \"computation\" rigs.");
+  EXPECT_THAT(marked(h1.snippet()),
+              ::testing::ElementsAre("computers", "computation"));
+
+  // A fuzzy word marks its near spellings with the same first letter, not
+  // "swing", which the shard does not match either.
+  v1::SearchResponse fuzzy = search("wing~1", /*escape=*/false);
+  ASSERT_EQ(fuzzy.hits_size(), 1);
+  EXPECT_EQ(fuzzy.hits(0).id(), "h2");
+  EXPECT_EQ(fuzzy.hits(0).snippet().highlighted(),
+            "A <em>wnig</em>, two <em>wings</em> & one swing.");
+  EXPECT_EQ(fuzzy.hits(0).title_snippet().highlighted(),
+            "<em>Wing</em> design");
+  EXPECT_EQ(search("wing~1", /*escape=*/true).hits(0).snippet().highlighted(),
+            "A <mark>wnig</mark>, two <mark>wings</mark> &amp; one swing.");
+
+  // A scope keeps the highlighting to its field.
+  v1::SearchResponse scoped = search("title:comput*", /*escape=*/false);
+  ASSERT_EQ(scoped.hits_size(), 1);
+  EXPECT_EQ(scoped.hits(0).title_snippet().highlighted(),
+            "<em>Computing</em> <Now> & Later");
+  EXPECT_EQ(scoped.hits(0).snippet().spans_size(), 0);
+
+  // Bad markers are refused, naming the field.
+  v1::SearchRequest bad;
+  bad.set_query("comput*");
+  bad.mutable_highlight_options()->set_pre_tag(std::string(65, 'x'));
+  v1::SearchResponse response;
+  const grpc::Status s = Search(*cluster_, bad, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("highlight_options.pre_tag"));
+}
+
 TEST_F(SmallClusterTest, PlainTextArticleFromTheSample) {
   auto text = ReadSharedFile("samples/news-article.txt");
   if (!text.ok()) GTEST_SKIP() << text.status().message();

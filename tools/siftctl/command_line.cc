@@ -11,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "common/status/status_macros.h"
+#include "tools/siftctl/input_files.h"
 
 namespace sift::siftctl {
 namespace {
@@ -150,6 +151,24 @@ absl::StatusOr<std::vector<std::string>> ParseFlags(
 absl::Status ValueError(Command command, absl::string_view message) {
   return absl::InvalidArgumentError(
       absl::StrCat(CommandName(command), ": ", message));
+}
+
+// A --pre-tag or --post-tag value, held to the server's limits so that a
+// bad marker is a usage error rather than a failed call.
+absl::Status ParseHighlightTag(const std::string& flag,
+                               const std::string& value,
+                               std::optional<std::string>* out) {
+  if (value.size() > kMaxHighlightTagBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " is ", value.size(),
+                     " bytes, over the limit of ", kMaxHighlightTagBytes));
+  }
+  if (const size_t bad = FindInvalidUtf8(value); bad != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, " is not valid UTF-8 (at byte offset ", bad, ")"));
+  }
+  *out = value;
+  return absl::OkStatus();
 }
 
 absl::Status ParseIngest(const std::vector<std::string>& args, size_t first,
@@ -296,6 +315,19 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
          o.highlight = false;
          return absl::OkStatus();
        }},
+      {"pre-tag", true,
+       [&](const std::string& v) {
+         return ParseHighlightTag("pre-tag", v, &o.pre_tag);
+       }},
+      {"post-tag", true,
+       [&](const std::string& v) {
+         return ParseHighlightTag("post-tag", v, &o.post_tag);
+       }},
+      {"html", false,
+       [&](const std::string&) {
+         o.html_escape = true;
+         return absl::OkStatus();
+       }},
       {"queries", true,
        [&](const std::string& v) {
          if (v.empty()) {
@@ -329,6 +361,13 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
       *o.published_from >= *o.published_to) {
     return ValueError(Command::kSearch,
                       "--from must be before --to (the range is empty)");
+  }
+  const bool marks = o.pre_tag || o.post_tag || o.html_escape;
+  if (marks && (!o.highlight || !o.queries_file.empty())) {
+    // Both turn snippets off, so the markers would silently do nothing.
+    return ValueError(Command::kSearch,
+                      "--pre-tag, --post-tag and --html shape snippets, which "
+                      "--no-highlight and --queries turn off");
   }
   if (!o.queries_file.empty()) {
     if (!words.empty()) {
@@ -706,6 +745,11 @@ std::string UsageText(Command command) {
           "                     published_at[:day|month|year] (default "
           "month)\n"
           "  --no-highlight     no snippets\n"
+          "  --pre-tag S        put S before each match in snippets "
+          "(default <em>)\n"
+          "  --post-tag S       put S after each match (default </em>)\n"
+          "  --html             HTML-escape the snippets' text (not the "
+          "tags)\n"
           "  --queries FILE     batch mode: qid<TAB>query lines\n"
           "  --run-name NAME    last column of the TREC lines (default "
           "sift)\n"

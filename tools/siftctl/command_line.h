@@ -24,6 +24,7 @@ inline constexpr char kIngestAddressEnv[] = "SIFT_INGEST_ADDR";
 inline constexpr uint32_t kMaxPageSize = 1000;
 inline constexpr uint32_t kMaxSearchDepth = 1000000;
 inline constexpr uint32_t kMaxFacetSize = 1000;
+inline constexpr size_t kMaxHighlightTagBytes = 64;
 
 enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
 
@@ -77,6 +78,12 @@ struct SearchOptions {
   // --facet, in the order given (ParseFacetSpec).
   std::vector<v1::FacetRequest> facets;
   bool highlight = true;
+  // --pre-tag, --post-tag: the markers around matches in snippets
+  // (HighlightOptions); unset leaves the server's <em> and </em>.
+  std::optional<std::string> pre_tag;
+  std::optional<std::string> post_tag;
+  // --html: HTML-escape the snippets' text around the markers.
+  bool html_escape = false;
   // Last column of TREC run lines.
   std::string run_name = "sift";
   // Batch mode: queries outstanding at once.

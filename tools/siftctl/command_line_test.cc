@@ -151,6 +151,51 @@ TEST(CommandLineTest, FlagWithoutValueOrWithBadValueIsRejected) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--timeout")));
 }
 
+TEST(CommandLineTest, SearchTakesHighlightMarkersAndEscaping) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation plain, Parse({"search", "cocoa"}));
+  EXPECT_FALSE(plain.search.pre_tag.has_value());
+  EXPECT_FALSE(plain.search.post_tag.has_value());
+  EXPECT_FALSE(plain.search.html_escape);
+
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv, Parse({"search", "cocoa", "--pre-tag", "<mark class=x>",
+                             "--post_tag=</mark>", "--html"}));
+  EXPECT_EQ(inv.search.query, "cocoa");
+  EXPECT_EQ(inv.search.pre_tag, "<mark class=x>");
+  EXPECT_EQ(inv.search.post_tag, "</mark>");
+  EXPECT_TRUE(inv.search.html_escape);
+
+  // An empty marker is a choice (no marker), not the default; a marker may
+  // start with a dash.
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      inv, Parse({"search", "cocoa", "--pre-tag=", "--post-tag", "-->"}));
+  EXPECT_EQ(inv.search.pre_tag, "");
+  EXPECT_EQ(inv.search.post_tag, "-->");
+  EXPECT_FALSE(inv.search.html_escape);
+}
+
+TEST(CommandLineTest, BadHighlightFlagsAreUsageErrors) {
+  EXPECT_THAT(Parse({"search", "x", "--pre-tag", std::string(65, '<')}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--pre-tag is 65 bytes, over the limit of "
+                                 "64")));
+  EXPECT_THAT(Parse({"search", "x", "--post-tag", "\xC3("}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--post-tag is not valid UTF-8")));
+  EXPECT_THAT(Parse({"search", "x", "--pre-tag"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--pre-tag needs a value")));
+  EXPECT_THAT(Parse({"search", "x", "--html=yes"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--html takes no value")));
+  EXPECT_THAT(Parse({"search", "x", "--html", "--no-highlight"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--no-highlight and --queries turn off")));
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "--pre-tag", "["}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--pre-tag, --post-tag and --html")));
+}
+
 TEST(CommandLineTest, SingleQueryPageIsAtMostOneThousand) {
   EXPECT_THAT(Parse({"search", "x", "--k", "1001"}),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -130,8 +130,12 @@ absl::Status PrintSearchPage(const SearchOptions& o,
     SIFT_ASSIGN_OR_RETURN(std::string json, ToJson(response));
     out << json;
   } else {
-    out << FormatSearchTable(response, first_rank,
-                             {terminal.stdout_is_tty, terminal.columns});
+    // Markers the user chose are shown as the server placed them, even on
+    // a terminal, where the matches would otherwise be drawn in bold.
+    const bool own_markers = o.pre_tag || o.post_tag || o.html_escape;
+    out << FormatSearchTable(
+        response, first_rank,
+        {terminal.stdout_is_tty && !own_markers, terminal.columns});
   }
   out.flush();
   return absl::OkStatus();
@@ -446,6 +450,15 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
   }
   // Left unset when highlighting is wanted, so the server's default holds.
   if (!options.highlight) request.set_highlight(false);
+  if (options.pre_tag) {
+    request.mutable_highlight_options()->set_pre_tag(*options.pre_tag);
+  }
+  if (options.post_tag) {
+    request.mutable_highlight_options()->set_post_tag(*options.post_tag);
+  }
+  if (options.html_escape) {
+    request.mutable_highlight_options()->set_html_escape(true);
+  }
   if (options.all_terms) {
     request.set_default_operator(v1::DEFAULT_OPERATOR_AND);
   }

@@ -394,6 +394,29 @@ TEST_F(CommandsTest, SearchPrintsATableOrOnlyJson) {
   EXPECT_THAT(out_.str(), Not(HasSubstr("hits (")));
 }
 
+TEST_F(CommandsTest, SearchSendsHighlightOptionsOnlyWhenGiven) {
+  ASSERT_EQ(Run({"search", "heat", "--k", "1"}), kExitOk);
+  EXPECT_FALSE(query_.requests().back().has_highlight_options());
+
+  ASSERT_EQ(Run({"search", "heat", "--k", "1", "--pre-tag", "[", "--post-tag",
+                 "]", "--html"}),
+            kExitOk);
+  const v1::HighlightOptions sent =
+      query_.requests().back().highlight_options();
+  EXPECT_TRUE(sent.has_pre_tag());
+  EXPECT_EQ(sent.pre_tag(), "[");
+  EXPECT_EQ(sent.post_tag(), "]");
+  EXPECT_TRUE(sent.html_escape());
+  EXPECT_EQ(sent.fragment_bytes(), 0u);  // the server's default
+
+  ASSERT_EQ(Run({"search", "heat", "--k", "1", "--html"}), kExitOk);
+  const v1::HighlightOptions escape_only =
+      query_.requests().back().highlight_options();
+  EXPECT_FALSE(escape_only.has_pre_tag());
+  EXPECT_FALSE(escape_only.has_post_tag());
+  EXPECT_TRUE(escape_only.html_escape());
+}
+
 TEST_F(CommandsTest, SearchAllFollowsTheTokensToTheLastPage) {
   EXPECT_EQ(Run({"search", "heat", "--all", "--k", "1000", "--offset", "3"}),
             kExitOk);

@@ -30,7 +30,9 @@ struct PlanNode {
   // kPrefix: every term of `keyword_field` (kText for title and body)
   // starting with `term`, each match scoring `idf` (a constant). kFuzzy:
   // every text term within `slop` edits of `term` (sharing its first
-  // character), scoring `idf` likewise. kDateRange: every document whose
+  // character), scoring `idf` likewise. Both match terms with
+  // analysis::PrefixMatches and analysis::FuzzyMatches, which snippets use
+  // too. kDateRange: every document whose
   // published_at lies in [from, to), scoring 0; undated ones never match.
   enum class Kind {
     kTerm,
@@ -142,12 +144,6 @@ inline constexpr uint32_t kMaxProximityWindow = 1000;
 // coordinator sums counts across shards, so a shard returns every value
 // it can for the merged top values to be exact.
 inline constexpr size_t kMaxShardFacetValues = 50000;
-
-// The edit distance between `a` and `b` in code points (insertions,
-// deletions, substitutions and transpositions of adjacent characters, each
-// 1), or max_edits + 1 when it is over `max_edits`.
-uint32_t BoundedEditDistance(absl::string_view a, absl::string_view b,
-                             uint32_t max_edits);
 
 // Runs `spec` over `segments` (with their deletions, which the caller keeps
 // still for the duration). Scores are summed in plan order, so a document
