@@ -121,6 +121,7 @@ TEST(PageTokenTest, CursorsThatDifferAreNotTheSame) {
   other.after.set_id("doc2");
   EXPECT_FALSE(SameCursor(base, other));
   other = base;
+  ASSERT_TRUE(other.stats.has_value());
   other.stats->total_body_terms += 1;
   EXPECT_FALSE(SameCursor(base, other));
   other = base;
