@@ -24,6 +24,8 @@ inline constexpr char kIngestAddressEnv[] = "SIFT_INGEST_ADDR";
 inline constexpr uint32_t kMaxPageSize = 1000;
 inline constexpr uint32_t kMaxSearchDepth = 1000000;
 inline constexpr uint32_t kMaxFacetSize = 1000;
+// Deepest hit (offset + k) a search with --explain may ask for.
+inline constexpr uint32_t kMaxExplainHits = 100;
 
 enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
 
@@ -77,6 +79,9 @@ struct SearchOptions {
   // --facet, in the order given (ParseFacetSpec).
   std::vector<v1::FacetRequest> facets;
   bool highlight = true;
+  // --explain: every hit carries its score's explanation, printed as a tree
+  // under it. Pages of at most kMaxExplainHits (offset + k).
+  bool explain = false;
   // Last column of TREC run lines.
   std::string run_name = "sift";
   // Batch mode: queries outstanding at once.

@@ -446,6 +446,7 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
   }
   // Left unset when highlighting is wanted, so the server's default holds.
   if (!options.highlight) request.set_highlight(false);
+  if (options.explain) request.set_explain(true);
   if (options.all_terms) {
     request.set_default_operator(v1::DEFAULT_OPERATOR_AND);
   }
