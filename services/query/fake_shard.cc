@@ -196,7 +196,14 @@ grpc::ServerUnaryReactor* FakeShard::Search(
         return HitBefore(a, b, sort);
       });
   if (hits.size() > request->limit()) hits.resize(request->limit());
-  for (v1::ShardHit& hit : hits) *response->add_hits() = std::move(hit);
+  for (v1::ShardHit& hit : hits) {
+    if (request->explain()) {
+      hit.mutable_explanation()->set_value(hit.score());
+      hit.mutable_explanation()->set_description(
+          absl::StrCat("preset score of ", hit.id()));
+    }
+    *response->add_hits() = std::move(hit);
+  }
   response->set_total_hits(docs_.size());
   for (const v1::FacetRequest& facet : request->facets()) {
     *response->add_facets() = CountFacet(facet, docs_);

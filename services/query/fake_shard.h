@@ -18,7 +18,8 @@ namespace sift::query::testing {
 // cannot be made to do on demand. Search ignores the query: every document
 // matches with its preset score, in the requested order (after
 // search_after when it is set), and the shard reports them all in
-// total_hits. Facets count every document: sources and tags lower-cased,
+// total_hits; with `explain`, each hit's explanation is a single node, its
+// preset score. Facets count every document: sources and tags lower-cased,
 // dates bucketed in UTC, with no cap. Stats gives every term a document
 // frequency equal to the number of documents. Thread-safe.
 class FakeShard final : public v1::StorageService::CallbackService {

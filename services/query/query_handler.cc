@@ -284,6 +284,11 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
         absl::StrCat("page_size: ", request.page_size(),
                      " is over the limit of ", options_.max_page_size));
   }
+  if (request.explain() && page.page_size > kMaxExplainHits) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: ", page.page_size, " is over the limit of ",
+                     kMaxExplainHits, " with explain"));
+  }
   if (!v1::SortOrder_IsValid(request.sort())) {
     return absl::InvalidArgumentError(
         absl::StrCat("sort: unknown value ", request.sort(),
@@ -363,6 +368,12 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
           ", over the limit of ", options_.max_result_window,
           "; page further with next_page_token, or narrow the query with "
           "filters"));
+    }
+    if (request.explain() && page.offset + page.page_size > kMaxExplainHits) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "offset: offset + page_size is ", page.offset + page.page_size,
+          ", over the limit of ", kMaxExplainHits,
+          " with explain; page further with next_page_token"));
     }
   }
   return page;
@@ -484,6 +495,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   if (page.cursor) *search.mutable_search_after() = page.cursor->after;
   *search.mutable_stats() = stats;
   *search.mutable_scoring() = options_.scoring;
+  search.set_explain(request.explain());
   for (const v1::FacetRequest& facet : page.facets) {
     *search.add_facets() = facet;
   }
@@ -584,6 +596,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
       if (ref.hit.has_published_at()) {
         *hit->mutable_published_at() = ref.hit.published_at();
       }
+      if (ref.hit.has_explanation()) {
+        *hit->mutable_explanation() = ref.hit.explanation();
+      }
       continue;
     }
     auto it = fetched.find(ref.hit.id());
@@ -592,6 +607,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     v1::Hit* hit = response.add_hits();
     hit->set_id(ref.hit.id());
     hit->set_score(ref.hit.score());
+    if (ref.hit.has_explanation()) {
+      *hit->mutable_explanation() = ref.hit.explanation();
+    }
     FillHit(it->second.document(), plan, highlight, *analyzer_, page.snippet,
             hit);
   }

@@ -20,6 +20,11 @@
 
 namespace sift::query {
 
+// Most hits a search with `explain` may reach (offset + page_size): each
+// shard explains every hit it returns, so this bounds the work and the size
+// of its answer. Deeper pages come with page tokens.
+inline constexpr uint32_t kMaxExplainHits = 100;
+
 // Limits and defaults of the coordinator; each is a flag of sift-query.
 struct QueryOptions {
   // Longest a request may take when the client sets no shorter deadline.
@@ -69,7 +74,8 @@ class QueryHandler {
   // page_size; offset; page_token; filters.*; sort; default_operator;
   // facets[i].*, also for a date histogram with too many buckets;
   // highlight_options.pre_tag, .post_tag (over 64 bytes or not UTF-8) and
-  // .fragment_bytes (not 0 and outside 16 to 4096));
+  // .fragment_bytes (not 0 and outside 16 to 4096); page_size or offset
+  // when `explain` asks for more than kMaxExplainHits);
   // UNAVAILABLE when no shard answers (or the code every shard failed with,
   // when they agree on one that retrying will not fix). When only some
   // shards answer, the response has `partial` set and one entry in
@@ -80,7 +86,9 @@ class QueryHandler {
   // sort key of the page's last hit and the first page's statistics; pages
   // from a token ask the shards for the hits after that key, scored with
   // those statistics, so they cost the same at any depth and keep their
-  // order while documents are added (docs/paging.md). No token is issued
+  // order while documents are added (docs/paging.md). `explain` changes
+  // neither the hits nor the tokens: each hit then carries the explanation
+  // its shard computed. No token is issued
   // when a shard's hits are missing from the page (it failed in the stats
   // or search phase): retrying the same request resumes where it was.
   absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,

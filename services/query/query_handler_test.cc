@@ -617,6 +617,17 @@ TEST_F(QueryHandlerTest, InvalidRequestsNameTheFieldAndReachNoShard) {
          r.set_highlight(false);
          r.mutable_highlight_options()->set_pre_tag(std::string(100, 'x'));
        }},
+      {"page_size: 101 is over the limit of 100 with explain",
+       [](auto& r) {
+         r.set_explain(true);
+         r.set_page_size(101);
+       }},
+      {"offset: offset + page_size is 101, over the limit of 100 with "
+       "explain",
+       [](auto& r) {
+         r.set_explain(true);
+         r.set_offset(91);
+       }},
   };
   for (const Case& c : cases) {
     v1::SearchRequest request = Request("cocoa");
@@ -625,6 +636,65 @@ TEST_F(QueryHandlerTest, InvalidRequestsNameTheFieldAndReachNoShard) {
                                           HasSubstr(c.field)));
   }
   EXPECT_EQ(cluster_.total_calls(), 0);
+}
+
+TEST_F(QueryHandlerTest, ExplainReachesEveryShardAndEachHitKeepsItsOwn) {
+  v1::SearchRequest request = Request("cocoa", 4);
+  request.set_explain(true);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  EXPECT_THAT(Ids(r), ElementsAre("doc29", "doc28", "doc27", "doc26"));
+  for (const v1::Hit& hit : r.hits()) {
+    ASSERT_TRUE(hit.has_explanation()) << hit.id();
+    EXPECT_EQ(hit.explanation().value(), hit.score());
+    EXPECT_EQ(hit.explanation().description(),
+              absl::StrCat("preset score of ", hit.id()));
+  }
+  for (int i = 0; i < kShards; ++i) {
+    std::vector<v1::ShardSearchRequest> searches = cluster_.shard(i).searches();
+    ASSERT_EQ(searches.size(), 1u);
+    EXPECT_TRUE(searches[0].explain());
+  }
+
+  // Without it, neither the shards nor the hits hear of explanations.
+  SIFT_ASSERT_OK_AND_ASSIGN(r, Search(Request("cocoa", 4)));
+  for (const v1::Hit& hit : r.hits()) EXPECT_FALSE(hit.has_explanation());
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_FALSE(cluster_.shard(i).searches().back().explain());
+  }
+}
+
+TEST_F(QueryHandlerTest, ExplainChangesNeitherTheHitsNorThePageTokens) {
+  v1::SearchRequest plain = Request("cocoa", 7);
+  v1::SearchRequest explained = plain;
+  explained.set_explain(true);
+  for (int page = 0; page < 5; ++page) {
+    SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse a, Search(plain));
+    SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse b, Search(explained));
+    EXPECT_EQ(Ids(a), Ids(b)) << page;
+    EXPECT_EQ(a.total_hits(), b.total_hits());
+    EXPECT_EQ(a.next_page_token(), b.next_page_token()) << page;
+    if (b.next_page_token().empty()) break;
+    // A token from an explained page pages the plain search too, and the
+    // other way round: explain is not part of the search.
+    plain.set_page_token(b.next_page_token());
+    explained.set_page_token(a.next_page_token());
+  }
+  EXPECT_FALSE(plain.page_token().empty());
+}
+
+TEST_F(QueryHandlerTest, ExplainAllowsAHundredHitsAndTokensPageOnFromThere) {
+  v1::SearchRequest request = Request("cocoa", 100);
+  request.set_explain(true);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  EXPECT_EQ(r.hits_size(), kDocs);
+  for (int i = 0; i < kShards; ++i) {
+    // The page and the one hit past it, within the shards' explain limit.
+    EXPECT_EQ(cluster_.shard(i).searches().back().limit(), 101u);
+  }
+  request = Request("cocoa", 10);
+  request.set_explain(true);
+  request.set_offset(90);
+  EXPECT_THAT(Search(request), sift::testing::IsOk());
 }
 
 TEST_F(QueryHandlerTest, EqualDateBoundsAreAnEmptyRangeNotAnError) {

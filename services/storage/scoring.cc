@@ -4,7 +4,20 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace sift::storage {
+namespace {
+
+v1::Explanation* AddNode(v1::Explanation* parent, double value,
+                         std::string description) {
+  v1::Explanation* node = parent->add_details();
+  node->set_value(value);
+  node->set_description(std::move(description));
+  return node;
+}
+
+}  // namespace
 
 Bm25fParams Bm25fParams::FromProto(const v1::ScoringParams& params) {
   Bm25fParams p;
@@ -45,16 +58,24 @@ double Bm25f::Normaliser(double b, uint32_t length, double average) {
   return 1.0 - b + b * static_cast<double>(length) / average;
 }
 
+double Bm25f::FieldTf(double weight, uint32_t tf, double b, uint32_t length,
+                      double average) {
+  // A field without the term adds nothing, whatever its length: with b = 1
+  // an empty field's normaliser is 0, and 0 / 0 would make the score NaN.
+  if (tf == 0) return 0.0;
+  return weight * static_cast<double>(tf) / Normaliser(b, length, average);
+}
+
 double Bm25f::WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
                          uint32_t title_length, uint32_t body_length) const {
   double tf = 0.0;
   if (fields != TextFields::kBody) {
-    tf += params_.title_weight * static_cast<double>(tf_title) /
-          Normaliser(params_.title_b, title_length, avg_title_length_);
+    tf += FieldTf(params_.title_weight, tf_title, params_.title_b, title_length,
+                  avg_title_length_);
   }
   if (fields != TextFields::kTitle) {
-    tf += params_.body_weight * static_cast<double>(tf_body) /
-          Normaliser(params_.body_b, body_length, avg_body_length_);
+    tf += FieldTf(params_.body_weight, tf_body, params_.body_b, body_length,
+                  avg_body_length_);
   }
   return tf;
 }
@@ -66,8 +87,11 @@ double Bm25f::Score(double idf, double weighted_tf) const {
 
 double Bm25f::FieldProximity(
     absl::Span<const double> idfs,
-    const std::vector<std::vector<uint32_t>>& positions,
-    double normaliser) const {
+    const std::vector<std::vector<uint32_t>>& positions, double normaliser,
+    FieldProximityParts* parts) const {
+  const double k1 = params_.k1;
+  const double saturation = k1 * normaliser;
+  if (parts != nullptr) parts->saturation = saturation;
   // Every occurrence of a query term, by position: near pairs are then
   // neighbours in this list.
   std::vector<std::pair<uint32_t, uint32_t>> occurrences;
@@ -91,29 +115,154 @@ double Bm25f::FieldProximity(
       frequency[occurrences[j].second] += weight;
     }
   }
-  const double k1 = params_.k1;
-  const double saturation = k1 * normaliser;
+  if (parts != nullptr) {
+    parts->frequency = frequency;
+    parts->contribution.assign(frequency.size(), 0.0);
+  }
   double sum = 0.0;
   for (size_t term = 0; term < frequency.size(); ++term) {
     if (frequency[term] == 0.0) continue;
-    sum += std::min(1.0, idfs[term]) * frequency[term] * (k1 + 1.0) /
-           (saturation + frequency[term]);
+    const double contribution = std::min(1.0, idfs[term]) * frequency[term] *
+                                (k1 + 1.0) / (saturation + frequency[term]);
+    if (parts != nullptr) parts->contribution[term] = contribution;
+    sum += contribution;
   }
+  if (parts != nullptr) parts->sum = sum;
   return sum;
+}
+
+double Bm25f::ProximityOf(absl::Span<const double> idfs,
+                          const std::vector<std::vector<uint32_t>>& title,
+                          const std::vector<std::vector<uint32_t>>& body,
+                          uint32_t title_length, uint32_t body_length,
+                          FieldProximityParts* title_parts,
+                          FieldProximityParts* body_parts) const {
+  if (params_.proximity_weight == 0.0) return 0.0;
+  const double in_title = FieldProximity(
+      idfs, title, Normaliser(params_.title_b, title_length, avg_title_length_),
+      title_parts);
+  const double in_body = FieldProximity(
+      idfs, body, Normaliser(params_.body_b, body_length, avg_body_length_),
+      body_parts);
+  return params_.proximity_weight *
+         (params_.title_weight * in_title + params_.body_weight * in_body);
 }
 
 double Bm25f::Proximity(absl::Span<const double> idfs,
                         const std::vector<std::vector<uint32_t>>& title,
                         const std::vector<std::vector<uint32_t>>& body,
                         uint32_t title_length, uint32_t body_length) const {
-  if (params_.proximity_weight == 0.0) return 0.0;
-  const double in_title = FieldProximity(
-      idfs, title,
-      Normaliser(params_.title_b, title_length, avg_title_length_));
-  const double in_body = FieldProximity(
-      idfs, body, Normaliser(params_.body_b, body_length, avg_body_length_));
-  return params_.proximity_weight *
-         (params_.title_weight * in_title + params_.body_weight * in_body);
+  return ProximityOf(idfs, title, body, title_length, body_length, nullptr,
+                     nullptr);
+}
+
+v1::Explanation Bm25f::ExplainIdf(absl::string_view term,
+                                  uint64_t doc_freq) const {
+  v1::Explanation out;
+  out.set_value(Idf(doc_freq));
+  out.set_description(
+      absl::StrCat("idf of ", term, ", ln(1 + (N - df + 0.5) / (df + 0.5))"));
+  AddNode(&out, doc_count_, "N, documents in the collection");
+  AddNode(&out, static_cast<double>(doc_freq), "df, documents with the term");
+  return out;
+}
+
+v1::Explanation Bm25f::ExplainScore(std::string what, v1::Explanation idf,
+                                    absl::string_view counted,
+                                    TextFields fields, uint32_t tf_title,
+                                    uint32_t tf_body, uint32_t title_length,
+                                    uint32_t body_length) const {
+  const double weighted_tf =
+      WeightedTf(fields, tf_title, tf_body, title_length, body_length);
+  v1::Explanation out;
+  out.set_value(Score(idf.value(), weighted_tf));
+  out.set_description(
+      absl::StrCat(what, ", idf * tf~ * (k1 + 1) / (k1 + tf~), from:"));
+  *out.add_details() = std::move(idf);
+  v1::Explanation* tf = AddNode(
+      &out, weighted_tf,
+      "tf~, the weighted, length-normalised frequency, sum over the fields of "
+      "weight * tf / (1 - b + b * length / avg_length):");
+  // A field where the term does not occur adds 0 to tf~ and is left out.
+  auto field = [&](absl::string_view name, double weight, uint32_t count,
+                   double b, uint32_t length, double average) {
+    if (count == 0) return;
+    v1::Explanation* f =
+        AddNode(tf, FieldTf(weight, count, b, length, average),
+                absl::StrCat(name,
+                             ", weight * tf / (1 - b + b * length / "
+                             "avg_length), from:"));
+    AddNode(f, count,
+            absl::StrCat("tf, occurrences of the ", counted, " in the ", name));
+    AddNode(f, length, absl::StrCat("length, terms in the ", name));
+    AddNode(f, average, absl::StrCat("avg_length, average ", name, " length"));
+    AddNode(f, weight, absl::StrCat("weight of the ", name));
+    AddNode(f, b, absl::StrCat("b, length normalisation of the ", name));
+  };
+  if (fields != TextFields::kBody) {
+    field("title", params_.title_weight, tf_title, params_.title_b,
+          title_length, avg_title_length_);
+  }
+  if (fields != TextFields::kTitle) {
+    field("body", params_.body_weight, tf_body, params_.body_b, body_length,
+          avg_body_length_);
+  }
+  AddNode(&out, params_.k1, "k1, term frequency saturation");
+  return out;
+}
+
+v1::Explanation Bm25f::ExplainProximity(
+    absl::Span<const std::string> terms, absl::Span<const double> idfs,
+    const std::vector<std::vector<uint32_t>>& title,
+    const std::vector<std::vector<uint32_t>>& body, uint32_t title_length,
+    uint32_t body_length) const {
+  FieldProximityParts title_parts, body_parts;
+  v1::Explanation out;
+  out.set_value(ProximityOf(idfs, title, body, title_length, body_length,
+                            &title_parts, &body_parts));
+  out.set_description(absl::StrCat(
+      "term proximity bonus (BM25TP), proximity_weight * (title + body)",
+      out.value() == 0.0
+          ? absl::StrCat(": no two query terms within ", kProximityDistance,
+                         " positions of each other")
+          : ", from:"));
+  AddNode(&out, params_.proximity_weight, "proximity_weight");
+  // A field without near pairs adds 0 and is left out.
+  auto field = [&](absl::string_view name, double weight,
+                   const FieldProximityParts& parts, double b, uint32_t length,
+                   double average) {
+    if (parts.sum == 0.0) return;
+    v1::Explanation* f = AddNode(
+        &out, weight * parts.sum,
+        absl::StrCat(name,
+                     ", weight * sum over the query terms of min(1, idf) * pf "
+                     "* (k1 + 1) / (K + pf), from:"));
+    AddNode(f, weight, absl::StrCat("weight of the ", name));
+    v1::Explanation* k = AddNode(f, parts.saturation,
+                                 "K, k1 * (1 - b + b * length / avg_length)");
+    AddNode(k, params_.k1, "k1");
+    AddNode(k, b, absl::StrCat("b, length normalisation of the ", name));
+    AddNode(k, length, absl::StrCat("length, terms in the ", name));
+    AddNode(k, average, absl::StrCat("avg_length, average ", name, " length"));
+    for (size_t i = 0; i < parts.contribution.size(); ++i) {
+      if (parts.frequency[i] == 0.0) continue;
+      v1::Explanation* t = AddNode(
+          f, parts.contribution[i],
+          absl::StrCat("\"", terms[i],
+                       "\", min(1, idf) * pf * (k1 + 1) / (K + pf), from:"));
+      AddNode(t, std::min(1.0, idfs[i]), "min(1, idf)");
+      AddNode(t, parts.frequency[i],
+              absl::StrCat("pf, 1 / d^2 summed over the pairs of an "
+                           "occurrence of this term and one of another query "
+                           "term at a distance d of at most ",
+                           kProximityDistance));
+    }
+  };
+  field("title", params_.title_weight, title_parts, params_.title_b,
+        title_length, avg_title_length_);
+  field("body", params_.body_weight, body_parts, params_.body_b, body_length,
+        avg_body_length_);
+  return out;
 }
 
 }  // namespace sift::storage

@@ -2,8 +2,10 @@
 #define SIFT_SERVICES_STORAGE_SCORING_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "sift/v1/storage.pb.h"
 
@@ -68,15 +70,62 @@ class Bm25f {
                    const std::vector<std::vector<uint32_t>>& body,
                    uint32_t title_length, uint32_t body_length) const;
 
+  // Explanations (v1::Explanation trees) of the numbers above. Each is
+  // computed by the very code that computes the number, so its value equals
+  // that number bit for bit.
+
+  // Idf(doc_freq), with N and df as details. `term` names the term in the
+  // description.
+  v1::Explanation ExplainIdf(absl::string_view term, uint64_t doc_freq) const;
+
+  // Score(idf.value(), WeightedTf(fields, ...)): `idf` (explained by the
+  // caller), tf~ with each counted field's weight, tf, length, average
+  // length and b, and k1. `what` describes what is scored (a term or a
+  // phrase); `counted` says what tf counts ("term", "phrase").
+  v1::Explanation ExplainScore(std::string what, v1::Explanation idf,
+                               absl::string_view counted, TextFields fields,
+                               uint32_t tf_title, uint32_t tf_body,
+                               uint32_t title_length,
+                               uint32_t body_length) const;
+
+  // Proximity(idfs, title, body, ...) by field and term; `terms[i]` names
+  // the term of idfs[i].
+  v1::Explanation ExplainProximity(
+      absl::Span<const std::string> terms, absl::Span<const double> idfs,
+      const std::vector<std::vector<uint32_t>>& title,
+      const std::vector<std::vector<uint32_t>>& body, uint32_t title_length,
+      uint32_t body_length) const;
+
   const Bm25fParams& params() const { return params_; }
 
  private:
+  // The parts of one field's proximity sum, for explanations.
+  struct FieldProximityParts {
+    double saturation = 0.0;  // K = k1 * normaliser
+    double sum = 0.0;         // what FieldProximity returns
+    // Per query term: pf and min(1, idf) * pf * (k1 + 1) / (K + pf).
+    std::vector<double> frequency;
+    std::vector<double> contribution;
+  };
+
   // 1 - b + b * length / average, or 1 when the average is 0.
   static double Normaliser(double b, uint32_t length, double average);
-  // The proximity sum of one field, before its weight.
+  // weight * tf / Normaliser(b, length, average): one field's share of tf~.
+  static double FieldTf(double weight, uint32_t tf, double b, uint32_t length,
+                        double average);
+  // The proximity sum of one field, before its weight; fills `parts` when
+  // not null.
   double FieldProximity(absl::Span<const double> idfs,
                         const std::vector<std::vector<uint32_t>>& positions,
-                        double normaliser) const;
+                        double normaliser, FieldProximityParts* parts) const;
+  // Proximity, and its parts per field when `title_parts` and `body_parts`
+  // are not null.
+  double ProximityOf(absl::Span<const double> idfs,
+                     const std::vector<std::vector<uint32_t>>& title,
+                     const std::vector<std::vector<uint32_t>>& body,
+                     uint32_t title_length, uint32_t body_length,
+                     FieldProximityParts* title_parts,
+                     FieldProximityParts* body_parts) const;
 
   Bm25fParams params_;
   double doc_count_;

@@ -47,6 +47,22 @@ TEST(Bm25fTest, EachFieldIsNormalisedByItsOwnB) {
                    5.0);
 }
 
+// Full length normalisation (b = 1) of a field that is empty in a
+// document that matches in the other field: the score stays a number.
+TEST(Bm25fTest, EmptyFieldWithFullNormalisationAddsNothing) {
+  Bm25fParams params;
+  params.title_b = 1;
+  params.body_b = 1;
+  const Bm25f bm25(params, 10, 50, 1000);
+  const double body_only =
+      bm25.WeightedTf(TextFields::kTitleAndBody, 0, 2, 0, 100);
+  EXPECT_DOUBLE_EQ(body_only, 2.0);
+  const double title_only =
+      bm25.WeightedTf(TextFields::kTitleAndBody, 1, 0, 5, 0);
+  EXPECT_DOUBLE_EQ(title_only, params.title_weight);
+  EXPECT_FALSE(std::isnan(bm25.Score(bm25.Idf(3), title_only)));
+}
+
 TEST(Bm25fTest, ScoreSaturatesWithK1) {
   Bm25fParams params;
   params.k1 = 1.2;

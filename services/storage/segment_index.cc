@@ -1284,11 +1284,12 @@ class PlanResolver {
   }
 
  private:
-  absl::StatusOr<double> Idf(v1::Field field, absl::string_view term) {
+  // The document frequency that a term's idf comes from: the request's
+  // global one, else the shard's own.
+  absl::StatusOr<uint64_t> DocFreq(v1::Field field, absl::string_view term) {
     auto it = global_df_->find(DfKey(field, term));
-    if (it != global_df_->end()) return bm25_->Idf(it->second);
-    SIFT_ASSIGN_OR_RETURN(uint64_t df, OwnDocFreq(*segments_, field, term));
-    return bm25_->Idf(df);
+    if (it != global_df_->end()) return it->second;
+    return OwnDocFreq(*segments_, field, term);
   }
 
   // The value of a term-like node as the index holds it: keyword values
@@ -1325,7 +1326,8 @@ class PlanResolver {
         ResolveValue(query.field(), query.term(), path, "term", out));
     out->kind = IsKeywordField(query.field()) ? PlanNode::Kind::kKeyword
                                               : PlanNode::Kind::kTerm;
-    SIFT_ASSIGN_OR_RETURN(out->idf, Idf(query.field(), term));
+    SIFT_ASSIGN_OR_RETURN(out->doc_freq, DocFreq(query.field(), term));
+    out->idf = bm25_->Idf(out->doc_freq);
     out->term = std::move(term);
     return absl::OkStatus();
   }
@@ -1376,8 +1378,10 @@ class PlanResolver {
     for (int i = 0; i < query.terms_size(); ++i) {
       SIFT_RETURN_IF_ERROR(
           CheckTerm(query.terms(i), absl::StrCat(path, ".terms[", i, "]")));
-      SIFT_ASSIGN_OR_RETURN(double idf, Idf(query.field(), query.terms(i)));
-      out->idf += idf;
+      SIFT_ASSIGN_OR_RETURN(uint64_t df,
+                            DocFreq(query.field(), query.terms(i)));
+      out->idf += bm25_->Idf(df);
+      out->doc_freqs.push_back(df);
       out->terms.push_back(query.terms(i));
     }
     return absl::OkStatus();
@@ -1575,6 +1579,7 @@ absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
   SIFT_RETURN_IF_ERROR(resolver.Resolve(request.query(), "query", 0, &root));
   spec.root = &root;
   spec.bm25 = &bm25;
+  spec.explain = request.explain();
   SIFT_ASSIGN_OR_RETURN(segment::SearchResult result,
                         segment::Search(segments, spec));
 
@@ -1590,6 +1595,9 @@ absl::StatusOr<v1::ShardSearchResponse> SegmentIndex::Search(
     v1::ShardHit* out = response.add_hits();
     out->set_id(std::move(hit.id));
     out->set_score(hit.score);
+    if (hit.explanation) {
+      *out->mutable_explanation() = *std::move(hit.explanation);
+    }
     if (hit.published) {
       out->mutable_published_at()->set_seconds(hit.published->first);
       out->mutable_published_at()->set_nanos(hit.published->second);

@@ -377,6 +377,11 @@ absl::Status ValidateSearchRequest(const v1::ShardSearchRequest& request) {
     return Invalid("limit", absl::StrCat("at most ", kMaxSearchLimit, ", got ",
                                          request.limit()));
   }
+  if (request.explain() && request.limit() > kMaxExplainLimit) {
+    return Invalid("limit",
+                   absl::StrCat("at most ", kMaxExplainLimit,
+                                " with explain, got ", request.limit()));
+  }
   if (!v1::SortOrder_IsValid(request.sort())) {
     return Invalid("sort", absl::StrCat("unknown sort order ",
                                         static_cast<int>(request.sort())));

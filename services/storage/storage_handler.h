@@ -25,6 +25,10 @@ inline constexpr size_t kMaxKeywordBytes = 4'096;
 inline constexpr int kMaxPlanDepth = 64;
 inline constexpr int kMaxPlanNodes = 1'024;
 inline constexpr uint32_t kMaxSearchLimit = 100'000;
+// Most hits a search with `explain` may return: every one costs a second
+// pass and a tree in the response. A coordinator's page of up to 100
+// explained hits plus the one past it that says whether a next page exists.
+inline constexpr uint32_t kMaxExplainLimit = 101;
 inline constexpr int kMaxFetchIds = 10'000;
 // Terms of a StatsRequest, and of the GlobalStats a search carries.
 inline constexpr int kMaxStatsTerms = 10'000;

@@ -250,6 +250,19 @@ TEST(ValidateSearchRequestTest, ChecksLimitSortStatsAndScoring) {
               InvalidArgumentAbout("filters.published_to"));
 }
 
+TEST(ValidateSearchRequestTest, LimitsTheHitsToExplain) {
+  v1::ShardSearchRequest request = SearchFor(Term("a"), kMaxExplainLimit);
+  request.set_explain(true);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+  request.set_limit(kMaxExplainLimit + 1);
+  EXPECT_THAT(ValidateSearchRequest(request),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "limit: at most 101 with explain, got 102"));
+  // Without explain the general limit holds.
+  request.set_explain(false);
+  EXPECT_THAT(ValidateSearchRequest(request), IsOk());
+}
+
 TEST(ValidateSearchRequestTest, ChecksTheSearchAfterCursor) {
   v1::ShardSearchRequest request = SearchFor(Term("a"));
   request.mutable_search_after()->set_score(1.5);

@@ -158,6 +158,71 @@ TEST_P(CranfieldTest, SnippetsHighlightMatches) {
   }
 }
 
+// Every node of `tree` whose description contains `part`, depth first.
+void CollectNodes(const v1::Explanation& tree, const std::string& part,
+                  std::vector<const v1::Explanation*>* out) {
+  if (tree.description().find(part) != std::string::npos) out->push_back(&tree);
+  for (const v1::Explanation& detail : tree.details()) {
+    CollectNodes(detail, part, out);
+  }
+}
+
+TEST_P(CranfieldTest, ExplanationsAddUpToTheScoresAndChangeNothing) {
+  int proximity_nodes = 0, pages = 0;
+  for (const std::string query :
+       {"similarity laws aeroelastic models heated high speed aircraft",
+        "\"boundary layer\" AND (heat OR temperature) -supersonic",
+        "title:wing flutt* vibraton~1"}) {
+    v1::SearchRequest plain;
+    plain.set_query(query);
+    plain.set_page_size(20);
+    v1::SearchRequest explained = plain;
+    explained.set_explain(true);
+    // The first page and the one after it, by page token.
+    for (int page = 0; page < 2; ++page, ++pages) {
+      v1::SearchResponse a, b;
+      ASSERT_TRUE(Search(*cluster_, plain, &a).ok()) << query;
+      const grpc::Status s = Search(*cluster_, explained, &b);
+      ASSERT_TRUE(s.ok()) << query << ": " << s.error_message();
+      EXPECT_EQ(a.next_page_token(), b.next_page_token()) << query;
+      ASSERT_EQ(a.hits_size(), b.hits_size()) << query;
+      ASSERT_GT(b.hits_size(), 0) << query;
+      for (int i = 0; i < b.hits_size(); ++i) {
+        const v1::Hit& hit = b.hits(i);
+        EXPECT_EQ(hit.id(), a.hits(i).id()) << query;
+        EXPECT_EQ(hit.score(), a.hits(i).score()) << query;
+        EXPECT_FALSE(a.hits(i).has_explanation());
+        ASSERT_TRUE(hit.has_explanation()) << query << " " << hit.id();
+        EXPECT_DOUBLE_EQ(hit.explanation().value(), hit.score())
+            << query << "\n"
+            << hit.explanation().DebugString();
+        // Every idf is over the whole collection, whatever the sharding.
+        std::vector<const v1::Explanation*> n;
+        CollectNodes(hit.explanation(), "N, documents in the collection", &n);
+        for (const v1::Explanation* node : n) EXPECT_EQ(node->value(), 1400);
+        std::vector<const v1::Explanation*> bonus;
+        CollectNodes(hit.explanation(), "BM25TP", &bonus);
+        proximity_nodes += static_cast<int>(bonus.size());
+      }
+      if (b.next_page_token().empty()) break;
+      plain.set_page_token(a.next_page_token());
+      explained.set_page_token(b.next_page_token());
+    }
+  }
+  EXPECT_EQ(pages, 6);
+  EXPECT_GT(proximity_nodes, 0);
+
+  // Explained pages are at most 100 hits deep; the error names the field.
+  v1::SearchRequest deep;
+  deep.set_query("wing");
+  deep.set_explain(true);
+  deep.set_page_size(101);
+  v1::SearchResponse response;
+  grpc::Status s = Search(*cluster_, deep, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("page_size"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Shards, CranfieldTest, ::testing::Values(1, 3),
                          [](const auto& info) {
                            return absl::StrCat(info.param, "Shards");

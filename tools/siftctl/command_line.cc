@@ -328,6 +328,11 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
          o.html_escape = true;
          return absl::OkStatus();
        }},
+      {"explain", false,
+       [&](const std::string&) {
+         o.explain = true;
+         return absl::OkStatus();
+       }},
       {"queries", true,
        [&](const std::string& v) {
          if (v.empty()) {
@@ -384,6 +389,11 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
       return ValueError(Command::kSearch,
                         "--facet applies to a single query, not to --queries");
     }
+    if (o.explain) {
+      return ValueError(Command::kSearch,
+                        "--explain applies to a single query, not to "
+                        "--queries");
+    }
     if (offset_given || !o.page_token.empty() || o.all) {
       return ValueError(Command::kSearch,
                         "--offset, --page-token and --all apply to a single "
@@ -413,7 +423,14 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
                      "print every hit with --all"));
   }
   // Every hit, in pages as large as the server serves.
-  if (o.all && !k_given) o.k = kMaxPageSize;
+  if (o.all && !k_given) o.k = o.explain ? kMaxExplainHits : kMaxPageSize;
+  if (o.explain && uint64_t{o.offset} + o.k > kMaxExplainHits) {
+    return ValueError(
+        Command::kSearch,
+        absl::StrCat("--explain reaches at most ", kMaxExplainHits,
+                     " hits deep (--offset + --k); page on with "
+                     "--page-token or --all"));
+  }
   o.query = absl::StrJoin(words, " ");
   return absl::OkStatus();
 }
@@ -750,6 +767,11 @@ std::string UsageText(Command command) {
           "  --post-tag S       put S after each match (default </em>)\n"
           "  --html             HTML-escape the snippets' text (not the "
           "tags)\n"
+          "  --explain          show how each hit's score comes about, as a "
+          "tree under\n"
+          "                     the hit (in --json as `explanation`); "
+          "--offset + --k\n"
+          "                     at most 100 (--all pages by 100)\n"
           "  --queries FILE     batch mode: qid<TAB>query lines\n"
           "  --run-name NAME    last column of the TREC lines (default "
           "sift)\n"

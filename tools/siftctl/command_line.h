@@ -25,6 +25,8 @@ inline constexpr uint32_t kMaxPageSize = 1000;
 inline constexpr uint32_t kMaxSearchDepth = 1000000;
 inline constexpr uint32_t kMaxFacetSize = 1000;
 inline constexpr size_t kMaxHighlightTagBytes = 64;
+// Deepest hit (offset + k) a search with --explain may ask for.
+inline constexpr uint32_t kMaxExplainHits = 100;
 
 enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
 
@@ -84,6 +86,9 @@ struct SearchOptions {
   std::optional<std::string> post_tag;
   // --html: HTML-escape the snippets' text around the markers.
   bool html_escape = false;
+  // --explain: every hit carries its score's explanation, printed as a tree
+  // under it. Pages of at most kMaxExplainHits (offset + k).
+  bool explain = false;
   // Last column of TREC run lines.
   std::string run_name = "sift";
   // Batch mode: queries outstanding at once.

@@ -205,6 +205,35 @@ TEST(CommandLineTest, SingleQueryPageIsAtMostOneThousand) {
   EXPECT_EQ(inv.search.k, 1000u);
 }
 
+TEST(CommandLineTest, ExplainIsOffByDefaultAndReachesAHundredHitsDeep) {
+  SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv, Parse({"search", "covid"}));
+  EXPECT_FALSE(inv.search.explain);
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"search", "covid", "--explain", "--k",
+                                        "60", "--offset", "40", "--json"}));
+  EXPECT_TRUE(inv.search.explain);
+  EXPECT_EQ(inv.search.k, 60u);
+  EXPECT_EQ(inv.search.format, OutputFormat::kJson);
+  EXPECT_THAT(Parse({"search", "covid", "--explain", "--k", "101"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--explain reaches at most 100 hits deep")));
+  EXPECT_THAT(
+      Parse({"search", "covid", "--explain", "--k", "60", "--offset", "41"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("--offset + --k")));
+  // --all pages by the most an explained page may hold.
+  SIFT_ASSERT_OK_AND_ASSIGN(inv,
+                            Parse({"search", "covid", "--explain", "--all"}));
+  EXPECT_EQ(inv.search.k, 100u);
+  // Page tokens reach any depth, a page at a time.
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      inv, Parse({"search", "covid", "--explain", "--page-token", "t"}));
+  EXPECT_TRUE(inv.search.explain);
+  EXPECT_THAT(Parse({"search", "--queries", "q.tsv", "--explain"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--explain applies to a single query")));
+  EXPECT_THAT(UsageText(Command::kSearch), HasSubstr("--explain"));
+}
+
 TEST(CommandLineTest, BatchSearchDefaultsToTrecThousandDeep) {
   SIFT_ASSERT_OK_AND_ASSIGN(Invocation inv,
                             Parse({"search", "--queries", "q.tsv"}));

@@ -459,6 +459,7 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
   if (options.html_escape) {
     request.mutable_highlight_options()->set_html_escape(true);
   }
+  if (options.explain) request.set_explain(true);
   if (options.all_terms) {
     request.set_default_operator(v1::DEFAULT_OPERATOR_AND);
   }

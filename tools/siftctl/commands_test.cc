@@ -143,6 +143,14 @@ class FakeQueryService final : public v1::QueryService::Service {
       hit->set_id(absl::StrCat("doc-", i));
       hit->set_score(kDocs - i);
       hit->set_title(absl::StrCat("Title ", i));
+      if (request->explain()) {
+        v1::Explanation* e = hit->mutable_explanation();
+        e->set_value(kDocs - i);
+        e->set_description("sum of:");
+        v1::Explanation* part = e->add_details();
+        part->set_value(kDocs - i);
+        part->set_description(absl::StrCat("the rank of doc-", i));
+      }
     }
     response->set_total_hits(kDocs);
     if (start + size < kDocs) {
@@ -415,6 +423,25 @@ TEST_F(CommandsTest, SearchSendsHighlightOptionsOnlyWhenGiven) {
   EXPECT_FALSE(escape_only.has_pre_tag());
   EXPECT_FALSE(escape_only.has_post_tag());
   EXPECT_TRUE(escape_only.html_escape());
+}
+
+TEST_F(CommandsTest, SearchExplainPrintsATreeUnderEachHitOrInTheJson) {
+  EXPECT_EQ(Run({"search", "heat", "--k", "2", "--explain"}), kExitOk);
+  EXPECT_TRUE(query_.requests().back().explain());
+  EXPECT_THAT(out_.str(), HasSubstr("   [doc-0]\n"
+                                    "   2500  sum of:\n"
+                                    "     2500  the rank of doc-0\n"
+                                    "2  2499.0000"));
+
+  EXPECT_EQ(Run({"search", "heat", "--k", "1", "--explain", "--json"}),
+            kExitOk);
+  EXPECT_THAT(out_.str(), HasSubstr("\"explanation\": {"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"description\": \"the rank of doc-0\""));
+
+  // Without --explain, nothing is asked and nothing printed.
+  EXPECT_EQ(Run({"search", "heat", "--k", "1", "--json"}), kExitOk);
+  EXPECT_FALSE(query_.requests().back().explain());
+  EXPECT_THAT(out_.str(), Not(HasSubstr("explanation")));
 }
 
 TEST_F(CommandsTest, SearchAllFollowsTheTokensToTheLastPage) {

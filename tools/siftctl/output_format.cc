@@ -4,6 +4,7 @@
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -235,7 +236,36 @@ void AppendFacet(const v1::FacetResult& facet, std::string* out) {
   }
 }
 
+// A value of an explanation: whole numbers (counts, lengths, N) as
+// integers, the rest with 6 significant digits.
+std::string ExplanationValue(double value) {
+  if (std::isfinite(value) && value == std::trunc(value) &&
+      std::abs(value) < 1e15) {
+    return absl::StrFormat("%.0f", value);
+  }
+  return absl::StrFormat("%.6g", value);
+}
+
+void AppendExplanation(const v1::Explanation& node, std::string& indent,
+                       std::string* out) {
+  absl::StrAppend(out, indent, ExplanationValue(node.value()), "  ",
+                  CleanForDisplay(node.description()), "\n");
+  indent.append("  ");
+  for (const v1::Explanation& detail : node.details()) {
+    AppendExplanation(detail, indent, out);
+  }
+  indent.resize(indent.size() - 2);
+}
+
 }  // namespace
+
+std::string FormatExplanation(const v1::Explanation& explanation,
+                              absl::string_view indent) {
+  std::string out;
+  std::string prefix(indent);
+  AppendExplanation(explanation, prefix, &out);
+  return out;
+}
 
 std::string FormatSearchTable(const v1::SearchResponse& response,
                               uint64_t first_rank, const TableStyle& style) {
@@ -282,6 +312,9 @@ std::string FormatSearchTable(const v1::SearchResponse& response,
       std::string snippet = RenderSnippet(hit.snippet(), style.ansi);
       absl::StrAppend(&out, indent, "[", CleanForDisplay(hit.id()), "]",
                       snippet.empty() ? "" : " ", snippet, "\n");
+      if (hit.has_explanation()) {
+        absl::StrAppend(&out, FormatExplanation(hit.explanation(), indent));
+      }
     }
     out.push_back('\n');
   }

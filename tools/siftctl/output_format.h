@@ -43,6 +43,13 @@ std::string HumanBytes(uint64_t bytes);
 // Spans that do not fit the text are ignored.
 std::string RenderSnippet(const v1::Snippet& snippet, bool ansi);
 
+// An explanation of a score as an indented tree, a node per line: the
+// value, two spaces, the description; each level two spaces deeper than
+// its parent, the root at `indent`. Whole numbers print without decimals,
+// others with 6 significant digits. Descriptions are cleaned for display.
+std::string FormatExplanation(const v1::Explanation& explanation,
+                              absl::string_view indent);
+
 struct TableStyle {
   // ANSI bold for highlights (standard output is a terminal).
   bool ansi = false;
@@ -53,7 +60,8 @@ struct TableStyle {
 
 // A search page as a table: rank (from `first_rank`), score with 4
 // decimals, date (YYYY-MM-DD, UTC) or blank, source, title; under each row
-// the id and the snippet; then "N hits (T total), E ms", the facets (each
+// the id and the snippet, and the hit's explanation when it has one
+// (FormatExplanation); then "N hits (T total), E ms", the facets (each
 // a heading and one "value  count" line per bucket, then the other and
 // missing counts), partial-result warnings and the next page token.
 std::string FormatSearchTable(const v1::SearchResponse& response,

@@ -139,6 +139,47 @@ TEST(SearchTableTest, FitsTitlesToTheTerminalAndBoldsHighlights) {
   EXPECT_THAT(lines[3], HasSubstr("\xE2\x80\xA6"));
 }
 
+// A two-level tree: a sum of a term's score and a constant.
+v1::Explanation SampleExplanation() {
+  v1::Explanation root;
+  root.set_value(3.5);
+  root.set_description("sum of the matching clauses:");
+  v1::Explanation* term = root.add_details();
+  term->set_value(2.5);
+  term->set_description("term \"economy\" in title and body, from:");
+  v1::Explanation* n = term->add_details();
+  n->set_value(1400);
+  n->set_description("N, documents\nin the collection");
+  v1::Explanation* prefix = root.add_details();
+  prefix->set_value(1.0 / 3.0);
+  prefix->set_description("prefix \"eco*\"");
+  return root;
+}
+
+TEST(ExplanationTest, IndentsEachLevelUnderItsParent) {
+  EXPECT_EQ(FormatExplanation(SampleExplanation(), "  "),
+            "  3.5  sum of the matching clauses:\n"
+            "    2.5  term \"economy\" in title and body, from:\n"
+            "      1400  N, documents in the collection\n"
+            "    0.333333  prefix \"eco*\"\n");
+}
+
+TEST(SearchTableTest, PrintsEachHitsExplanationUnderIt) {
+  v1::SearchResponse response = SampleResponse();
+  *response.mutable_hits(0)->mutable_explanation() = SampleExplanation();
+  const std::string table = FormatSearchTable(response, 1, {});
+  std::vector<std::string> lines = absl::StrSplit(table, '\n');
+  ASSERT_GE(lines.size(), 9u);
+  EXPECT_EQ(lines[2], "   [reuters-1] the <em>economy</em> grew");
+  EXPECT_EQ(lines[3], "   3.5  sum of the matching clauses:");
+  EXPECT_EQ(lines[4], "     2.5  term \"economy\" in title and body, from:");
+  EXPECT_EQ(lines[5], "       1400  N, documents in the collection");
+  EXPECT_EQ(lines[6], "     0.333333  prefix \"eco*\"");
+  // The hit without one is printed as before.
+  EXPECT_THAT(lines[7], StartsWith("2   3.5000"));
+  EXPECT_EQ(lines[8], "   [bbc-2]");
+}
+
 TEST(SearchTableTest, ReportsPartialResults) {
   v1::SearchResponse response;
   response.set_partial(true);

@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "common/analysis/term_match.h"
 #include "common/status/status_macros.h"
 #include "services/storage/segment/postings.h"
@@ -54,6 +56,43 @@ class SegmentContext {
   absl::Status status_;
 };
 
+// "in title and body", "in the title", "in the body".
+absl::string_view FieldsText(TextFields fields) {
+  switch (fields) {
+    case TextFields::kTitle:
+      return "in the title";
+    case TextFields::kBody:
+      return "in the body";
+    case TextFields::kTitleAndBody:
+      break;
+  }
+  return "in title and body";
+}
+
+// How a query names a term of `node`'s field: `"word"` for text,
+// `source:"value"` and `tag:"value"` for keywords.
+std::string QuotedTerm(const PlanNode& node, absl::string_view term) {
+  const absl::string_view field =
+      node.keyword_field == TermField::kSource ? "source:"
+      : node.keyword_field == TermField::kTag  ? "tag:"
+                                               : "";
+  return absl::StrCat(field, "\"", term, "\"");
+}
+
+std::string FormatPublished(const std::pair<int64_t, int32_t>& published) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ",
+                          absl::FromUnixSeconds(published.first) +
+                              absl::Nanoseconds(published.second),
+                          absl::UTCTimeZone());
+}
+
+v1::Explanation MakeExplanation(double value, std::string description) {
+  v1::Explanation out;
+  out.set_value(value);
+  out.set_description(std::move(description));
+  return out;
+}
+
 // Iterator doc numbers are segment doc numbers plus one, so that 0 means
 // "before the first document" and SeekTo(d) with d >= 1 has one meaning.
 class Iter {
@@ -64,6 +103,9 @@ class Iter {
   virtual void SeekTo(uint32_t target) = 0;
   // Score of the current match.
   virtual double Score() = 0;
+  // How Score() comes about at the current match, as a tree whose value is
+  // Score()'s, computed by the same code in the same order.
+  virtual v1::Explanation Explain() = 0;
   // Roughly how many documents it matches, to order conjunctions.
   virtual uint64_t cost() const = 0;
 
@@ -78,14 +120,23 @@ class EmptyIter final : public Iter {
   EmptyIter() { doc_ = kNoMoreDocs; }
   void SeekTo(uint32_t) override {}
   double Score() override { return 0.0; }
+  v1::Explanation Explain() override {
+    return MakeExplanation(0.0, "matches nothing in this segment");
+  }
   uint64_t cost() const override { return 0; }
 };
 
 class TermIter final : public Iter {
  public:
+  // `node`, the plan node scored, names the term in explanations; null for
+  // the iterators of filters, which are never explained.
   TermIter(SegmentContext* context, absl::string_view value, bool keyword,
-           TextFields fields, double idf)
-      : context_(context), keyword_(keyword), fields_(fields), idf_(idf) {
+           TextFields fields, double idf, const PlanNode* node = nullptr)
+      : context_(context),
+        keyword_(keyword),
+        fields_(fields),
+        idf_(idf),
+        node_(node) {
     context_->Fail(cursor_.Init(value));
     if (!cursor_.status().ok()) doc_ = kNoMoreDocs;
   }
@@ -108,6 +159,26 @@ class TermIter final : public Iter {
                               c.title_lengths[raw], c.body_lengths[raw]));
   }
 
+  v1::Explanation Explain() override {
+    if (node_ == nullptr) return MakeExplanation(Score(), "filter");
+    const Bm25f& bm25 = context_->bm25();
+    const std::string name = QuotedTerm(*node_, node_->term);
+    if (keyword_) {
+      v1::Explanation out = MakeExplanation(
+          idf_, absl::StrCat("keyword ", name,
+                             ", a match scores the value's idf, from:"));
+      *out.add_details() = bm25.ExplainIdf(name, node_->doc_freq);
+      return out;
+    }
+    const uint32_t raw = doc_ - 1;
+    const Columns& c = context_->columns();
+    return bm25.ExplainScore(
+        absl::StrCat("term ", name, " ", FieldsText(fields_)),
+        bm25.ExplainIdf(name, node_->doc_freq), "term", fields_,
+        cursor_.tf_title(), cursor_.tf_body(), c.title_lengths[raw],
+        c.body_lengths[raw]);
+  }
+
   uint64_t cost() const override { return cursor_.header().df; }
 
  private:
@@ -128,6 +199,7 @@ class TermIter final : public Iter {
   bool keyword_;
   TextFields fields_;
   double idf_;
+  const PlanNode* node_;
   PostingCursor cursor_;
 };
 
@@ -136,12 +208,13 @@ class PhraseIter final : public Iter {
   // `postings[i]` / `positions[i]` are the values of the i-th phrase term.
   PhraseIter(SegmentContext* context,
              const std::vector<absl::string_view>& postings,
-             const std::vector<absl::string_view>& positions, TextFields fields,
-             uint32_t slop, double idf)
+             const std::vector<absl::string_view>& positions,
+             const PlanNode* node)
       : context_(context),
-        fields_(fields),
-        slop_(slop),
-        idf_(idf),
+        node_(node),
+        fields_(node->fields),
+        slop_(node->slop),
+        idf_(node->idf),
         cursors_(postings.size()),
         readers_(postings.size()),
         title_(postings.size()),
@@ -196,6 +269,25 @@ class PhraseIter final : public Iter {
                               c.title_lengths[raw], c.body_lengths[raw]));
   }
 
+  v1::Explanation Explain() override {
+    const uint32_t raw = doc_ - 1;
+    const Columns& c = context_->columns();
+    const Bm25f& bm25 = context_->bm25();
+    // The plan summed the terms' idfs in this order into idf_.
+    v1::Explanation idf =
+        MakeExplanation(idf_, "idf of the phrase, sum of its terms' idfs:");
+    for (size_t i = 0; i < node_->terms.size(); ++i) {
+      // A phrase's node leaves keyword_field unset: its terms are text.
+      *idf.add_details() = bm25.ExplainIdf(
+          absl::StrCat("\"", node_->terms[i], "\""), node_->doc_freqs[i]);
+    }
+    return bm25.ExplainScore(
+        absl::StrCat("phrase \"", absl::StrJoin(node_->terms, " "), "\" ",
+                     FieldsText(fields_), " with slop ", slop_),
+        std::move(idf), "phrase", fields_, title_count_, body_count_,
+        c.title_lengths[raw], c.body_lengths[raw]);
+  }
+
   uint64_t cost() const override {
     uint64_t cost = std::numeric_limits<uint64_t>::max();
     for (const PostingCursor& c : cursors_) {
@@ -228,6 +320,7 @@ class PhraseIter final : public Iter {
   }
 
   SegmentContext* context_;
+  const PlanNode* node_;
   TextFields fields_;
   uint32_t slop_;
   double idf_;
@@ -279,6 +372,19 @@ class ConjunctionIter final : public Iter {
     return score;
   }
 
+  v1::Explanation Explain() override {
+    v1::Explanation out =
+        MakeExplanation(0.0, "sum of the clauses, which all match:");
+    double score = 0.0;
+    for (const auto& child : children_) {
+      v1::Explanation* detail = out.add_details();
+      *detail = child->Explain();
+      score += detail->value();
+    }
+    out.set_value(score);
+    return out;
+  }
+
   uint64_t cost() const override {
     return by_cost_.empty() ? 0 : by_cost_.front()->cost();
   }
@@ -312,6 +418,19 @@ class DisjunctionIter final : public Iter {
       if (child->doc() == doc_) score += child->Score();
     }
     return score;
+  }
+
+  v1::Explanation Explain() override {
+    v1::Explanation out = MakeExplanation(0.0, "sum of the matching clauses:");
+    double score = 0.0;
+    for (const auto& child : children_) {
+      if (child->doc() != doc_) continue;
+      v1::Explanation* detail = out.add_details();
+      *detail = child->Explain();
+      score += detail->value();
+    }
+    out.set_value(score);
+    return out;
   }
 
   uint64_t cost() const override {
@@ -374,6 +493,23 @@ class BooleanIter final : public Iter {
     return score;
   }
 
+  // The required clauses' sum continued by the matching optional ones: one
+  // flat list, added up in Score()'s order.
+  v1::Explanation Explain() override {
+    v1::Explanation out = required_->Explain();
+    out.set_description("sum of the matching clauses:");
+    double score = out.value();
+    for (const auto& opt : optional_) {
+      opt->SeekTo(doc_);
+      if (opt->doc() != doc_) continue;
+      v1::Explanation* detail = out.add_details();
+      *detail = opt->Explain();
+      score += detail->value();
+    }
+    out.set_value(score);
+    return out;
+  }
+
   uint64_t cost() const override { return required_->cost(); }
 
  private:
@@ -392,6 +528,9 @@ class MatchAllIter final : public Iter {
     doc_ = target <= doc_count_ ? target : kNoMoreDocs;
   }
   double Score() override { return 0.0; }
+  v1::Explanation Explain() override {
+    return MakeExplanation(0.0, "every document matches, scoring 0");
+  }
   uint64_t cost() const override { return doc_count_; }
 
  private:
@@ -424,6 +563,13 @@ class DateRangeIter final : public Iter {
     doc_ = kNoMoreDocs;
   }
   double Score() override { return 0.0; }
+  v1::Explanation Explain() override {
+    return MakeExplanation(
+        0.0,
+        absl::StrCat("published_at in [", from_ ? FormatPublished(*from_) : "*",
+                     ", ", to_ ? FormatPublished(*to_) : "*",
+                     "), a restriction that scores 0"));
+  }
   uint64_t cost() const override { return doc_count_; }
 
  private:
@@ -441,10 +587,15 @@ class DateRangeIter final : public Iter {
 
 // The documents of a set, each scoring the same constant: a prefix query,
 // whose expansions are gathered into a bitset when the iterator is built.
+// `description` says what the set is, for explanations.
 class DocSetIter final : public Iter {
  public:
-  DocSetIter(std::vector<uint64_t> bits, uint64_t count, double score)
-      : bits_(std::move(bits)), count_(count), score_(score) {
+  DocSetIter(std::vector<uint64_t> bits, uint64_t count, double score,
+             std::string description)
+      : bits_(std::move(bits)),
+        count_(count),
+        score_(score),
+        description_(std::move(description)) {
     if (count_ == 0) doc_ = kNoMoreDocs;
   }
   void SeekTo(uint32_t target) override {
@@ -467,21 +618,26 @@ class DocSetIter final : public Iter {
     doc_ = static_cast<uint32_t>((word << 6) + std::countr_zero(bits)) + 1;
   }
   double Score() override { return score_; }
+  v1::Explanation Explain() override {
+    return MakeExplanation(score_, description_);
+  }
   uint64_t cost() const override { return count_; }
 
  private:
   std::vector<uint64_t> bits_;
   uint64_t count_;
   double score_;
+  std::string description_;
 };
 
 // Every document with a term of `node.keyword_field` that starts with
 // `start` and that `accept` takes, in the fields `node.fields` asks for
-// (for text); `what` names the query in errors.
+// (for text); `what` names the query in errors, `description` in
+// explanations.
 absl::StatusOr<std::unique_ptr<Iter>> BuildTermSetIter(
     SegmentContext* context, const PlanNode& node, absl::string_view start,
     const std::function<bool(absl::string_view)>& accept,
-    absl::string_view what) {
+    absl::string_view what, std::string description) {
   const Segment& segment = context->segment();
   const std::string first = absl::StrCat(
       std::string(1, static_cast<char>(node.keyword_field)), start);
@@ -520,7 +676,8 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildTermSetIter(
     SIFT_RETURN_IF_ERROR(cursor.status());
   }
   SIFT_RETURN_IF_ERROR(it->status());
-  return std::make_unique<DocSetIter>(std::move(bits), count, node.idf);
+  return std::make_unique<DocSetIter>(std::move(bits), count, node.idf,
+                                      std::move(description));
 }
 
 TermField TextOrKeyword(const PlanNode& node) {
@@ -539,7 +696,7 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
       if (!value) return std::make_unique<EmptyIter>();
       return std::make_unique<TermIter>(context, *value,
                                         node.kind == PlanNode::Kind::kKeyword,
-                                        node.fields, node.idf);
+                                        node.fields, node.idf, &node);
     }
     case PlanNode::Kind::kPhrase: {
       std::vector<absl::string_view> postings, positions;
@@ -558,8 +715,7 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
         postings.push_back(*p);
         positions.push_back(*q);
       }
-      return std::make_unique<PhraseIter>(context, postings, positions,
-                                          node.fields, node.slop, node.idf);
+      return std::make_unique<PhraseIter>(context, postings, positions, &node);
     }
     case PlanNode::Kind::kBoolean: {
       std::vector<std::unique_ptr<Iter>> must, should, must_not;
@@ -587,7 +743,14 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
           [&node](absl::string_view term) {
             return analysis::PrefixMatches(node.term, term);
           },
-          absl::StrCat("the prefix '", node.term, "*'"));
+          absl::StrCat("the prefix '", node.term, "*'"),
+          absl::StrCat("prefix ",
+                       QuotedTerm(node, absl::StrCat(node.term, "*")),
+                       node.keyword_field == TermField::kText
+                           ? absl::StrCat(" ", FieldsText(node.fields))
+                           : "",
+                       ", a set of terms whose every match scores a constant ",
+                       node.idf));
     case PlanNode::Kind::kFuzzy:
       // Like most engines, only terms that share the first character: that
       // cuts the scan of the dictionary to a sliver, and a typo in the
@@ -597,7 +760,13 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
           [&node](absl::string_view term) {
             return analysis::FuzzyMatches(node.term, node.slop, term);
           },
-          absl::StrCat("the fuzzy word '", node.term, "~", node.slop, "'"));
+          absl::StrCat("the fuzzy word '", node.term, "~", node.slop, "'"),
+          absl::StrCat("fuzzy ", QuotedTerm(node, node.term), " ",
+                       FieldsText(node.fields), ", the terms within ",
+                       node.slop, node.slop == 1 ? " edit" : " edits",
+                       " of it sharing its first character, whose every "
+                       "match scores a constant ",
+                       node.idf));
   }
   return absl::InternalError("unknown plan node");
 }
@@ -671,9 +840,11 @@ class TopK {
     double score;
     absl::string_view id;
     Published published;
-    // Where the hit lives, for the proximity pass.
+    // Where the hit lives, for the proximity and explain passes.
     const Segment* segment = nullptr;
     uint32_t raw = 0;
+    // Whether the proximity pass added the bonus to `score`.
+    bool proximity = false;
   };
 
   // With `after`, only entries strictly after it in the order are kept.
@@ -1017,60 +1188,175 @@ void CollectProximityTerms(const PlanNode& node,
   }
 }
 
+// The positions of the proximity terms in documents of one segment, asked
+// about increasing raw doc numbers: what the proximity bonus is computed
+// from, both when it is added and when it is explained.
+class ProximityPositions {
+ public:
+  absl::Status Init(SegmentContext* context,
+                    const std::vector<const PlanNode*>& terms) {
+    const size_t n = terms.size();
+    cursors_.resize(n);
+    readers_.resize(n);
+    present_.assign(n, false);
+    title_.assign(n, {});
+    body_.assign(n, {});
+    for (const PlanNode* term : terms) {
+      idfs_.push_back(term->idf);
+      names_.push_back(term->term);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> postings,
+          context->Load(PostingsKey(TermField::kText, terms[i]->term)));
+      if (!postings) continue;
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> positions,
+          context->Load(PositionsKey(TermField::kText, terms[i]->term)));
+      if (!positions) {
+        return absl::DataLossError(absl::StrCat("segment ",
+                                                context->segment().id(),
+                                                ": no positions for a term "
+                                                "with postings"));
+      }
+      SIFT_RETURN_IF_ERROR(cursors_[i].Init(*postings));
+      SIFT_RETURN_IF_ERROR(readers_[i].Init(*positions));
+      present_[i] = true;
+    }
+    return absl::OkStatus();
+  }
+
+  // Reads every term's positions in `raw` into title() and body() (empty
+  // for a term that does not occur there); returns how many terms occur.
+  absl::StatusOr<size_t> Read(uint32_t raw) {
+    size_t matched = 0;
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      title_[i].clear();
+      body_[i].clear();
+      if (!present_[i]) continue;
+      PostingCursor& cursor = cursors_[i];
+      cursor.SeekTo(raw);
+      SIFT_RETURN_IF_ERROR(cursor.status());
+      if (cursor.doc() != raw) continue;
+      SIFT_RETURN_IF_ERROR(
+          readers_[i].Read(cursor.block_index(), cursor.index_in_block(),
+                           cursor.block_tf_title(), cursor.block_tf_body(),
+                           &title_[i], &body_[i]));
+      ++matched;
+    }
+    return matched;
+  }
+
+  const std::vector<double>& idfs() const { return idfs_; }
+  const std::vector<std::string>& names() const { return names_; }
+  const std::vector<std::vector<uint32_t>>& title() const { return title_; }
+  const std::vector<std::vector<uint32_t>>& body() const { return body_; }
+
+ private:
+  std::vector<PostingCursor> cursors_;
+  std::vector<PositionsReader> readers_;
+  std::vector<bool> present_;
+  std::vector<double> idfs_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<uint32_t>> title_;
+  std::vector<std::vector<uint32_t>> body_;
+};
+
 // Adds the proximity bonus to `entries` (hits of `segment`, in increasing
-// doc order).
+// doc order) where at least two of the terms occur, and marks them.
 absl::Status AddProximity(const Segment& segment,
                           const std::vector<const PlanNode*>& terms,
                           const Bm25f& bm25,
                           const std::vector<TopK::Entry*>& entries) {
   SegmentContext context(&segment, &bm25);
-  const size_t n = terms.size();
-  std::vector<PostingCursor> cursors(n);
-  std::vector<PositionsReader> readers(n);
-  std::vector<bool> present(n, false);
-  std::vector<double> idfs(n);
-  for (size_t i = 0; i < n; ++i) {
-    idfs[i] = terms[i]->idf;
-    SIFT_ASSIGN_OR_RETURN(
-        std::optional<absl::string_view> postings,
-        context.Load(PostingsKey(TermField::kText, terms[i]->term)));
-    if (!postings) continue;
-    SIFT_ASSIGN_OR_RETURN(
-        std::optional<absl::string_view> positions,
-        context.Load(PositionsKey(TermField::kText, terms[i]->term)));
-    if (!positions) {
-      return absl::DataLossError(absl::StrCat("segment ", segment.id(),
-                                              ": no positions for a term "
-                                              "with postings"));
-    }
-    SIFT_RETURN_IF_ERROR(cursors[i].Init(*postings));
-    SIFT_RETURN_IF_ERROR(readers[i].Init(*positions));
-    present[i] = true;
-  }
-  std::vector<std::vector<uint32_t>> title(n), body(n);
+  ProximityPositions positions;
+  SIFT_RETURN_IF_ERROR(positions.Init(&context, terms));
   const Columns& columns = segment.columns();
   for (TopK::Entry* entry : entries) {
-    size_t matched = 0;
-    for (size_t i = 0; i < n; ++i) {
-      title[i].clear();
-      body[i].clear();
-      if (!present[i]) continue;
-      PostingCursor& cursor = cursors[i];
-      cursor.SeekTo(entry->raw);
-      SIFT_RETURN_IF_ERROR(cursor.status());
-      if (cursor.doc() != entry->raw) continue;
-      SIFT_RETURN_IF_ERROR(
-          readers[i].Read(cursor.block_index(), cursor.index_in_block(),
-                          cursor.block_tf_title(), cursor.block_tf_body(),
-                          &title[i], &body[i]));
-      ++matched;
-    }
+    SIFT_ASSIGN_OR_RETURN(size_t matched, positions.Read(entry->raw));
     if (matched < 2) continue;
-    entry->score +=
-        bm25.Proximity(idfs, title, body, columns.title_lengths[entry->raw],
-                       columns.body_lengths[entry->raw]);
+    entry->score += bm25.Proximity(
+        positions.idfs(), positions.title(), positions.body(),
+        columns.title_lengths[entry->raw], columns.body_lengths[entry->raw]);
+    entry->proximity = true;
   }
   return absl::OkStatus();
+}
+
+// Explains the scores of `hits` (of `segment`, in increasing doc order)
+// into the explanations they point to: the plan's iterators, built again
+// for the segment, are moved to each hit and say how they scored it; a hit
+// that got the proximity bonus gets its explanation too, from the same
+// positions. Hits are never looked for: each is a match of the plan.
+absl::Status ExplainSegmentHits(
+    const Segment& segment, const SearchSpec& spec,
+    const std::vector<const PlanNode*>& proximity_terms,
+    const std::vector<std::pair<const TopK::Entry*, v1::Explanation*>>& hits) {
+  SegmentContext context(&segment, spec.bm25);
+  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Iter> root,
+                        BuildIter(&context, *spec.root));
+  ProximityPositions positions;
+  if (std::any_of(hits.begin(), hits.end(),
+                  [](const auto& hit) { return hit.first->proximity; })) {
+    SIFT_RETURN_IF_ERROR(positions.Init(&context, proximity_terms));
+  }
+  const Columns& columns = segment.columns();
+  for (const auto& [entry, out] : hits) {
+    root->SeekTo(entry->raw + 1);
+    SIFT_RETURN_IF_ERROR(context.status());
+    if (root->doc() != entry->raw + 1) {
+      return absl::InternalError(absl::StrCat("explaining hit \"", entry->id,
+                                              "\" of segment ", segment.id(),
+                                              ": the query does not match it"));
+    }
+    v1::Explanation query = root->Explain();
+    if (!entry->proximity) {
+      *out = std::move(query);
+      continue;
+    }
+    SIFT_RETURN_IF_ERROR(positions.Read(entry->raw).status());
+    v1::Explanation bonus = spec.bm25->ExplainProximity(
+        positions.names(), positions.idfs(), positions.title(),
+        positions.body(), columns.title_lengths[entry->raw],
+        columns.body_lengths[entry->raw]);
+    // The order of AddProximity: the query's score, then the bonus.
+    out->set_value(query.value() + bonus.value());
+    out->set_description(
+        "sum of the query's score and the term proximity bonus:");
+    *out->add_details() = std::move(query);
+    *out->add_details() = std::move(bonus);
+  }
+  return context.status();
+}
+
+// The explanations of `entries`, aligned with them: a pass over each
+// segment that holds any, in increasing doc order.
+absl::StatusOr<std::vector<v1::Explanation>> ExplainHits(
+    const std::vector<TopK::Entry>& entries, const SearchSpec& spec,
+    const std::vector<const PlanNode*>& proximity_terms) {
+  std::vector<v1::Explanation> explanations(entries.size());
+  std::vector<std::pair<const TopK::Entry*, v1::Explanation*>> hits;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    hits.emplace_back(&entries[i], &explanations[i]);
+  }
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+    return a.first->segment != b.first->segment
+               ? a.first->segment < b.first->segment
+               : a.first->raw < b.first->raw;
+  });
+  for (size_t i = 0; i < hits.size();) {
+    size_t end = i;
+    while (end < hits.size() &&
+           hits[end].first->segment == hits[i].first->segment) {
+      ++end;
+    }
+    const std::vector<std::pair<const TopK::Entry*, v1::Explanation*>>
+        of_segment(hits.begin() + i, hits.begin() + end);
+    SIFT_RETURN_IF_ERROR(ExplainSegmentHits(*hits[i].first->segment, spec,
+                                            proximity_terms, of_segment));
+    i = end;
+  }
+  return explanations;
 }
 
 // Adds to `counts` how many of the `matched` documents of `segment` carry
@@ -1285,9 +1571,20 @@ absl::StatusOr<SearchResult> Search(
   if (sorted.size() > spec.limit) sorted.resize(spec.limit);
   result.total_hits = totals.count;
   result.total_hits_is_lower_bound = totals.lower_bound;
-  for (const TopK::Entry& entry : sorted) {
-    result.hits.push_back(
-        {entry.score, std::string(entry.id), entry.published});
+  // Only now, with the page final: explaining costs a pass per hit, and
+  // only the hits returned need one.
+  std::vector<v1::Explanation> explanations;
+  if (spec.explain) {
+    SIFT_ASSIGN_OR_RETURN(explanations,
+                          ExplainHits(sorted, spec, proximity_terms));
+  }
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const TopK::Entry& entry = sorted[i];
+    SearchHit& hit = result.hits.emplace_back();
+    hit.score = entry.score;
+    hit.id = std::string(entry.id);
+    hit.published = entry.published;
+    if (spec.explain) hit.explanation = std::move(explanations[i]);
   }
   return result;
 }

@@ -53,6 +53,10 @@ struct PlanNode {
   std::vector<std::string> terms;  // kPhrase
   uint32_t slop = 0;               // kPhrase; kFuzzy: the edits allowed
   double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
+  // The document frequencies the idfs come from, for explanations: kTerm,
+  // kKeyword in `doc_freq`; kPhrase one per term in `doc_freqs`.
+  uint64_t doc_freq = 0;
+  std::vector<uint64_t> doc_freqs;
   // kDateRange: (seconds, nanos) bounds; nullopt is open.
   std::optional<std::pair<int64_t, int32_t>> from;  // inclusive
   std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
@@ -116,12 +120,19 @@ struct SearchSpec {
   // Facets to count over every match. When there are any, every match is
   // visited (nothing is pruned) and total_hits is exact.
   std::vector<FacetSpec> facets;
+  // Explain the score of every returned hit (only those): computed once
+  // the hits are chosen, by the iterators that score them, so it changes
+  // neither the hits nor their order.
+  bool explain = false;
 };
 
 struct SearchHit {
   double score = 0.0;
   std::string id;
   Published published;
+  // With SearchSpec::explain: how `score` was computed; the root's value
+  // equals `score`.
+  std::optional<v1::Explanation> explanation;
 };
 
 struct SearchResult {
