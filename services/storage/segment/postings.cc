@@ -1,7 +1,6 @@
 #include "services/storage/segment/postings.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -380,7 +379,9 @@ bool SkipVarints(absl::string_view* in, uint64_t n) {
   while (n >= 8 && end - p >= 8) {
     uint64_t word;
     std::memcpy(&word, p, sizeof(word));
-    n -= static_cast<uint64_t>(std::popcount(~word & kHighBits));
+    // The ends as one bit per byte, summed into the top byte by the
+    // multiply: the build targets CPUs without a popcount instruction.
+    n -= (((~word & kHighBits) >> 7) * 0x0101010101010101ull) >> 56;
     p += 8;
   }
   for (; n > 0; ++p) {

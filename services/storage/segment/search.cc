@@ -893,6 +893,18 @@ class TopK {
     }
   }
 
+  // False when a hit scoring `score` cannot enter, whatever its id and
+  // date: in relevance order, once full, below the worst kept score. Lets
+  // callers skip reading the id and date of most matches.
+  bool MayTake(double score) const {
+    if (limit_ == 0) return false;
+    if (sort_ == v1::SORT_ORDER_PUBLISHED_DESC ||
+        sort_ == v1::SORT_ORDER_PUBLISHED_ASC) {
+      return true;
+    }
+    return heap_.size() < limit_ || score >= heap_.front().score;
+  }
+
   bool full() const { return limit_ > 0 && heap_.size() >= limit_; }
   // The score a hit must reach (ties by id may still enter).
   double min_score() const { return heap_.front().score; }
@@ -1009,8 +1021,10 @@ class Wand {
                             term->cursor.tf_body(), columns.title_lengths[doc],
                             columns.body_lengths[doc]));
       }
-      top->Offer(
-          {score, columns.id(doc), columns.published(doc), &segment, doc});
+      if (top->MayTake(score)) {
+        top->Offer(
+            {score, columns.id(doc), columns.published(doc), &segment, doc});
+      }
     };
 
     while (!live.empty()) {
@@ -1121,8 +1135,9 @@ void RunIterators(const Segment& segment, Iter* root, SegmentFilter* filter,
     ++totals->count;
     if constexpr (kCollect) SetBit(matched, raw);
     if (spec.limit == 0) continue;
-    top->Offer({root->Score(), columns.id(raw), columns.published(raw),
-                &segment, raw});
+    const double score = root->Score();
+    if (!top->MayTake(score)) continue;
+    top->Offer({score, columns.id(raw), columns.published(raw), &segment, raw});
   }
 }
 
