@@ -24,7 +24,7 @@ struct Bm25fParams {
   // Term proximity: the bonus's weight (0: off) and how many of a shard's
   // best BM25F hits get it.
   double proximity_weight = 0.25;
-  uint32_t proximity_window = 32;
+  uint32_t proximity_window = 16;
 
   static Bm25fParams FromProto(const v1::ScoringParams& params);
 };

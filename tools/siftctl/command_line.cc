@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "common/status/status_macros.h"
 #include "tools/siftctl/input_files.h"
 
@@ -273,6 +274,8 @@ absl::Status ParseSearch(const std::vector<std::string>& args, size_t first,
          o.tags.push_back(v);
          return absl::OkStatus();
        }},
+      {"filter", true,
+       [&](const std::string& v) { return ParseFilterFlag(v, &o); }},
       {"from", true,
        [&](const std::string& v) -> absl::Status {
          SIFT_ASSIGN_OR_RETURN(o.published_from, ParseDateFlag(v, false));
@@ -627,6 +630,59 @@ absl::StatusOr<absl::Time> ParseDateFlag(const std::string& text,
                    text, "\""));
 }
 
+absl::Status ParseFilterFlag(const std::string& text, SearchOptions* options) {
+  auto error = [&text](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--filter ", text, ": ", why,
+        "; expected source:S, tag:T, published_at>=DATE, "
+        "published_at<=DATE or published_at:[DATE TO DATE] (* for open)"));
+  };
+  auto date = [&](absl::string_view value,
+                  bool end_of_range) -> absl::StatusOr<absl::Time> {
+    absl::StatusOr<absl::Time> time =
+        ParseDateFlag(std::string(value), end_of_range);
+    if (!time.ok()) return error(time.status().message());
+    return time;
+  };
+  absl::string_view rest = text;
+  if (absl::ConsumePrefix(&rest, "source:")) {
+    if (rest.empty()) return error("the source is empty");
+    options->sources.emplace_back(rest);
+    return absl::OkStatus();
+  }
+  if (absl::ConsumePrefix(&rest, "tag:")) {
+    if (rest.empty()) return error("the tag is empty");
+    options->tags.emplace_back(rest);
+    return absl::OkStatus();
+  }
+  if (!absl::ConsumePrefix(&rest, "published_at")) {
+    return error("unknown field");
+  }
+  // Like --from and --to: a day bound includes the whole day.
+  if (absl::ConsumePrefix(&rest, ">=")) {
+    SIFT_ASSIGN_OR_RETURN(options->published_from, date(rest, false));
+    return absl::OkStatus();
+  }
+  if (absl::ConsumePrefix(&rest, "<=")) {
+    SIFT_ASSIGN_OR_RETURN(options->published_to, date(rest, true));
+    return absl::OkStatus();
+  }
+  if (!absl::ConsumePrefix(&rest, ":[") || !absl::ConsumeSuffix(&rest, "]")) {
+    return error("a date filter needs >=, <= or a [A TO B] range");
+  }
+  const size_t to = rest.find(" TO ");
+  if (to == absl::string_view::npos) return error("the range has no \" TO \"");
+  const absl::string_view from_text = rest.substr(0, to);
+  const absl::string_view to_text = rest.substr(to + 4);
+  if (from_text != "*") {
+    SIFT_ASSIGN_OR_RETURN(options->published_from, date(from_text, false));
+  }
+  if (to_text != "*") {
+    SIFT_ASSIGN_OR_RETURN(options->published_to, date(to_text, true));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::FacetRequest> ParseFacetSpec(const std::string& text) {
   const size_t colon = text.find(':');
   const std::string field = text.substr(0, colon);
@@ -750,6 +806,10 @@ std::string UsageText(Command command) {
           "them)\n"
           "  --tag T            only hits with tag T (repeatable: all of "
           "them)\n"
+          "  --filter F         a filter in query syntax (repeatable): "
+          "source:S, tag:T,\n"
+          "                     published_at>=DATE, published_at<=DATE, "
+          "published_at:[A TO B]\n"
           "  --from DATE        published on or after DATE (YYYY-MM-DD or "
           "RFC 3339)\n"
           "  --to DATE          published on or before DATE (a timestamp: "

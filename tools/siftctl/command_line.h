@@ -149,6 +149,12 @@ std::string UsageText(Command command);
 // INVALID_ARGUMENT naming the flag for anything else.
 absl::StatusOr<v1::FacetRequest> ParseFacetSpec(const std::string& text);
 
+// Parses a --filter value into `options`: source:S and tag:T as --source
+// and --tag; published_at>=DATE, published_at<=DATE and
+// published_at:[A TO B] (either end `*`) as --from and --to, a day bound
+// including the whole day. INVALID_ARGUMENT naming the filter otherwise.
+absl::Status ParseFilterFlag(const std::string& text, SearchOptions* options);
+
 // Parses a duration: "30s", "2m", "1.5s", or a plain number of seconds.
 // INVALID_ARGUMENT for anything else or a value that is not positive.
 absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text);

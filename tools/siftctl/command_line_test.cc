@@ -13,6 +13,7 @@ namespace sift::siftctl {
 namespace {
 
 using ::sift::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -278,6 +279,51 @@ TEST(CommandLineTest, ToDateIncludesTheWholeDay) {
   EXPECT_EQ(absl::FormatTime(absl::RFC3339_full, *inv.search.published_to,
                              absl::UTCTimeZone()),
             "2022-01-01T00:00:00+00:00");
+}
+
+TEST(CommandLineTest, FilterTakesQuerySyntaxForEveryFilter) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation inv,
+      Parse({"search", "x", "--filter", "source:Reuters", "--filter",
+             "tag:cocoa", "--filter", "tag:usa", "--filter",
+             "published_at:[1987-03-01 TO 1987-03-31]"}));
+  EXPECT_EQ(inv.search.sources, std::vector<std::string>{"Reuters"});
+  EXPECT_EQ(inv.search.tags, (std::vector<std::string>{"cocoa", "usa"}));
+  ASSERT_TRUE(inv.search.published_from.has_value());
+  ASSERT_TRUE(inv.search.published_to.has_value());
+  EXPECT_EQ(absl::FormatTime("%Y-%m-%d", *inv.search.published_from,
+                             absl::UTCTimeZone()),
+            "1987-03-01");
+  // The last day is included, as with --to.
+  EXPECT_EQ(absl::FormatTime("%Y-%m-%d", *inv.search.published_to,
+                             absl::UTCTimeZone()),
+            "1987-04-01");
+
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      inv, Parse({"search", "x", "--filter", "published_at>=2021-01-01"}));
+  EXPECT_TRUE(inv.search.published_from.has_value());
+  EXPECT_FALSE(inv.search.published_to.has_value());
+  SIFT_ASSERT_OK_AND_ASSIGN(inv, Parse({"search", "x", "--filter",
+                                        "published_at:[* TO 2021-01-01]"}));
+  EXPECT_FALSE(inv.search.published_from.has_value());
+  EXPECT_TRUE(inv.search.published_to.has_value());
+  // The range checks of --from and --to apply.
+  EXPECT_THAT(Parse({"search", "x", "--filter", "published_at>=2021-02-01",
+                     "--filter", "published_at<=2021-01-01"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--from must be before --to")));
+}
+
+TEST(CommandLineTest, FilterErrorsSayWhatIsExpected) {
+  for (const char* bad :
+       {"author:me", "source:", "published_at=2021",
+        "published_at:[2021-01-01 2021-02-01]", "published_at>=yesterday"}) {
+    EXPECT_THAT(Parse({"search", "x", "--filter", bad}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr(absl::StrCat("--filter ", bad)),
+                               HasSubstr("expected source:S, tag:T"))))
+        << bad;
+  }
 }
 
 TEST(CommandLineTest, TimestampDatesAreTakenAsGiven) {
