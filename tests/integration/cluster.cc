@@ -85,6 +85,30 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
 }
 
+absl::StatusOr<int> IndexAll(Cluster& cluster,
+                             const std::vector<v1::DocumentInput>& inputs,
+                             absl::Duration per_batch) {
+  constexpr size_t kBatch = 500;
+  int accepted = 0;
+  for (size_t i = 0; i < inputs.size(); i += kBatch) {
+    v1::IndexRequest request;
+    for (size_t j = i; j < inputs.size() && j < i + kBatch; ++j) {
+      *request.add_documents() = inputs[j];
+    }
+    grpc::ClientContext context;
+    context.set_deadline(DeadlineIn(per_batch));
+    v1::IndexResponse response;
+    const grpc::Status s = cluster.ingest().Index(&context, request, &response);
+    if (!s.ok()) {
+      return absl::UnknownError(absl::StrCat("Index of documents ", i, "..",
+                                             i + request.documents_size(), ": ",
+                                             s.error_message()));
+    }
+    accepted += static_cast<int>(response.accepted());
+  }
+  return accepted;
+}
+
 namespace {
 
 // Whether something accepts TCP connections on 127.0.0.1:`port`.

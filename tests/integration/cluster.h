@@ -103,6 +103,13 @@ absl::StatusOr<std::string> ReadSharedFile(const std::string& relative);
 // Grpc deadline helper: now + `d`.
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d);
 
+// Sends `inputs` to the cluster's ingest service in batches of 500, each
+// call with a deadline of `per_batch`. Returns how many documents were
+// accepted, or the status of the first call that failed.
+absl::StatusOr<int> IndexAll(Cluster& cluster,
+                             const std::vector<v1::DocumentInput>& inputs,
+                             absl::Duration per_batch = absl::Seconds(120));
+
 }  // namespace sift::testing
 
 #endif  // SIFT_TESTS_INTEGRATION_CLUSTER_H_

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/cluster.h"
@@ -37,24 +38,6 @@ v1::DocumentInput DocInput(const std::string& id, const std::string& title,
   in.mutable_document()->set_title(title);
   in.mutable_document()->set_body(body);
   return in;
-}
-
-// Indexes `inputs` in batches of 500; returns the number accepted.
-int IndexAll(Cluster& cluster, const std::vector<v1::DocumentInput>& inputs) {
-  int accepted = 0;
-  for (size_t i = 0; i < inputs.size(); i += 500) {
-    v1::IndexRequest request;
-    for (size_t j = i; j < inputs.size() && j < i + 500; ++j) {
-      *request.add_documents() = inputs[j];
-    }
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Seconds(60)));
-    v1::IndexResponse response;
-    grpc::Status s = cluster.ingest().Index(&context, request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    accepted += static_cast<int>(response.accepted());
-  }
-  return accepted;
 }
 
 absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs() {
@@ -101,7 +84,8 @@ class CranfieldTest : public ::testing::TestWithParam<int> {
     auto cluster = Cluster::Start(GetParam(), dir_.path());
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = std::move(*cluster);
-    ASSERT_EQ(IndexAll(*cluster_, *inputs), 1400) << cluster_->Logs();
+    SIFT_ASSERT_OK_AND_ASSIGN(const int accepted, IndexAll(*cluster_, *inputs));
+    ASSERT_EQ(accepted, 1400) << cluster_->Logs();
   }
 
   TempDir dir_;
@@ -240,8 +224,10 @@ TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
   ASSERT_TRUE(one.ok()) << one.status();
   auto four = Cluster::Start(4, four_dir.path(), flags);
   ASSERT_TRUE(four.ok()) << four.status();
-  ASSERT_EQ(IndexAll(**one, *inputs), 1400);
-  ASSERT_EQ(IndexAll(**four, *inputs), 1400);
+  SIFT_ASSERT_OK_AND_ASSIGN(const int on_one, IndexAll(**one, *inputs));
+  ASSERT_EQ(on_one, 1400);
+  SIFT_ASSERT_OK_AND_ASSIGN(const int on_four, IndexAll(**four, *inputs));
+  ASSERT_EQ(on_four, 1400);
   auto queries = ReadSharedLines("corpora/cranfield/queries.tsv");
   ASSERT_TRUE(queries.ok());
   int compared = 0;
@@ -599,7 +585,8 @@ TEST(RestartTest, AcknowledgedDocumentsSurviveKillAndRestart) {
   auto cluster = Cluster::Start(2, dir.path());
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   Cluster& c = **cluster;
-  ASSERT_EQ(IndexAll(c, *inputs), 1400);
+  SIFT_ASSERT_OK_AND_ASSIGN(const int accepted, IndexAll(c, *inputs));
+  ASSERT_EQ(accepted, 1400);
   const std::vector<std::string> before = [&] {
     std::vector<std::string> ids;
     const v1::SearchResponse r = MustSearch(c, "boundary layer flow", 50);
@@ -630,7 +617,8 @@ TEST(PartialResultsTest, AShardDownIsReportedNotHidden) {
     docs.push_back(DocInput(absl::StrCat("d", i), "Shared title",
                             "glacier retreat measurements"));
   }
-  ASSERT_EQ(IndexAll(c, docs), 20);
+  SIFT_ASSERT_OK_AND_ASSIGN(const int accepted, IndexAll(c, docs));
+  ASSERT_EQ(accepted, 20);
   c.StopShard(1, SIGKILL);
   v1::SearchRequest request;
   request.set_query("glacier");

@@ -183,19 +183,11 @@ TEST(ReutersFacetsTest, CountsOverEveryMatchEqualTheCorpus) {
   auto cluster = Cluster::Start(kShards, dir.path());
   ASSERT_TRUE(cluster.ok()) << cluster.status();
   const absl::Time ingest_start = absl::Now();
-  uint64_t accepted = 0;
-  for (size_t i = 0; i < lines->size(); i += 1000) {
-    v1::IndexRequest request;
-    for (size_t j = i; j < lines->size() && j < i + 1000; ++j) {
-      request.add_documents()->set_json((*lines)[j]);
-    }
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Seconds(120)));
-    v1::IndexResponse response;
-    grpc::Status s = (*cluster)->ingest().Index(&context, request, &response);
-    ASSERT_TRUE(s.ok()) << s.error_message() << (*cluster)->Logs();
-    accepted += response.accepted();
-  }
+  std::vector<v1::DocumentInput> inputs(lines->size());
+  for (size_t i = 0; i < lines->size(); ++i) inputs[i].set_json((*lines)[i]);
+  const absl::StatusOr<int> indexed = IndexAll(**cluster, inputs);
+  ASSERT_TRUE(indexed.ok()) << indexed.status() << (*cluster)->Logs();
+  const auto accepted = static_cast<size_t>(*indexed);
   ASSERT_EQ(accepted, stories.size()) << (*cluster)->Logs();
   std::cerr << "ingested " << accepted << " stories in "
             << absl::FormatDuration(absl::Now() - ingest_start) << "\n";

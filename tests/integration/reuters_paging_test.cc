@@ -59,24 +59,6 @@ grpc::Status Search(Cluster& cluster, const v1::SearchRequest& request,
   return cluster.query().Search(&context, request, response);
 }
 
-// Indexes `inputs` in batches of 500; returns the number accepted.
-int IndexAll(Cluster& cluster, const std::vector<v1::DocumentInput>& inputs) {
-  int accepted = 0;
-  for (size_t i = 0; i < inputs.size(); i += 500) {
-    v1::IndexRequest request;
-    for (size_t j = i; j < inputs.size() && j < i + 500; ++j) {
-      *request.add_documents() = inputs[j];
-    }
-    grpc::ClientContext context;
-    context.set_deadline(DeadlineIn(absl::Seconds(120)));
-    v1::IndexResponse response;
-    grpc::Status s = cluster.ingest().Index(&context, request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    accepted += static_cast<int>(response.accepted());
-  }
-  return accepted;
-}
-
 struct PagedHit {
   std::string id;
   double score = 0;
@@ -179,11 +161,12 @@ class ReutersPagingTest : public ::testing::Test {
     }
     cluster_ = cluster->release();
     const absl::Time start = absl::Now();
-    const int accepted = IndexAll(*cluster_, inputs);
+    const absl::StatusOr<int> indexed = IndexAll(*cluster_, inputs);
+    const int accepted = indexed.value_or(0);
     if (accepted != kReutersCount) {
-      setup_error_ = new std::string(absl::StrCat("indexed ", accepted, " of ",
-                                                  kReutersCount, " documents\n",
-                                                  cluster_->Logs()));
+      setup_error_ = new std::string(absl::StrCat(
+          indexed.status().ToString(), "; indexed ", accepted, " of ",
+          kReutersCount, " documents\n", cluster_->Logs()));
     }
     ingest_time_ = absl::Now() - start;
   }
@@ -350,7 +333,9 @@ TEST_F(ReutersPagingTest, PagingStaysStableWhileDocumentsAreAdded) {
     for (const v1::DocumentInput& in : inputs) {
       added.push_back(in.document().id());
     }
-    EXPECT_EQ(IndexAll(cluster(), inputs), static_cast<int>(inputs.size()));
+    absl::StatusOr<int> accepted = IndexAll(cluster(), inputs);
+    ASSERT_TRUE(accepted.ok()) << accepted.status();
+    EXPECT_EQ(*accepted, static_cast<int>(inputs.size()));
   };
 
   // Relevance: documents added after pages 1 and 3.
