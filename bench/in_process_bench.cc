@@ -205,8 +205,6 @@ std::string InProcessReportJson(const InProcessReport& report) {
   json.Key("proximity_weight")
       .Double(
           storage::Bm25fParams::FromProto(options.scoring).proximity_weight);
-  json.Key("proximity_window")
-      .Uint(storage::Bm25fParams::FromProto(options.scoring).proximity_window);
   json.Key("query_stop_words").Bool(options.plan.drop_stop_words);
   json.Key("queries").String(options.queries_path);
   json.EndObject();

@@ -10,7 +10,7 @@
 # Usage: bench/relevance.sh DOCS QUERIES QRELS OUTDIR [--peers lucene]
 #          [sift-bench scoring flags: --k1 X --b X --title_b X --body_b X
 #           --title_weight X --body_weight X
-#           --proximity_weight X --proximity_window N]
+#           --proximity_weight X]
 # Example (the tuning collection):
 #   C=../shared/corpora/cranfield
 #   bench/relevance.sh $C/docs.jsonl $C/queries.tsv $C/qrels.txt /tmp/cran --peers lucene
@@ -24,7 +24,7 @@ PEERS=""; SCORING=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --peers) PEERS="$2"; shift 2 ;;
-    --k1|--b|--title_b|--body_b|--title_weight|--body_weight|--proximity_weight|--proximity_window)
+    --k1|--b|--title_b|--body_b|--title_weight|--body_weight|--proximity_weight)
       SCORING+=("$1" "$2"); shift 2 ;;
     *) echo "relevance.sh: unknown option $1" >&2; exit 2 ;;
   esac

@@ -279,29 +279,34 @@ absl::StatusOr<ShardQueryResult> ShardSearcher::Search(
       *stats_request.add_terms() = term;
       *stats->add_terms() = term;
     }
-    SIFT_ASSIGN_OR_RETURN(v1::StatsResponse shard, index_.Stats(stats_request));
-    if (shard.doc_freqs_size() != stats_request.terms_size()) {
-      return absl::InternalError(absl::StrCat(
-          "Stats answered ", shard.doc_freqs_size(),
-          " document frequencies for ", stats_request.terms_size(), " terms"));
+    SIFT_ASSIGN_OR_RETURN(std::vector<storage::TermKey> terms,
+                          storage::DecodeStatsRequest(stats_request));
+    SIFT_ASSIGN_OR_RETURN(storage::IndexStats shard, index_.Stats(terms));
+    if (shard.doc_freqs.size() != terms.size()) {
+      return absl::InternalError(
+          absl::StrCat("Stats answered ", shard.doc_freqs.size(),
+                       " document frequencies for ", terms.size(), " terms"));
     }
-    stats->set_doc_count(shard.doc_count());
-    stats->set_total_title_terms(shard.total_title_terms());
-    stats->set_total_body_terms(shard.total_body_terms());
-    *stats->mutable_doc_freqs() = shard.doc_freqs();
+    stats->set_doc_count(shard.doc_count);
+    stats->set_total_title_terms(shard.total_title_terms);
+    stats->set_total_body_terms(shard.total_body_terms);
+    for (uint64_t df : shard.doc_freqs) stats->add_doc_freqs(df);
   }
   *request.mutable_query() = std::move(plan.query);
   request.set_limit(k_);
   *request.mutable_scoring() = scoring_;
-  SIFT_ASSIGN_OR_RETURN(v1::ShardSearchResponse response,
-                        index_.Search(request));
-  result.total_hits = response.total_hits();
-  result.total_hits_is_lower_bound = response.total_hits_is_lower_bound();
-  result.ids.reserve(static_cast<size_t>(response.hits_size()));
-  result.scores.reserve(static_cast<size_t>(response.hits_size()));
-  for (v1::ShardHit& hit : *response.mutable_hits()) {
-    result.ids.push_back(std::move(*hit.mutable_id()));
-    result.scores.push_back(hit.score());
+  // As the storage service runs it: decoded once, then the index.
+  SIFT_ASSIGN_OR_RETURN(storage::ShardQuery query,
+                        storage::DecodeShardQuery(request));
+  SIFT_ASSIGN_OR_RETURN(storage::segment::SearchResult found,
+                        index_.Search(query));
+  result.total_hits = found.total_hits;
+  result.total_hits_is_lower_bound = found.total_hits_is_lower_bound;
+  result.ids.reserve(found.hits.size());
+  result.scores.reserve(found.hits.size());
+  for (storage::segment::SearchHit& hit : found.hits) {
+    result.ids.push_back(std::move(hit.id));
+    result.scores.push_back(hit.score);
   }
   return result;
 }

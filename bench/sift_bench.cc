@@ -52,8 +52,6 @@ ABSL_FLAG(double, body_weight, 0,
           "BM25F weight of the body (0: the index's default)");
 ABSL_FLAG(double, proximity_weight, -1,
           "Weight of the term proximity bonus (0: off; -1: the default)");
-ABSL_FLAG(uint32_t, proximity_window, 0,
-          "Hits reordered by proximity (0: the default)");
 ABSL_FLAG(bool, query_stop_words, true,
           "Leave English stop words out of queries, as sift-query does");
 ABSL_FLAG(std::string, run, "",
@@ -236,7 +234,6 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_proximity_weight) >= 0) {
     options.scoring.set_proximity_weight(absl::GetFlag(FLAGS_proximity_weight));
   }
-  options.scoring.set_proximity_window(absl::GetFlag(FLAGS_proximity_window));
   options.plan.drop_stop_words = absl::GetFlag(FLAGS_query_stop_words);
   options.run_path = absl::GetFlag(FLAGS_run);
   const uint32_t run_k = absl::GetFlag(FLAGS_run_k);

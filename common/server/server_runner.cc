@@ -11,6 +11,13 @@
 
 namespace sift {
 
+void RunningServer::SetServing(bool serving) {
+  if (shut_down_ || server_ == nullptr) return;
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
 void RunningServer::Shutdown(absl::Duration drain) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
@@ -20,6 +27,23 @@ void RunningServer::Shutdown(absl::Duration drain) {
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(drain));
   server_->Wait();
+}
+
+void HealthSwitch::Attach(RunningServer* server) {
+  MutexLock lock(&mu_);
+  server_ = server;
+  server_->SetServing(serving_);
+}
+
+void HealthSwitch::Detach() {
+  MutexLock lock(&mu_);
+  server_ = nullptr;
+}
+
+void HealthSwitch::Set(bool serving) {
+  MutexLock lock(&mu_);
+  serving_ = serving;
+  if (server_ != nullptr) server_->SetServing(serving);
 }
 
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(

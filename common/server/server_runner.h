@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 
 namespace sift {
 
@@ -28,6 +30,12 @@ class RunningServer {
   int port() const { return port_; }
   grpc::Server* server() { return server_.get(); }
 
+  // What the health service reports for every service of the server:
+  // SERVING when true, NOT_SERVING when false (a server that can answer
+  // only some calls, such as a shard that refuses writes). No effect after
+  // Shutdown; callers serialise it with Shutdown.
+  void SetServing(bool serving);
+
   // Marks the server NOT_SERVING for health checks, stops accepting calls,
   // lets calls in flight finish for up to `drain`, then cancels the rest.
   void Shutdown(absl::Duration drain);
@@ -36,6 +44,25 @@ class RunningServer {
   std::unique_ptr<grpc::Server> server_;
   int port_;
   bool shut_down_ = false;
+};
+
+// What a server's health service reports, set from any thread, before the
+// server starts and after it stops: a component that finds itself unable
+// to serve (a shard whose writes are stopped) reports it here, and whoever
+// owns the server attaches it. Thread-safe.
+class HealthSwitch {
+ public:
+  // Reports on `server` from now on, starting with the current state.
+  void Attach(RunningServer* server);
+  // Stops reporting; call before the server shuts down.
+  void Detach();
+  // SERVING when true, NOT_SERVING when false.
+  void Set(bool serving);
+
+ private:
+  Mutex mu_;
+  RunningServer* server_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool serving_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 // Builds and starts a server on `address` ("127.0.0.1:0" picks a port)

@@ -60,9 +60,6 @@ ABSL_FLAG(double, body_weight, 0,
 ABSL_FLAG(double, proximity_weight, -1,
           "Weight of the term proximity bonus (0: off; -1: the shards' "
           "default). docs/ranking.md.");
-ABSL_FLAG(uint32_t, proximity_window, 0,
-          "How many of each shard's best BM25F hits get the proximity bonus "
-          "(0: the shards' default).");
 
 int main(int argc, char** argv) {
   sift::BlockTerminationSignals();
@@ -101,7 +98,6 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_proximity_weight) >= 0) {
     options.scoring.set_proximity_weight(absl::GetFlag(FLAGS_proximity_weight));
   }
-  options.scoring.set_proximity_window(absl::GetFlag(FLAGS_proximity_window));
   if (options.timeout <= absl::ZeroDuration() || options.max_page_size == 0 ||
       options.max_result_window < options.max_page_size) {
     std::fprintf(stderr,

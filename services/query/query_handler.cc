@@ -687,6 +687,7 @@ v1::ClusterStatsResponse QueryHandler::ClusterStats(
     }
     shard->set_documents(answers[i]->doc_count());
     shard->set_disk_bytes(answers[i]->disk_bytes());
+    shard->set_background_error(answers[i]->background_error());
     response.set_total_documents(response.total_documents() +
                                  answers[i]->doc_count());
     response.set_total_disk_bytes(response.total_disk_bytes() +

@@ -3,10 +3,21 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "services/storage/segment/plan.h"
+#include "services/storage/shard_query.h"
 #include "sift/v1/storage.pb.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
 
 namespace sift::storage {
 
@@ -30,30 +41,58 @@ struct IndexOptions {
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;
+  // After a background flush or merge fails, how long the thread waits
+  // before it tries again; the wait doubles up to the maximum.
+  absl::Duration retry_delay = absl::Seconds(1);
+  absl::Duration max_retry_delay = absl::Seconds(60);
+  // Called on the background thread when background work fails (with the
+  // error, which writes then return) and when it succeeds again after a
+  // failure (with OK). The storage service logs it and flips its health.
+  // Must not call into the index.
+  std::function<void(const absl::Status&)> on_background_status;
+  // The environment RocksDB runs in; null for the default. Tests pass one
+  // that fails on demand.
+  rocksdb::Env* env = nullptr;
+};
+
+// The shard's counters and the document frequencies a Stats call asked for.
+struct IndexStats {
+  uint64_t doc_count = 0;
+  uint64_t total_title_terms = 0;
+  uint64_t total_body_terms = 0;
+  // Aligned with the terms asked for; deleted documents count until their
+  // segment is merged, as in Lucene.
+  std::vector<uint64_t> doc_freqs;
+  uint64_t disk_bytes = 0;
+  // Not OK while writes are stopped by a failed flush or merge.
+  absl::Status background_error;
 };
 
 // The searchable document store of one shard: applies write batches
 // atomically and durably, answers statistics, runs the shard's part of a
-// query plan and returns stored documents. The storage service talks to it
+// query and returns stored documents. The storage service talks to it
 // through this interface so that the on-disk representation can change
 // without touching the service.
 //
-// Requests are expected to have passed the storage handler's validation;
-// an index still refuses input that would corrupt it with INVALID_ARGUMENT.
-// Keyword values (sources, tags) are matched case-insensitively: the index
-// normalises document values, filter values and SOURCE/TAG terms alike.
+// Requests are expected to have passed the storage handler's checks (reads
+// come decoded, as ShardQuery and TermKey); an index still refuses writes
+// that would corrupt it with INVALID_ARGUMENT. Keyword values (sources,
+// tags) are matched case-insensitively: documents, filters and SOURCE/TAG
+// terms are all normalised with NormalizeKeyword.
 //
-// Thread-safe: any number of threads may call any method concurrently;
-// writers are serialised, and each read sees one consistent state.
-// Storage failures come back as UNAVAILABLE (I/O), DATA_LOSS (corruption),
-// RESOURCE_EXHAUSTED (disk full) or INTERNAL.
+// Thread-safe: any number of threads may call any method concurrently.
+// Each read sees one consistent state, and no read waits for a write or a
+// write for a read. Storage failures come back as UNAVAILABLE (I/O),
+// DATA_LOSS (corruption), RESOURCE_EXHAUSTED (disk full) or INTERNAL.
 class Index {
  public:
   virtual ~Index() = default;
 
   // Applies the operations in order, all or nothing, and returns once they
   // are in the synced write-ahead log. An upsert replaces the document with
-  // the same id, including one written earlier in the same request.
+  // the same id, including one written earlier in the same request. After a
+  // background flush or merge failed, every write returns that error until
+  // the work succeeds again or the shard restarts.
   virtual absl::StatusOr<v1::WriteResponse> Apply(
       const v1::WriteRequest& request) = 0;
 
@@ -61,8 +100,8 @@ class Index {
   // checks a request and does the work that needs no shared state (on any
   // thread, concurrently with anything); CommitWrite makes it durable and
   // visible, with the same result Apply would have had at that moment.
-  // The request must outlive the prepared write. Commits are serialised,
-  // so preparing the next batches while one commits keeps every core busy.
+  // The request must outlive the prepared write. Concurrent commits share
+  // one synced write where they can.
   class PreparedWrite {
    public:
     virtual ~PreparedWrite() = default;
@@ -72,17 +111,16 @@ class Index {
   virtual absl::StatusOr<v1::WriteResponse> CommitWrite(
       std::unique_ptr<PreparedWrite> prepared) = 0;
 
-  // Shard counters, the shard's document frequency of each requested term
-  // and its approximate size on disk.
-  virtual absl::StatusOr<v1::StatsResponse> Stats(
-      const v1::StatsRequest& request) const = 0;
+  // Shard counters, the shard's document frequency of each term and its
+  // approximate size on disk.
+  virtual absl::StatusOr<IndexStats> Stats(
+      absl::Span<const TermKey> terms) const = 0;
 
-  // The shard's best `limit` hits (none when limit is 0) and its exact
-  // number of matches, scored with the request's global statistics. Where
-  // the request has no statistics (doc_count 0) or lacks a term's document
-  // frequency, the shard's own are used.
-  virtual absl::StatusOr<v1::ShardSearchResponse> Search(
-      const v1::ShardSearchRequest& request) const = 0;
+  // The shard's best `query.limit` hits (none when it is 0) and its number
+  // of matches, scored with the query's statistics (the shard's own where
+  // the query has none).
+  virtual absl::StatusOr<segment::SearchResult> Search(
+      const ShardQuery& query) const = 0;
 
   // Stored documents by id; found = false for unknown ids.
   virtual absl::StatusOr<v1::FetchResponse> Fetch(

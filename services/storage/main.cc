@@ -71,8 +71,25 @@ int main(int argc, char** argv) {
                              ec.message()));
   }
 
+  // A failed background flush or merge stops writes until a retry succeeds;
+  // health says so meanwhile (NOT_SERVING), so that probes and operators
+  // see it. The index may report before the server is up.
+  sift::HealthSwitch health;
   sift::storage::IndexOptions options;
   options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
+  options.on_background_status = [&](const absl::Status& status) {
+    if (status.ok()) {
+      std::fprintf(stderr,
+                   "sift-storage: background work succeeded again; writes "
+                   "are accepted\n");
+    } else {
+      std::fprintf(stderr,
+                   "sift-storage: a background flush or merge failed; writes "
+                   "are refused until a retry succeeds: %s\n",
+                   status.ToString().c_str());
+    }
+    health.Set(status.ok());
+  };
   auto index = sift::storage::OpenIndex(data_dir, options);
   if (!index.ok()) return Fail(index.status().ToString());
 
@@ -85,6 +102,7 @@ int main(int argc, char** argv) {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   auto server = sift::StartServer(listen, {&service});
   if (!server.ok()) return Fail(server.status().ToString());
+  health.Attach(server->get());
 
   std::fprintf(
       stderr, "sift-storage listening on %s, data in %s, %llu documents\n",
@@ -95,6 +113,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "sift-storage: signal %d, draining\n", signal);
   // Order matters: calls in flight finish on the executor, then the
   // executor runs what is left, then the database closes.
+  health.Detach();
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
   executor.reset();
   absl::Status closed = (*index)->Close();

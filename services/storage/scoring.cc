@@ -30,9 +30,6 @@ Bm25fParams Bm25fParams::FromProto(const v1::ScoringParams& params) {
   if (params.has_proximity_weight()) {
     p.proximity_weight = params.proximity_weight();
   }
-  if (params.proximity_window() != 0) {
-    p.proximity_window = params.proximity_window();
-  }
   return p;
 }
 
@@ -154,6 +151,31 @@ double Bm25f::Proximity(absl::Span<const double> idfs,
                         uint32_t title_length, uint32_t body_length) const {
   return ProximityOf(idfs, title, body, title_length, body_length, nullptr,
                      nullptr);
+}
+
+double Bm25f::FieldProximityBound(double idf, uint32_t occurrences,
+                                  uint32_t others, double normaliser) const {
+  const uint32_t paired = std::min(occurrences, others);
+  if (paired == 0) return 0.0;
+  const double k1 = params_.k1;
+  const double frequency = kMaxPairWeightPerOccurrence * paired;
+  return std::min(1.0, idf) * frequency * (k1 + 1.0) /
+         (k1 * normaliser + frequency);
+}
+
+double Bm25f::ProximityBound(double idf, uint32_t tf_title, uint32_t tf_body,
+                             uint32_t others_title, uint32_t others_body,
+                             uint32_t title_length,
+                             uint32_t body_length) const {
+  if (params_.proximity_weight == 0.0) return 0.0;
+  const double in_title = FieldProximityBound(
+      idf, tf_title, others_title,
+      Normaliser(params_.title_b, title_length, avg_title_length_));
+  const double in_body = FieldProximityBound(
+      idf, tf_body, others_body,
+      Normaliser(params_.body_b, body_length, avg_body_length_));
+  return params_.proximity_weight *
+         (params_.title_weight * in_title + params_.body_weight * in_body);
 }
 
 v1::Explanation Bm25f::ExplainIdf(absl::string_view term,

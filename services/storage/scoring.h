@@ -21,10 +21,8 @@ struct Bm25fParams {
   double body_b = 0.75;
   double title_weight = 2.0;
   double body_weight = 1.0;
-  // Term proximity: the bonus's weight (0: off) and how many of a shard's
-  // best BM25F hits get it.
+  // Weight of the term proximity bonus; 0 turns it off.
   double proximity_weight = 0.25;
-  uint32_t proximity_window = 16;
 
   static Bm25fParams FromProto(const v1::ScoringParams& params);
 };
@@ -32,6 +30,17 @@ struct Bm25fParams {
 // Farthest apart two query terms may be for a proximity bonus: within a
 // clause, words beyond it rarely bear on each other.
 inline constexpr uint32_t kProximityDistance = 5;
+
+// The most one occurrence of a term can add to its proximity frequency:
+// a neighbour of another query term at every distance d from 1 to
+// kProximityDistance on both sides, each adding 1/d^2.
+inline constexpr double kMaxPairWeightPerOccurrence = [] {
+  double sum = 0.0;
+  for (uint32_t d = 1; d <= kProximityDistance; ++d) {
+    sum += 2.0 / (static_cast<double>(d) * d);
+  }
+  return sum;
+}();
 
 // Which full-text fields a term or phrase counts in.
 enum class TextFields { kTitleAndBody, kTitle, kBody };
@@ -70,6 +79,23 @@ class Bm25f {
                    const std::vector<std::vector<uint32_t>>& body,
                    uint32_t title_length, uint32_t body_length) const;
 
+  // At least the share of Proximity() that the term with `idf` adds in a
+  // document whose fields have these lengths, where the term occurs
+  // `tf_title` / `tf_body` times and the other query terms `others_title` /
+  // `others_body` times in all, without reading a position: each
+  // occurrence has at most one neighbour per position, so a term's
+  // proximity frequency is at most kMaxPairWeightPerOccurrence times the
+  // smaller of its own and the other terms' occurrences, and the share
+  // grows with that frequency. Pass kAnyOccurrences when the other terms'
+  // occurrences are unknown. Summed over the terms, a bound of the bonus
+  // that lets a search skip reading positions for documents that cannot
+  // enter its top hits; rounding may put the true bonus a few units in the
+  // last place above it.
+  double ProximityBound(double idf, uint32_t tf_title, uint32_t tf_body,
+                        uint32_t others_title, uint32_t others_body,
+                        uint32_t title_length, uint32_t body_length) const;
+  static constexpr uint32_t kAnyOccurrences = 0xFFFFFFFFu;
+
   // Explanations (v1::Explanation trees) of the numbers above. Each is
   // computed by the very code that computes the number, so its value equals
   // that number bit for bit.
@@ -99,6 +125,9 @@ class Bm25f {
   const Bm25fParams& params() const { return params_; }
 
  private:
+  // ProximityBound's share of one field.
+  double FieldProximityBound(double idf, uint32_t occurrences, uint32_t others,
+                             double normaliser) const;
   // The parts of one field's proximity sum, for explanations.
   struct FieldProximityParts {
     double saturation = 0.0;  // K = k1 * normaliser

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -133,10 +134,79 @@ TEST(Bm25fTest, ProximityDefaultsAndOverrides) {
   EXPECT_EQ(params.proximity_weight, Bm25fParams().proximity_weight);
   EXPECT_GT(params.proximity_weight, 0.0);
   proto.set_proximity_weight(0);  // a value: off
-  proto.set_proximity_window(7);
   params = Bm25fParams::FromProto(proto);
   EXPECT_EQ(params.proximity_weight, 0.0);
-  EXPECT_EQ(params.proximity_window, 7u);
+}
+
+// The bound that lets a search skip reading positions must hold for every
+// document: random fields of a few query terms among other words, one word
+// per position, each term's bound from its own and the others' frequencies
+// summed over the terms, never below the bonus the positions give.
+TEST(Bm25fTest, ProximityBoundHoldsForRandomDocuments) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 2000; ++round) {
+    Bm25fParams params;
+    params.k1 = std::uniform_real_distribution<double>(0.1, 3.0)(rng);
+    params.title_b = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    params.body_b = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    params.title_weight = std::uniform_real_distribution<double>(0.5, 4)(rng);
+    params.proximity_weight =
+        std::uniform_real_distribution<double>(0.05, 2.0)(rng);
+    const Bm25f bm25(params, 1000, 8000, 300000);
+    const size_t terms = 2 + rng() % 4;
+    std::vector<double> idfs;
+    for (size_t t = 0; t < terms; ++t) {
+      idfs.push_back(std::uniform_real_distribution<double>(0.1, 8.0)(rng));
+    }
+    // A field: each position holds one query term (dense, the worst case
+    // for the bound) or another word.
+    auto field = [&](uint32_t length, double density) {
+      std::vector<std::vector<uint32_t>> positions(terms);
+      for (uint32_t p = 0; p < length; ++p) {
+        if (std::uniform_real_distribution<double>(0, 1)(rng) < density) {
+          positions[rng() % terms].push_back(p);
+        }
+      }
+      return positions;
+    };
+    const uint32_t title_length = 1 + rng() % 12;
+    const uint32_t body_length = 1 + rng() % 400;
+    const double density = std::uniform_real_distribution<double>(0, 1)(rng);
+    const auto title = field(title_length, density);
+    const auto body = field(body_length, density);
+    uint32_t all_title = 0, all_body = 0;
+    for (size_t t = 0; t < terms; ++t) {
+      all_title += static_cast<uint32_t>(title[t].size());
+      all_body += static_cast<uint32_t>(body[t].size());
+    }
+    double bound = 0.0, loose = 0.0;
+    for (size_t t = 0; t < terms; ++t) {
+      const auto tf_title = static_cast<uint32_t>(title[t].size());
+      const auto tf_body = static_cast<uint32_t>(body[t].size());
+      bound +=
+          bm25.ProximityBound(idfs[t], tf_title, tf_body, all_title - tf_title,
+                              all_body - tf_body, title_length, body_length);
+      // Knowing nothing of the other terms is looser still.
+      loose += bm25.ProximityBound(
+          idfs[t], tf_title, tf_body, Bm25f::kAnyOccurrences,
+          Bm25f::kAnyOccurrences, title_length, body_length);
+    }
+    const double bonus =
+        bm25.Proximity(idfs, title, body, title_length, body_length);
+    ASSERT_LE(bonus, bound * (1 + 1e-12)) << "round " << round;
+    ASSERT_LE(bound, loose * (1 + 1e-12)) << "round " << round;
+  }
+}
+
+TEST(Bm25fTest, ProximityBoundIsZeroWithoutAnotherTerm) {
+  const Bm25f bm25(Bm25fParams(), 1000, 8000, 300000);
+  EXPECT_EQ(bm25.ProximityBound(2.0, 3, 5, 0, 0, 8, 300), 0.0);
+  EXPECT_GT(bm25.ProximityBound(2.0, 3, 5, 0, 1, 8, 300), 0.0);
+  Bm25fParams off;
+  off.proximity_weight = 0;
+  EXPECT_EQ(
+      Bm25f(off, 1000, 8000, 300000).ProximityBound(2.0, 3, 5, 9, 9, 8, 300),
+      0.0);
 }
 
 }  // namespace

@@ -1,40 +1,56 @@
 #ifndef SIFT_SERVICES_STORAGE_SEGMENT_INDEX_H_
 #define SIFT_SERVICES_STORAGE_SEGMENT_INDEX_H_
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
-#include "common/analysis/analyzer.h"
-#include "rocksdb/db.h"
+#include "common/sync/mutex.h"
+#include "rocksdb/write_batch.h"
 #include "services/storage/index.h"
+#include "services/storage/index_database.h"
+#include "services/storage/index_view.h"
+#include "services/storage/segment/builder.h"
 #include "services/storage/segment/segment.h"
+#include "services/storage/write_queue.h"
 
 namespace sift::storage {
 
-// The shard index as immutable segments in RocksDB (docs/storage-format.md).
+// The shard index as immutable segments in RocksDB
+// (docs/storage-format.md), read through immutable index views.
 //
-// A write builds a small segment of its new documents in memory, which
-// searches see as soon as the write returns, and logs the documents' terms
-// in the `pending` family in the same synced batch as the stored documents
-// and the id map. A background thread flushes memory segments into one
-// segment in RocksDB (and drops their log) and merges segments of similar
-// size, dropping deleted documents. Opening replays the log into memory
-// segments, so a crash loses nothing acknowledged.
+// A write builds a small segment of its new documents in memory, logs the
+// documents' terms in the `pending` family in the same synced batch as the
+// stored documents and the id map, and publishes a new view holding the
+// segment, with the documents it replaced or deleted marked in new copies
+// of their segments' deletions. A background thread flushes memory
+// segments into one segment in RocksDB (and drops their log) and merges
+// segments of similar size, dropping deleted documents; it works from a
+// view too and publishes the result the same way. Opening replays the log
+// into memory segments, so a crash loses nothing acknowledged.
 //
-// Deletions and replacements of flushed documents are recorded as keys
-// beside the segment and as an in-memory bitset; document frequencies
-// count deleted documents until their segment is merged, as in Lucene.
+// Searches and statistics take the current view and hold no lock while
+// they run; writers never wait for them. Concurrent writes share one synced
+// write (WriteQueue). A failed background flush or merge stops writes with
+// its error until a retry succeeds or the shard restarts (LevelDB's
+// bg_error_); reads go on.
+//
+// Locks, always taken in this order, each held briefly except where said:
+//   merge_mu_  serialises flushes and merges (held while one builds);
+//   write_mu_  serialises commits: of a write group, of a flush or merge
+//              (held across the commit's synced write);
+//   view_mu_   guards the pointer to the current view (held to copy or
+//              swap it, nothing more).
+// work_mu_ and bg_mu_ are leaves: nothing else is taken while they are
+// held. WriteQueue's own lock is released before a leader commits.
 class SegmentIndex final : public Index {
  public:
   // Opens the index in `dir`, creating it (not its parent) when missing.
@@ -53,10 +69,10 @@ class SegmentIndex final : public Index {
       const v1::WriteRequest& request) const override;
   absl::StatusOr<v1::WriteResponse> CommitWrite(
       std::unique_ptr<PreparedWrite> prepared) override;
-  absl::StatusOr<v1::StatsResponse> Stats(
-      const v1::StatsRequest& request) const override;
-  absl::StatusOr<v1::ShardSearchResponse> Search(
-      const v1::ShardSearchRequest& request) const override;
+  absl::StatusOr<IndexStats> Stats(
+      absl::Span<const TermKey> terms) const override;
+  absl::StatusOr<segment::SearchResult> Search(
+      const ShardQuery& query) const override;
   absl::StatusOr<v1::FetchResponse> Fetch(
       const v1::FetchRequest& request) const override;
   uint64_t DocCount() const override;
@@ -70,7 +86,13 @@ class SegmentIndex final : public Index {
   // rewritten.
   absl::Status ForceMerge(size_t max_segments) override;
 
-  // Segments as (id, documents, in memory), for tests and tools.
+  // The view searches start from now.
+  std::shared_ptr<const IndexView> CurrentView() const;
+  // The error of the last background flush or merge, while writes are
+  // stopped by it; OK otherwise.
+  absl::Status BackgroundError() const;
+
+  // Segments as (id, documents, deleted, in memory), for tests and tools.
   struct SegmentInfo {
     uint32_t id;
     uint32_t documents;
@@ -81,74 +103,76 @@ class SegmentIndex final : public Index {
 
  private:
   struct Prepared;
+  struct PendingWrite;
 
-  SegmentIndex(std::string dir, const IndexOptions& options, rocksdb::DB* db,
-               std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  SegmentIndex(std::unique_ptr<IndexDatabase> db, const IndexOptions& options);
 
   absl::Status Load();
-  absl::StatusOr<std::string> NormalizeKeyword(absl::string_view value) const;
+  // Sets `out`'s normalised source and distinct, non-empty tags from
+  // `doc`; INVALID_ARGUMENT naming the value under `path`.
+  static absl::Status KeywordsOf(const v1::Document& doc,
+                                 const std::string& path,
+                                 segment::SegmentDocument* out);
+  void Publish(std::shared_ptr<const IndexView> view)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Merges `inputs` (all memory segments, or flushed ones) into one flushed
-  // segment and swaps it in. Holds neither lock while it builds.
-  absl::Status MergeInto(
-      const std::vector<std::shared_ptr<segment::Segment>>& inputs)
+  // Writes (segment_index_write.cc): one group of CommitWrite calls as one
+  // synced write and one new view.
+  void CommitGroup(absl::Span<PendingWrite* const> group);
+  // Adds `write`'s operations to `batch` and `next` given where its ids live
+  // now (`located`, which it then updates); its response, or an error that
+  // leaves both as they were.
+  absl::StatusOr<v1::WriteResponse> AddToCommit(
+      Prepared& write,
+      absl::flat_hash_map<std::string, std::optional<Location>>& located,
+      rocksdb::WriteBatch& batch, IndexViewBuilder& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Wakes the background thread when the memory segments are due.
+  void RequestWorkIfDue(const IndexView& view);
+
+  // Flushes and merges (segment_index_maintenance.cc).
+  // Merges the segments `ids` of the current view into one flushed segment
+  // and publishes a view with it in their place. Holds neither write_mu_
+  // nor view_mu_ while it builds.
+  absl::Status MergeInto(const std::vector<uint32_t>& ids)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
-  // One round of background work; true when it did something.
+  // One merge or flush the policy picks; true when it did one.
   absl::StatusOr<bool> DoWork(bool flush_all);
   void BackgroundLoop();
-  void RecountLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
-  std::vector<std::shared_ptr<segment::Segment>> SnapshotSegments() const;
+  // Records the outcome of a round of background work: an error stops
+  // writes; OK after an error starts them again.
+  void RecordBackgroundStatus(const absl::Status& status);
+  // Drops the flushed segments merges replaced that no view holds any
+  // more.
+  absl::Status RemoveRetired() ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
 
-  const std::string dir_;
   const IndexOptions options_;
-  rocksdb::DB* db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::ColumnFamilyHandle* docs_;
-  rocksdb::ColumnFamilyHandle* ids_;
-  rocksdb::ColumnFamilyHandle* pending_;
-  rocksdb::ColumnFamilyHandle* segments_cf_;
-  rocksdb::ColumnFamilyHandle* meta_;
-  analysis::Analyzer analyzer_;
+  const std::unique_ptr<IndexDatabase> db_;
 
-  // Serialises writers (Apply and the commit of a flush or merge): a write
-  // reads the id map it then changes.
-  mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(state_mu_);
+  Mutex merge_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
+  // Flushed segments a merge replaced, removed from RocksDB once no view
+  // holds them.
+  std::vector<std::pair<uint32_t, std::weak_ptr<const segment::Segment>>>
+      retired_ ABSL_GUARDED_BY(merge_mu_);
+
+  Mutex write_mu_ ABSL_ACQUIRED_BEFORE(view_mu_);
   uint32_t next_segment_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
 
-  // Guards the segment list and every segment's deletions. Searches hold
-  // it shared for their whole run, so they see one state.
-  mutable absl::Mutex state_mu_;
-  std::map<uint32_t, std::shared_ptr<segment::Segment>> segments_
-      ABSL_GUARDED_BY(state_mu_);
-  uint64_t total_title_terms_ ABSL_GUARDED_BY(state_mu_) = 0;
-  uint64_t total_body_terms_ ABSL_GUARDED_BY(state_mu_) = 0;
-  std::atomic<uint64_t> doc_count_{0};
+  mutable Mutex view_mu_;
+  std::shared_ptr<const IndexView> view_ ABSL_GUARDED_BY(view_mu_);
 
-  // Stats' disk_bytes, recomputed at most once a second.
-  uint64_t DiskBytes() const;
-  mutable absl::Mutex disk_bytes_mu_;
-  mutable uint64_t disk_bytes_ ABSL_GUARDED_BY(disk_bytes_mu_) = 0;
-  mutable absl::Time disk_bytes_at_ ABSL_GUARDED_BY(disk_bytes_mu_) =
-      absl::InfinitePast();
+  WriteQueue<PendingWrite> write_queue_;
 
   // Background work.
-  absl::Mutex work_mu_;
+  Mutex work_mu_;
+  CondVar work_cv_;
   bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
   bool work_requested_ ABSL_GUARDED_BY(work_mu_) = false;
-  absl::Status background_status_ ABSL_GUARDED_BY(work_mu_);
   std::thread worker_;
-  // Serialises flushes and merges with each other.
-  absl::Mutex merge_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
-  // Flushed segments a merge replaced, removed from RocksDB once no search
-  // holds them any more.
-  std::vector<std::pair<uint32_t, std::weak_ptr<segment::Segment>>> retired_
-      ABSL_GUARDED_BY(merge_mu_);
-  absl::Status RemoveRetired() ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
-  // Writes the values `produce` gives as segment `id`'s SST file and has
-  // RocksDB adopt it; the file is removed on any error.
-  absl::Status WriteSegment(
-      uint32_t id,
-      const std::function<absl::Status(segment::ValueSink*)>& produce);
+
+  mutable Mutex bg_mu_;
+  absl::Status bg_error_ ABSL_GUARDED_BY(bg_mu_);
 };
 
 }  // namespace sift::storage

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "services/storage/internal/test_util.h"
 #include "services/storage/segment_index.h"
+#include "services/storage/storage_handler.h"
 
 namespace sift::storage {
 namespace {
@@ -91,7 +92,8 @@ TEST(SegmentIndexCrashTest, AcknowledgedWritesSurviveKill9) {
     EXPECT_TRUE(result.found()) << result.id() << " was acknowledged";
   }
   // Postings and counters came back with the documents, consistently.
-  auto search = (*index)->Search(SearchFor(Term("survivor"), 0));
+  auto search =
+      StorageHandler(index->get()).Search(SearchFor(Term("survivor"), 0));
   ASSERT_THAT(search, IsOk());
   EXPECT_GE(search->total_hits(), acknowledged);
   EXPECT_EQ(search->total_hits(), (*index)->DocCount());

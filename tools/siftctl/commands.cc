@@ -376,7 +376,9 @@ int Stats(const Invocation& inv, std::ostream& out, std::ostream& err) {
   }
   out.flush();
   for (const v1::ShardStats& shard : response.shards()) {
-    if (!shard.error().empty()) return kExitFailure;
+    if (!shard.error().empty() || !shard.background_error().empty()) {
+      return kExitFailure;
+    }
   }
   return kExitOk;
 }

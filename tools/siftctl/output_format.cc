@@ -362,11 +362,17 @@ std::string FormatStatsTable(const v1::ClusterStatsResponse& response) {
   rows.push_back({"SHARD", "ADDRESS", "DOCUMENTS", "DISK", "ERROR"});
   for (const v1::ShardStats& shard : response.shards()) {
     const bool failed = !shard.error().empty();
+    // A shard that answers but refuses writes says why in the same column.
+    const std::string error =
+        failed ? shard.error()
+        : shard.background_error().empty()
+            ? ""
+            : absl::StrCat("writes stopped: ", shard.background_error());
     rows.push_back({absl::StrCat(shard.shard()),
                     CleanForDisplay(shard.address()),
                     failed ? "-" : WithThousands(shard.documents()),
                     failed ? "-" : HumanBytes(shard.disk_bytes()),
-                    CleanForDisplay(shard.error())});
+                    CleanForDisplay(error)});
   }
   rows.push_back({"total", "", WithThousands(response.total_documents()),
                   HumanBytes(response.total_disk_bytes()), ""});

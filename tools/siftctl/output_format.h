@@ -73,7 +73,9 @@ std::string FormatTrecLines(absl::string_view qid,
                             const v1::SearchResponse& response,
                             uint64_t first_rank, absl::string_view run_name);
 
-// Cluster statistics as a table with a totals row.
+// Cluster statistics as a table with a totals row; a shard that did not
+// answer, or whose writes are stopped by a failed flush or merge, says so
+// in the ERROR column.
 std::string FormatStatsTable(const v1::ClusterStatsResponse& response);
 
 // `message` as JSON with the proto field names and every field printed

@@ -222,6 +222,13 @@ TEST(StatsTableTest, ListsShardsWithTotalsAndErrors) {
             "1      127.0.0.1:7711          -        -  UNAVAILABLE: "
             "connection refused");
   EXPECT_EQ(lines[3], "total                     21,578  3.0 MiB");
+
+  response.mutable_shards(0)->set_background_error(
+      "RESOURCE_EXHAUSTED: disk full");
+  lines = absl::StrSplit(FormatStatsTable(response), '\n');
+  EXPECT_EQ(lines[1],
+            "0      127.0.0.1:7710     21,578  3.0 MiB  writes stopped: "
+            "RESOURCE_EXHAUSTED: disk full");
 }
 
 TEST(JsonTest, UsesProtoFieldNamesAndPrintsZeroFields) {

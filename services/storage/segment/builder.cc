@@ -14,10 +14,6 @@
 namespace sift::storage::segment {
 namespace {
 
-bool IsDeleted(const std::vector<uint64_t>& bits, uint32_t doc) {
-  return (bits[doc >> 6] >> (doc & 63)) & 1;
-}
-
 Published PublishedOf(const v1::Document& document) {
   if (!document.has_published_at()) return std::nullopt;
   return std::make_pair(document.published_at().seconds(),
@@ -169,7 +165,7 @@ absl::StatusOr<SegmentValues> BuildSegment(
   return values;
 }
 
-absl::Status MergeSegments(absl::Span<const MergeSource> sources,
+absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
                            std::vector<std::vector<uint32_t>>* doc_maps,
                            ValueSink* out) {
   ColumnsWriter columns;
@@ -181,7 +177,7 @@ absl::Status MergeSegments(absl::Span<const MergeSource> sources,
     std::vector<uint32_t>& map = (*doc_maps)[s];
     map.assign(segment.doc_count(), kNoMoreDocs);
     for (uint32_t doc = 0; doc < segment.doc_count(); ++doc) {
-      if (IsDeleted(sources[s].deleted, doc)) continue;
+      if (sources[s].live_docs->IsDeleted(doc)) continue;
       map[doc] = meta.doc_count++;
       meta.total_title_terms += c.title_lengths[doc];
       meta.total_body_terms += c.body_lengths[doc];

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "services/storage/segment/live_docs.h"
 #include "services/storage/segment/segment.h"
 #include "services/storage/segment/values.h"
 #include "sift/v1/storage.pb.h"
@@ -26,19 +27,13 @@ struct SegmentDocument {
 absl::StatusOr<SegmentValues> BuildSegment(
     absl::Span<const SegmentDocument> docs);
 
-// One input of a merge and the deletions to drop from it.
-struct MergeSource {
-  const Segment* segment = nullptr;
-  std::vector<uint64_t> deleted;  // Segment::deleted_bits() at merge start
-};
-
 // Writes to `out`, in key order, the values of one segment holding the
-// live documents of `sources`, in order. (*doc_maps)[s][d] is the new
-// number of document d of source s, or kNoMoreDocs when it was dropped.
-// The values stream out as they are merged, so a large merge holds only
-// its postings in memory, not its positions. DATA_LOSS when a source is
-// corrupt; `out`'s own errors are passed on.
-absl::Status MergeSegments(absl::Span<const MergeSource> sources,
+// live documents of `sources` (as their LiveDocs say), in order.
+// (*doc_maps)[s][d] is the new number of document d of source s, or kNoMoreDocs
+// when it was dropped. The values stream out as they are merged, so a large
+// merge holds only its postings in memory, not its positions. DATA_LOSS when a
+// source is corrupt; `out`'s own errors are passed on.
+absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
                            std::vector<std::vector<uint32_t>>* doc_maps,
                            ValueSink* out);
 

@@ -1,176 +1,29 @@
 #ifndef SIFT_SERVICES_STORAGE_SEGMENT_SEARCH_H_
 #define SIFT_SERVICES_STORAGE_SEGMENT_SEARCH_H_
 
-// Query execution over segments: document at a time, one segment after the
-// other, sharing one top-k. A disjunction of terms (the common free-text
-// query) runs with block-max WAND, which skips whole blocks of postings
-// that cannot reach the current k-th score; everything else runs through
-// a tree of iterators where conjunctions leapfrog from the rarest term and
-// phrases check positions only for documents that have every term.
+// Query execution over the segments of one index view: document at a time,
+// one segment after the other, sharing one top-k. A disjunction of plain
+// terms (the common free-text query) runs with block-max WAND (wand.h);
+// everything else runs through a tree of iterators (iterators.h). Both
+// score the term proximity bonus (proximity.h) only for documents that
+// might enter the top k, so the top k is exact under the full score.
 
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <string>
-#include <utility>
-#include <vector>
-
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "services/storage/scoring.h"
-#include "services/storage/segment/segment.h"
-#include "sift/v1/document.pb.h"
+#include "services/storage/segment/live_docs.h"
+#include "services/storage/segment/plan.h"
 
 namespace sift::storage::segment {
 
-// A query plan with each term's field and idf resolved and keywords
-// normalised; mirrors v1::QueryNode.
-struct PlanNode {
-  // kPrefix: every term of `keyword_field` (kText for title and body)
-  // starting with `term`, each match scoring `idf` (a constant). kFuzzy:
-  // every text term within `slop` edits of `term` (sharing its first
-  // character), scoring `idf` likewise. Both match terms with
-  // analysis::PrefixMatches and analysis::FuzzyMatches, which snippets use
-  // too. kDateRange: every document whose
-  // published_at lies in [from, to), scoring 0; undated ones never match.
-  enum class Kind {
-    kTerm,
-    kKeyword,
-    kPhrase,
-    kBoolean,
-    kMatchAll,
-    kPrefix,
-    kFuzzy,
-    kDateRange
-  };
-  Kind kind = Kind::kMatchAll;
-  // kTerm, kPhrase, kPrefix of text: the text fields counted; kKeyword:
-  // kSource / kTag.
-  TextFields fields = TextFields::kTitleAndBody;
-  TermField keyword_field = TermField::kSource;
-  std::string term;                // kTerm, kKeyword, kPrefix
-  std::vector<std::string> terms;  // kPhrase
-  uint32_t slop = 0;               // kPhrase; kFuzzy: the edits allowed
-  double idf = 0.0;                // kTerm, kKeyword; the sum for kPhrase
-  // The document frequencies the idfs come from, for explanations: kTerm,
-  // kKeyword in `doc_freq`; kPhrase one per term in `doc_freqs`.
-  uint64_t doc_freq = 0;
-  std::vector<uint64_t> doc_freqs;
-  // kDateRange: (seconds, nanos) bounds; nullopt is open.
-  std::optional<std::pair<int64_t, int32_t>> from;  // inclusive
-  std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
-  std::vector<PlanNode> must;
-  std::vector<PlanNode> should;
-  std::vector<PlanNode> must_not;
-};
-
-// Filters with keywords normalised; empty lists do not filter.
-struct FilterSpec {
-  std::vector<std::string> sources;                 // any of
-  std::vector<std::string> tags;                    // all of
-  std::optional<std::pair<int64_t, int32_t>> from;  // inclusive
-  std::optional<std::pair<int64_t, int32_t>> to;    // exclusive
-};
-
-// The sort key of a hit that a search resumes after (search-after paging).
-struct SearchAfter {
-  double score = 0.0;   // relevance order
-  Published published;  // the date orders; nullopt: undated
-  std::string id;       // every order's tie-break
-};
-
-// A facet counted over every match (v1::FacetRequest, resolved).
-struct FacetSpec {
-  enum class Kind { kSource, kTags, kPublished };
-  // The calendar buckets of kPublished, in UTC.
-  enum class Unit { kDay, kMonth, kYear };
-  Kind kind = Kind::kSource;
-  Unit unit = Unit::kMonth;
-};
-
-// The counts of one facet over the matches of every segment searched.
-// Memory grows with the distinct values, never with the matches.
-struct FacetCounts {
-  // kSource, kTags: normalised value -> matches that have it.
-  absl::flat_hash_map<std::string, uint64_t> values;
-  // kPublished: the bucket's first instant (Unix seconds) -> matches in it.
-  absl::flat_hash_map<int64_t, uint64_t> buckets;
-  // Matches without a value (no source, no tags, undated).
-  uint64_t missing = 0;
-};
-
-// The first instant (Unix seconds, UTC) of the `unit` bucket holding
-// `seconds`.
-int64_t BucketStart(int64_t seconds, FacetSpec::Unit unit);
-
-struct SearchSpec {
-  const PlanNode* root = nullptr;
-  const Bm25f* bm25 = nullptr;
-  FilterSpec filters;
-  uint32_t limit = 10;
-  v1::SortOrder sort = v1::SORT_ORDER_RELEVANCE;
-  // When set, only hits strictly after it in `sort` order (ties by id) are
-  // returned; total_hits still counts every match.
-  std::optional<SearchAfter> after;
-  // Matches are counted exactly up to this many; beyond it, relevance
-  // queries may skip documents that cannot enter the top `limit`, and the
-  // total becomes a lower bound.
-  uint64_t exact_total_hits_up_to = 1000;
-  // Facets to count over every match. When there are any, every match is
-  // visited (nothing is pruned) and total_hits is exact.
-  std::vector<FacetSpec> facets;
-  // Explain the score of every returned hit (only those): computed once
-  // the hits are chosen, by the iterators that score them, so it changes
-  // neither the hits nor their order.
-  bool explain = false;
-};
-
-struct SearchHit {
-  double score = 0.0;
-  std::string id;
-  Published published;
-  // With SearchSpec::explain: how `score` was computed; the root's value
-  // equals `score`.
-  std::optional<v1::Explanation> explanation;
-};
-
-struct SearchResult {
-  std::vector<SearchHit> hits;  // best first
-  uint64_t total_hits = 0;
-  bool total_hits_is_lower_bound = false;
-  // One per spec.facets entry, in order.
-  std::vector<FacetCounts> facets;
-};
-
-// Most terms one prefix may expand to in one segment; past it the search
-// fails with INVALID_ARGUMENT, asking for a longer prefix.
-inline constexpr size_t kMaxPrefixTerms = 10000;
-
-// Largest proximity window a request may ask for.
-inline constexpr uint32_t kMaxProximityWindow = 1000;
-
-// Most values (or date buckets) of one facet a shard returns: past it, only
-// the most frequent, and the shard's counts say they were truncated. The
-// coordinator sums counts across shards, so a shard returns every value
-// it can for the merged top values to be exact.
-inline constexpr size_t kMaxShardFacetValues = 50000;
-
-// Runs `spec` over `segments` (with their deletions, which the caller keeps
-// still for the duration). Scores are summed in plan order, so a document
-// scores the same whichever path found it and however the collection is
-// segmented or sharded. DATA_LOSS on corrupt segment data.
-absl::StatusOr<SearchResult> Search(
-    absl::Span<const std::shared_ptr<Segment>> segments,
-    const SearchSpec& spec);
-
-// How often a phrase occurs in one field, given each phrase term's sorted
-// positions there (positions[i] for the i-th term): a start p0 of the first
-// term from which the following terms follow in order, each at the
-// smallest position after the previous one, the last at most
-// (n - 1) + slop after p0. Occurrences may overlap.
-uint32_t CountPhraseOccurrences(
-    const std::vector<std::vector<uint32_t>>& positions, uint32_t slop);
+// Runs `spec` over `segments`, each with the deletions of the caller's view
+// (which must stay alive meanwhile; nothing else is held, and the segments
+// may be read by any number of searches at once). Scores are summed in plan
+// order, so a document scores the same whichever path found it and however
+// the collection is segmented or sharded. INVALID_ARGUMENT when a prefix or
+// fuzzy clause expands to too many terms; DATA_LOSS on corrupt segment
+// data.
+absl::StatusOr<SearchResult> Search(absl::Span<const SegmentSnapshot> segments,
+                                    const SearchSpec& spec);
 
 }  // namespace sift::storage::segment
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/big_endian.h"
 #include "common/codec/varint.h"
 #include "common/status/status_macros.h"
 #include "services/storage/internal/rocksdb_status.h"
@@ -10,16 +11,12 @@
 namespace sift::storage::segment {
 namespace {
 
+using codec::GetBigEndian32;
 using codec::GetVarint32;
 using codec::GetVarint64;
+using codec::PutBigEndian32;
 using codec::PutVarint32;
 using codec::PutVarint64;
-
-void PutBigEndian32(std::string* out, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<char>((value >> shift) & 0xFF));
-  }
-}
 
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
@@ -106,7 +103,7 @@ absl::Status ColumnsWriter::Finish(ValueSink* out) {
   return status;
 }
 
-absl::StatusOr<std::shared_ptr<Segment>> Segment::FromMemory(
+absl::StatusOr<std::shared_ptr<const Segment>> Segment::FromMemory(
     uint32_t id, SegmentValues values) {
   std::shared_ptr<Segment> segment(new Segment(id, SegmentStore()));
   segment->memory_ = std::move(values);
@@ -115,35 +112,38 @@ absl::StatusOr<std::shared_ptr<Segment>> Segment::FromMemory(
   return segment;
 }
 
-absl::StatusOr<std::shared_ptr<Segment>> Segment::Open(
+absl::StatusOr<std::shared_ptr<const Segment>> Segment::Open(
     const SegmentStore& store, uint32_t id) {
   std::shared_ptr<Segment> segment(new Segment(id, store));
   segment->prefix_ = SegmentPrefix(id);
   SIFT_RETURN_IF_ERROR(segment->LoadColumns());
+  return segment;
+}
+
+absl::StatusOr<std::shared_ptr<const LiveDocs>> Segment::ReadLiveDocs() const {
+  if (in_memory()) return LiveDocs::AllLive(doc_count());
   // Deletions: "S<id>X<doc>" keys.
-  const std::string lower = segment->prefix_ + kDeletedTag;
+  const std::string lower = prefix_ + kDeletedTag;
   std::string upper = lower;
   upper.back() = static_cast<char>(kDeletedTag + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions options;
   options.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(
-      store.db->NewIterator(options, store.family));
+      store_.db->NewIterator(options, store_.family));
+  std::vector<uint32_t> deleted;
   for (it->Seek(lower); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
-    if (key.size() != lower.size() + 4) return Corrupt(id, "bad deletion key");
-    const auto* p =
-        reinterpret_cast<const unsigned char*>(key.data()) + lower.size();
-    const uint32_t doc = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-                         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-    if (doc >= segment->doc_count()) {
-      return Corrupt(id, "deletion beyond the last document");
+    if (key.size() != lower.size() + 4) return Corrupt(id_, "bad deletion key");
+    const uint32_t doc = GetBigEndian32(key.data() + lower.size());
+    if (doc >= doc_count()) {
+      return Corrupt(id_, "deletion beyond the last document");
     }
-    segment->MarkDeleted(doc);
+    deleted.push_back(doc);
   }
   SIFT_RETURN_IF_ERROR(
       internal::FromRocksDbStatus(it->status(), "scanning a segment"));
-  return segment;
+  return LiveDocs::WithDeletedDocs(doc_count(), deleted);
 }
 
 absl::StatusOr<bool> Segment::Get(absl::string_view key,
@@ -235,22 +235,12 @@ std::unique_ptr<Segment::PostingsIterator> Segment::NewPostingsIterator(
   return std::make_unique<StoredPostingsIterator>(store_, prefix_, tag, start);
 }
 
-void Segment::MarkDeleted(uint32_t doc) {
-  uint64_t& word = deleted_[doc >> 6];
-  const uint64_t bit = uint64_t{1} << (doc & 63);
-  if ((word & bit) == 0) {
-    word |= bit;
-    ++deleted_count_;
-  }
-}
-
 absl::Status Segment::LoadColumns() {
   ValueHolder holder;
   SIFT_ASSIGN_OR_RETURN(bool found, Get(kMetaKey, &holder));
   if (!found) return Corrupt(id_, "no meta");
   SIFT_ASSIGN_OR_RETURN(meta_, SegmentMeta::Decode(holder.value));
   const uint32_t n = meta_.doc_count;
-  deleted_.assign((n + 63) / 64, 0);
 
   SIFT_ASSIGN_OR_RETURN(found, Get(kIdsColumnKey, &holder));
   if (!found) return Corrupt(id_, "no id column");

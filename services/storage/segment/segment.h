@@ -6,7 +6,9 @@
 // kept column-wise. A segment is a sorted set of key/value pairs, the same
 // whether it lives in memory (the newest documents, searchable at once) or
 // in RocksDB (flushed and merged ones); only where the values come from
-// differs. Deletions are the one mutable part, a bitset the owner guards.
+// differs. A segment never changes once made: its deletions are kept apart,
+// in the LiveDocs of each index view (live_docs.h), so any number of
+// threads may read it without a lock.
 
 #include <cstdint>
 #include <functional>
@@ -21,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "rocksdb/db.h"
+#include "services/storage/segment/live_docs.h"
 #include "services/storage/segment/values.h"
 
 namespace sift::storage::segment {
@@ -114,10 +117,10 @@ struct SegmentStore {
 class Segment {
  public:
   // A segment held in memory; `values` maps in-segment keys to values.
-  static absl::StatusOr<std::shared_ptr<Segment>> FromMemory(
+  static absl::StatusOr<std::shared_ptr<const Segment>> FromMemory(
       uint32_t id, SegmentValues values);
-  // A flushed segment, with its deletions.
-  static absl::StatusOr<std::shared_ptr<Segment>> Open(
+  // A flushed segment. Its values must stay in the store while it lives.
+  static absl::StatusOr<std::shared_ptr<const Segment>> Open(
       const SegmentStore& store, uint32_t id);
 
   uint32_t id() const { return id_; }
@@ -148,14 +151,9 @@ class Segment {
   std::unique_ptr<PostingsIterator> NewPostingsIterator(
       char tag = kPostingsTag, absl::string_view start = {}) const;
 
-  // Deletions. The owner serialises writers with readers.
-  bool IsDeleted(uint32_t doc) const {
-    return (deleted_[doc >> 6] >> (doc & 63)) & 1;
-  }
-  void MarkDeleted(uint32_t doc);
-  uint32_t deleted_count() const { return deleted_count_; }
-  uint32_t live_count() const { return meta_.doc_count - deleted_count_; }
-  std::vector<uint64_t> deleted_bits() const { return deleted_; }
+  // The deletions recorded beside a flushed segment (DeletedKey), read
+  // from the store; every document live for a memory segment.
+  absl::StatusOr<std::shared_ptr<const LiveDocs>> ReadLiveDocs() const;
 
  private:
   Segment(uint32_t id, SegmentStore store) : id_(id), store_(store) {}
@@ -168,8 +166,6 @@ class Segment {
   size_t memory_bytes_ = 0;
   SegmentMeta meta_;
   Columns columns_;
-  std::vector<uint64_t> deleted_;
-  uint32_t deleted_count_ = 0;
 };
 
 }  // namespace sift::storage::segment

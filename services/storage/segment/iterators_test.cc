@@ -1,4 +1,4 @@
-#include "services/storage/segment/search.h"
+#include "services/storage/segment/iterators.h"
 
 #include "gtest/gtest.h"
 

@@ -1,0 +1,69 @@
+#ifndef SIFT_SERVICES_STORAGE_INDEX_FORMAT_H_
+#define SIFT_SERVICES_STORAGE_INDEX_FORMAT_H_
+
+// The shard's keys and values outside the segments themselves
+// (docs/storage-format.md): the column families, where an id lives, the
+// log of documents not yet flushed, and the list of flushed segments.
+// Encoding only; nothing here touches RocksDB.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "services/storage/segment/builder.h"
+#include "sift/v1/storage.pb.h"
+
+namespace sift::storage {
+
+// Column families, in the order RocksDB opens them.
+enum FamilyIndex { kDefault, kDocs, kIds, kPending, kSegments, kMeta };
+inline constexpr const char* kFamilyNames[] = {"default", "docs",     "ids",
+                                               "pending", "segments", "meta"};
+inline constexpr int kFamilyCount = 6;
+
+// The meta family's keys, and the format this build reads and writes.
+inline constexpr char kFormatKey[] = "format";
+inline constexpr char kFormat[] = "sift-segments-2";
+inline constexpr char kSegmentListKey[] = "segments";
+inline constexpr char kNextSegmentKey[] = "next_segment";
+
+// Where a document lives: segment id and doc number (the ids family's
+// value), 8 bytes, big-endian.
+struct Location {
+  uint32_t segment = 0;
+  uint32_t doc = 0;
+
+  std::string Encode() const;
+  static std::optional<Location> Decode(absl::string_view value);
+  friend bool operator==(const Location&, const Location&) = default;
+};
+
+// The pending family's key of memory segment `segment_id`'s log entry, and
+// the id back from one; nullopt for a key of another shape.
+std::string PendingKey(uint32_t segment_id);
+std::optional<uint32_t> DecodePendingKey(absl::string_view key);
+
+// The log of a memory segment: varint count, then per document its id,
+// its serialized title AnalyzedField and its serialized body AnalyzedField,
+// each as varint length + bytes. The rest of a document is in `docs`.
+std::string EncodeLogEntry(absl::Span<const segment::SegmentDocument> docs);
+// The logged documents, with only their id, title and body set. DATA_LOSS
+// when the bytes are not a log entry.
+absl::StatusOr<std::vector<v1::AnalyzedDocument>> DecodeLogEntry(
+    absl::string_view in);
+
+// The flushed segments' ids (kSegmentListKey's value).
+std::string EncodeSegmentList(absl::Span<const uint32_t> ids);
+absl::StatusOr<std::vector<uint32_t>> DecodeSegmentList(absl::string_view in);
+
+// kNextSegmentKey's value: the smallest id never given to a segment.
+std::string EncodeSegmentId(uint32_t id);
+absl::StatusOr<uint32_t> DecodeSegmentId(absl::string_view in);
+
+}  // namespace sift::storage
+
+#endif  // SIFT_SERVICES_STORAGE_INDEX_FORMAT_H_

@@ -1,0 +1,99 @@
+#include "services/storage/merge_policy.h"
+
+#include <algorithm>
+#include <map>
+
+namespace sift::storage {
+
+bool FlushDue(absl::Span<const SegmentStats> segments,
+              const IndexOptions& options) {
+  size_t docs = 0, bytes = 0, count = 0;
+  for (const SegmentStats& s : segments) {
+    if (!s.in_memory) continue;
+    docs += s.doc_count;
+    bytes += s.memory_bytes;
+    ++count;
+  }
+  return count > 0 &&
+         (docs >= options.flush_documents || bytes >= options.flush_bytes ||
+          count >= options.max_memory_segments);
+}
+
+std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
+                                const IndexOptions& options, bool flush_all) {
+  std::vector<const SegmentStats*> memory, stored;
+  for (const SegmentStats& s : segments) {
+    (s.in_memory ? memory : stored).push_back(&s);
+  }
+  std::vector<uint32_t> picked;
+  if (!memory.empty() && (flush_all || FlushDue(segments, options))) {
+    std::sort(memory.begin(), memory.end(),
+              [](const auto* a, const auto* b) { return a->id < b->id; });
+    for (const SegmentStats* s : memory) picked.push_back(s->id);
+    return picked;
+  }
+  if (flush_all) return picked;
+  const size_t factor = std::max<size_t>(2, options.merge_factor);
+  std::map<int, std::vector<const SegmentStats*>> tiers;
+  for (const SegmentStats* s : stored) {
+    if (s->live_count > options.max_merge_documents) {
+      const uint32_t deleted = s->doc_count - s->live_count;
+      if (uint64_t{deleted} * 3 > s->doc_count) return {s->id};
+      continue;
+    }
+    int tier = 0;
+    for (uint64_t n = s->live_count; n >= factor; n /= factor) ++tier;
+    tiers[tier].push_back(s);
+  }
+  for (auto& [tier, group] : tiers) {
+    if (group.size() < factor) continue;
+    std::stable_sort(group.begin(), group.end(),
+                     [](const auto* a, const auto* b) {
+                       return a->live_count < b->live_count;
+                     });
+    for (size_t i = 0; i < factor; ++i) picked.push_back(group[i]->id);
+    return picked;
+  }
+  return picked;
+}
+
+std::vector<uint32_t> PickForceMerge(absl::Span<const SegmentStats> segments,
+                                     size_t max_segments) {
+  max_segments = std::max<size_t>(1, max_segments);
+  std::vector<const SegmentStats*> all;
+  size_t memory = 0;
+  for (const SegmentStats& s : segments) {
+    all.push_back(&s);
+    if (s.in_memory) ++memory;
+  }
+  std::vector<const SegmentStats*> inputs;
+  if (all.size() > max_segments) {
+    // Every memory segment, then the smallest flushed ones: memory
+    // segments merge with the flushed ones in the same pass, so a bulk load
+    // is written out once more, not twice.
+    std::stable_sort(all.begin(), all.end(), [](const auto* a, const auto* b) {
+      if (a->in_memory != b->in_memory) return a->in_memory;
+      return a->live_count < b->live_count;
+    });
+    inputs.assign(
+        all.begin(),
+        all.begin() + std::max(all.size() - max_segments + 1, memory));
+  } else {
+    // Few enough segments: flush memory ones and rewrite those with
+    // deletions, one at a time, so that nothing deleted is left (and
+    // document frequencies are exact).
+    for (const SegmentStats* s : all) {
+      if (s->in_memory || s->live_count < s->doc_count) {
+        inputs.push_back(s);
+        break;
+      }
+    }
+  }
+  std::sort(inputs.begin(), inputs.end(),
+            [](const auto* a, const auto* b) { return a->id < b->id; });
+  std::vector<uint32_t> ids;
+  for (const SegmentStats* s : inputs) ids.push_back(s->id);
+  return ids;
+}
+
+}  // namespace sift::storage

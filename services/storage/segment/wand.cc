@@ -1,0 +1,305 @@
+#include "services/storage/segment/wand.h"
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "common/status/status_macros.h"
+#include "services/storage/segment/iterators.h"
+#include "services/storage/segment/postings.h"
+#include "services/storage/segment/proximity.h"
+#include "services/storage/segment/term_scorer.h"
+
+namespace sift::storage::segment {
+namespace {
+
+// One query term's cursor and its bounds.
+struct WandTerm {
+  WandTerm(const Bm25f* bm25, const Columns* columns, double idf)
+      : scorer(bm25, columns, idf, TextFields::kTitleAndBody) {}
+
+  PostingCursor cursor;
+  TermScorer scorer;
+  // BM25F bound over the segment, and the bound of the term's share of the
+  // proximity bonus (0 without the bonus, and for the second cursor of a
+  // term the query repeats: its bonus is counted once).
+  double max_score = 0.0;
+  double max_bonus = 0.0;
+  // Index into the proximity terms, or -1.
+  int proximity = -1;
+  // The same bounds for the block the skip data is on.
+  uint32_t block_last_doc = kNoMoreDocs;
+  double block_max = 0.0;
+  double block_bonus = 0.0;
+};
+
+class Wand {
+ public:
+  Wand(SegmentContext* context, SegmentFilter* filter, const SearchSpec& spec,
+       TopK* top, Totals* totals)
+      : context_(context),
+        filter_(filter),
+        spec_(spec),
+        top_(top),
+        totals_(totals),
+        columns_(context->columns()) {}
+
+  absl::Status Init(const PlanNode& root,
+                    const std::vector<const PlanNode*>& proximity_terms) {
+    std::vector<const PlanNode*> plan_terms;
+    if (root.kind == PlanNode::Kind::kTerm) {
+      plan_terms.push_back(&root);
+    } else {
+      for (const PlanNode& child : root.should) plan_terms.push_back(&child);
+      for (const PlanNode& child : root.must_not) {
+        SIFT_ASSIGN_OR_RETURN(excluded_.emplace_back(),
+                              BuildIter(context_, child));
+      }
+    }
+    for (const PlanNode* node : plan_terms) {
+      SIFT_ASSIGN_OR_RETURN(
+          std::optional<absl::string_view> value,
+          context_->Load(PostingsKey(TermField::kText, node->term)));
+      if (!value) continue;
+      auto term =
+          std::make_unique<WandTerm>(&context_->bm25(), &columns_, node->idf);
+      SIFT_RETURN_IF_ERROR(term->cursor.Init(*value));
+      term->max_score = term->scorer.Bound(term->cursor.header().max_impact);
+      term->cursor.Next();
+      for (size_t p = 0; p < proximity_terms.size(); ++p) {
+        if (proximity_terms[p]->term == node->term) {
+          term->proximity = static_cast<int>(p);
+        }
+      }
+      terms_.push_back(std::move(term));
+    }
+    if (proximity_terms.empty()) return absl::OkStatus();
+    // The bonus reads the positions of the postings the cursors are on:
+    // the first cursor of each proximity term carries it.
+    std::vector<PostingCursor*> cursors(proximity_terms.size(), nullptr);
+    for (auto& term : terms_) {
+      if (term->proximity < 0 || cursors[term->proximity] != nullptr) {
+        term->proximity = -1;
+        continue;
+      }
+      cursors[term->proximity] = &term->cursor;
+    }
+    proximity_ = std::make_unique<ProximityScorer>();
+    SIFT_RETURN_IF_ERROR(proximity_->Init(context_, proximity_terms, cursors));
+    for (auto& term : terms_) {
+      if (term->proximity < 0) continue;
+      term->max_bonus = proximity_->ShareBound(
+          term->proximity, term->cursor.header().max_impact);
+      bonus_carriers_.push_back(term.get());
+    }
+    return absl::OkStatus();
+  }
+
+  // With kCollect, every match is also set in `matched` and nothing is
+  // pruned; without it the loop is the plain top-k search.
+  template <bool kCollect>
+  void Run(std::vector<uint64_t>* matched) {
+    // By plan order, for scoring; `live` is re-sorted by doc.
+    std::vector<WandTerm*> live;
+    for (auto& term : terms_) {
+      by_order_.push_back(term.get());
+      if (term->cursor.doc() != kNoMoreDocs) live.push_back(term.get());
+    }
+    while (!live.empty()) {
+      std::sort(live.begin(), live.end(), [](WandTerm* a, WandTerm* b) {
+        return a->cursor.doc() < b->cursor.doc();
+      });
+      const bool pruning = !kCollect && top_->full() &&
+                           totals_->count >= spec_.exact_total_hits_up_to;
+      // Scores are summed in another order here than in Evaluate; the
+      // margin keeps rounding from pruning a document that ties.
+      const double threshold = pruning
+                                   ? top_->min_score() * (1.0 - 1e-9) - 1e-12
+                                   : -std::numeric_limits<double>::infinity();
+      // The pivot: the first term where the bounds of the terms up to it
+      // reach the threshold. A document before the pivot's can only hold
+      // terms before it. The bonus needs two terms, so it counts from the
+      // second on.
+      double bound = 0.0, bonus = 0.0;
+      size_t pivot = live.size();
+      for (size_t i = 0; i < live.size(); ++i) {
+        bound += live[i]->max_score;
+        bonus += live[i]->max_bonus;
+        if (bound + (i > 0 ? bonus : 0.0) >= threshold) {
+          pivot = i;
+          break;
+        }
+      }
+      if (pivot == live.size()) {
+        totals_->lower_bound = true;
+        break;
+      }
+      const uint32_t pivot_doc = live[pivot]->cursor.doc();
+      while (pivot + 1 < live.size() &&
+             live[pivot + 1]->cursor.doc() == pivot_doc) {
+        ++pivot;
+      }
+      if (pruning) {
+        double block_bound = 0.0, block_bonus = 0.0;
+        uint32_t next = kNoMoreDocs;
+        for (size_t i = 0; i <= pivot; ++i) {
+          WandTerm* term = live[i];
+          term->cursor.ShallowSeek(pivot_doc);
+          next = std::min(next, term->cursor.shallow_last_doc());
+          UpdateBlockBounds(term);
+          block_bound += term->block_max;
+          block_bonus += term->block_bonus;
+        }
+        if (block_bound + (pivot > 0 ? block_bonus : 0.0) < threshold) {
+          totals_->lower_bound = true;
+          if (next != kNoMoreDocs) ++next;
+          if (pivot + 1 < live.size()) {
+            next = std::min(next, live[pivot + 1]->cursor.doc());
+          }
+          for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.SeekTo(next);
+          RemoveExhausted(&live);
+          continue;
+        }
+      }
+      if (live[0]->cursor.doc() == pivot_doc) {
+        Evaluate<kCollect>(pivot_doc, matched);
+        for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.Next();
+      } else {
+        // The documents before the pivot's hold only terms whose bounds
+        // cannot reach the threshold: skipped, and so not counted.
+        totals_->lower_bound = true;
+        for (size_t i = 0; i < pivot; ++i) live[i]->cursor.SeekTo(pivot_doc);
+      }
+      RemoveExhausted(&live);
+    }
+    for (auto& term : terms_) context_->Fail(term->cursor.status());
+  }
+
+ private:
+  template <bool kCollect>
+  void Evaluate(uint32_t doc, std::vector<uint64_t>* matched) {
+    if (!filter_->Accept(doc)) return;
+    for (auto& ex : excluded_) {
+      ex->SeekTo(doc + 1);
+      if (ex->doc() == doc + 1) return;
+    }
+    ++totals_->count;
+    if constexpr (kCollect) {
+      (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
+    }
+    double score = 0.0;
+    for (WandTerm* term : by_order_) {
+      if (term->cursor.doc() != doc) continue;
+      score += term->scorer.Score(doc, term->cursor.tf_title(),
+                                  term->cursor.tf_body());
+    }
+    if (proximity_ != nullptr) {
+      absl::StatusOr<std::optional<double>> bonus = Bonus(doc, score);
+      if (!bonus.ok()) {
+        context_->Fail(bonus.status());
+        return;
+      }
+      if (!bonus->has_value()) return;  // cannot enter
+      score += **bonus;
+    }
+    if (top_->MayTake(score)) {
+      top_->Offer({score, columns_.id(doc), columns_.published(doc),
+                   context_->ordinal(), doc});
+    }
+  }
+
+  // The proximity bonus of `doc` (0 with fewer than two terms in it), or
+  // nullopt when `score` plus any bonus it could have cannot enter the top
+  // k: positions are read only for documents that might.
+  absl::StatusOr<std::optional<double>> Bonus(uint32_t doc, double score) {
+    double bound = 0.0;
+    size_t present = 0;
+    for (WandTerm* term : bonus_carriers_) {
+      if (term->cursor.doc() != doc) continue;
+      bound += term->max_bonus;
+      ++present;
+    }
+    if (present < 2) return 0.0;
+    if (!top_->MayTake(score + WithRoundingMargin(bound))) return std::nullopt;
+    SIFT_RETURN_IF_ERROR(proximity_->MoveTo(doc).status());
+    if (!top_->MayTake(score + proximity_->Bound(doc))) return std::nullopt;
+    return proximity_->Bonus(doc);
+  }
+
+  void UpdateBlockBounds(WandTerm* term) {
+    const uint32_t last = term->cursor.shallow_last_doc();
+    if (last == kNoMoreDocs) {
+      term->block_max = term->block_bonus = 0.0;
+      return;
+    }
+    // Cached per block: the skip entry changes with its last doc.
+    if (term->block_last_doc == last) return;
+    term->block_last_doc = last;
+    const Impact& impact = term->cursor.shallow_impact();
+    term->block_max = term->scorer.Bound(impact);
+    term->block_bonus = term->proximity >= 0
+                            ? proximity_->ShareBound(term->proximity, impact)
+                            : 0.0;
+  }
+
+  void RemoveExhausted(std::vector<WandTerm*>* live) {
+    live->erase(std::remove_if(live->begin(), live->end(),
+                               [this](WandTerm* t) {
+                                 if (t->cursor.doc() != kNoMoreDocs) {
+                                   return false;
+                                 }
+                                 context_->Fail(t->cursor.status());
+                                 return true;
+                               }),
+                live->end());
+  }
+
+  SegmentContext* context_;
+  SegmentFilter* filter_;
+  const SearchSpec& spec_;
+  TopK* top_;
+  Totals* totals_;
+  const Columns& columns_;
+  std::vector<std::unique_ptr<WandTerm>> terms_;
+  std::vector<WandTerm*> by_order_;
+  std::vector<std::unique_ptr<Iter>> excluded_;
+  std::unique_ptr<ProximityScorer> proximity_;
+  std::vector<WandTerm*> bonus_carriers_;
+};
+
+}  // namespace
+
+bool WandApplies(const PlanNode& root) {
+  if (root.kind == PlanNode::Kind::kTerm) {
+    return root.fields == TextFields::kTitleAndBody;
+  }
+  if (root.kind != PlanNode::Kind::kBoolean || !root.must.empty() ||
+      root.should.empty()) {
+    return false;
+  }
+  for (const PlanNode& child : root.should) {
+    if (child.kind != PlanNode::Kind::kTerm ||
+        child.fields != TextFields::kTitleAndBody) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status RunWand(SegmentContext* context, const PlanNode& root,
+                     const std::vector<const PlanNode*>& proximity_terms,
+                     SegmentFilter* filter, const SearchSpec& spec, TopK* top,
+                     Totals* totals, std::vector<uint64_t>* matched) {
+  Wand wand(context, filter, spec, top, totals);
+  SIFT_RETURN_IF_ERROR(wand.Init(root, proximity_terms));
+  if (matched != nullptr) {
+    wand.Run<true>(matched);
+  } else {
+    wand.Run<false>(nullptr);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sift::storage::segment

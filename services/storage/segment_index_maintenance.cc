@@ -1,0 +1,206 @@
+// SegmentIndex: flushes and merges, on the background thread or on request,
+// and what happens when one fails.
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/storage/internal/rocksdb_status.h"
+#include "services/storage/merge_policy.h"
+#include "services/storage/segment/builder.h"
+#include "services/storage/segment/postings.h"
+#include "services/storage/segment_index.h"
+
+namespace sift::storage {
+
+using internal::FromRocksDbStatus;
+
+absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
+  // The inputs as the current view has them: the merge drops what is
+  // deleted there, and documents deleted while it runs are deleted in its
+  // output at the commit.
+  const std::shared_ptr<const IndexView> start = CurrentView();
+  std::vector<ViewSegment> inputs;
+  std::vector<segment::SegmentSnapshot> sources;
+  for (uint32_t id : ids) {
+    const ViewSegment* segment = start->Find(id);
+    if (segment == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("segment ", id, " to merge is not in the index"));
+    }
+    inputs.push_back(*segment);
+    sources.push_back({segment->segment.get(), segment->live_docs.get()});
+  }
+  uint32_t id = 0;
+  {
+    MutexLock write_lock(&write_mu_);
+    id = next_segment_id_++;
+  }
+  std::vector<std::vector<uint32_t>> doc_maps;
+  SIFT_RETURN_IF_ERROR(db_->WriteSegment(id, [&](segment::ValueSink* out) {
+    return segment::MergeSegments(sources, &doc_maps, out);
+  }));
+
+  MutexLock write_lock(&write_mu_);
+  const std::shared_ptr<const IndexView> now = CurrentView();
+  for (const ViewSegment& input : inputs) {
+    const ViewSegment* current = now->Find(input.segment->id());
+    if (current == nullptr || current->segment != input.segment) {
+      return absl::InternalError(
+          absl::StrCat("segment ", input.segment->id(),
+                       " was merged twice; the second merge is abandoned"));
+    }
+  }
+  rocksdb::WriteBatch batch;
+  std::vector<uint32_t> deleted_meanwhile;
+  for (size_t s = 0; s < inputs.size(); ++s) {
+    const segment::Segment& input = *inputs[s].segment;
+    const segment::LiveDocs& live = *now->Find(input.id())->live_docs;
+    const segment::Columns& c = input.columns();
+    for (uint32_t d = 0; d < input.doc_count(); ++d) {
+      const uint32_t to = doc_maps[s][d];
+      if (to == segment::kNoMoreDocs) continue;
+      if (live.IsDeleted(d)) {
+        batch.Put(db_->family(kSegments), segment::DeletedKey(id, to), "");
+        deleted_meanwhile.push_back(to);
+      } else {
+        const absl::string_view doc_id = c.id(d);
+        batch.Put(db_->family(kIds),
+                  rocksdb::Slice(doc_id.data(), doc_id.size()),
+                  Location{id, to}.Encode());
+      }
+    }
+    if (input.in_memory()) {
+      batch.Delete(db_->family(kPending), PendingKey(input.id()));
+    }
+  }
+  const std::set<uint32_t> replaced(ids.begin(), ids.end());
+  std::vector<uint32_t> persisted;
+  for (const ViewSegment& s : now->segments()) {
+    const uint32_t sid = s.segment->id();
+    if (!s.segment->in_memory() && !replaced.count(sid)) {
+      persisted.push_back(sid);
+    }
+  }
+  persisted.push_back(id);
+  batch.Put(db_->family(kMeta), kSegmentListKey, EncodeSegmentList(persisted));
+  batch.Put(db_->family(kMeta), kNextSegmentKey,
+            EncodeSegmentId(next_segment_id_));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  absl::Status written = FromRocksDbStatus(
+      db_->db()->Write(write_options, &batch), "writing a merged segment");
+  if (!written.ok()) {
+    // The segment was adopted but never listed: drop it now rather than at
+    // the next start. If that fails too, the next start does it.
+    db_->DropSegments({id}).IgnoreError();
+    return written;
+  }
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<const segment::Segment> merged,
+                        segment::Segment::Open(db_->segment_store(), id));
+  IndexViewBuilder next(now);
+  for (uint32_t sid : ids) next.Remove(sid);
+  next.Add({merged, segment::LiveDocs::WithDeletedDocs(merged->doc_count(),
+                                                       deleted_meanwhile)});
+  Publish(next.Build());
+  // The replaced segments' values go once no view holds them.
+  for (const ViewSegment& input : inputs) {
+    if (!input.segment->in_memory()) {
+      retired_.emplace_back(input.segment->id(), input.segment);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::RemoveRetired() {
+  std::vector<uint32_t> expired;
+  // Not a hand-written compaction loop: moving an entry onto itself would
+  // empty its weak_ptr and drop a segment a search still reads.
+  std::erase_if(retired_, [&expired](const auto& entry) {
+    if (!entry.second.expired()) return false;
+    expired.push_back(entry.first);
+    return true;
+  });
+  return db_->DropSegments(expired);
+}
+
+absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all) {
+  MutexLock merge_lock(&merge_mu_);
+  SIFT_RETURN_IF_ERROR(RemoveRetired());
+  const std::vector<uint32_t> ids =
+      PickMerge(CurrentView()->Stats(), options_, flush_all);
+  if (ids.empty()) return false;
+  SIFT_RETURN_IF_ERROR(MergeInto(ids));
+  return true;
+}
+
+void SegmentIndex::RecordBackgroundStatus(const absl::Status& status) {
+  {
+    MutexLock lock(&bg_mu_);
+    if (bg_error_.ok() && status.ok()) return;
+    bg_error_ = status;
+  }
+  if (options_.on_background_status) options_.on_background_status(status);
+}
+
+void SegmentIndex::BackgroundLoop() {
+  absl::Duration retry = options_.retry_delay;
+  bool failing = false;
+  while (true) {
+    {
+      MutexLock lock(&work_mu_);
+      // Wakes up now and then to merge what deletions made worth it, and,
+      // after a failure, to try again.
+      const absl::Time deadline =
+          absl::Now() + (failing ? retry : absl::Seconds(5));
+      while (!stopping_ && !work_requested_ &&
+             !work_cv_.WaitWithDeadline(&work_mu_, deadline)) {
+      }
+      if (stopping_) return;
+      work_requested_ = false;
+    }
+    absl::Status status;
+    while (true) {
+      absl::StatusOr<bool> did = DoWork(/*flush_all=*/false);
+      if (!did.ok()) {
+        status = did.status();
+        break;
+      }
+      if (!*did) break;
+      MutexLock lock(&work_mu_);
+      if (stopping_) return;
+    }
+    if (!status.ok()) {
+      retry = failing ? std::min(retry * 2, options_.max_retry_delay)
+                      : options_.retry_delay;
+      failing = true;
+    } else {
+      failing = false;
+    }
+    RecordBackgroundStatus(status);
+  }
+}
+
+absl::Status SegmentIndex::Flush() {
+  SIFT_RETURN_IF_ERROR(DoWork(/*flush_all=*/true).status());
+  while (true) {
+    SIFT_ASSIGN_OR_RETURN(bool did, DoWork(/*flush_all=*/false));
+    if (!did) return absl::OkStatus();
+  }
+}
+
+absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
+  while (true) {
+    // Chosen under the merge lock, so that no background flush or merge
+    // takes the same segments meanwhile.
+    MutexLock merge_lock(&merge_mu_);
+    const std::vector<uint32_t> ids =
+        PickForceMerge(CurrentView()->Stats(), max_segments);
+    if (ids.empty()) return absl::OkStatus();
+    SIFT_RETURN_IF_ERROR(MergeInto(ids));
+  }
+}
+
+}  // namespace sift::storage

@@ -1,0 +1,328 @@
+// SegmentIndex: the write path. A write is prepared on the caller's thread
+// (checks, the new documents' memory segment and log entry), then committed
+// in a group with whatever other writes arrived meanwhile: one MultiGet of
+// their ids, one synced write, one new view.
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "services/storage/analyzed_field.h"
+#include "services/storage/internal/rocksdb_status.h"
+#include "services/storage/merge_policy.h"
+#include "services/storage/segment/builder.h"
+#include "services/storage/segment/postings.h"
+#include "services/storage/segment_index.h"
+
+namespace sift::storage {
+namespace {
+
+using internal::FromRocksDbStatus;
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+// What PrepareWrite requires of a full-text field: terms the postings keys
+// can hold, and positions that name them.
+absl::Status CheckAnalyzedField(const v1::AnalyzedField& field,
+                                const std::string& path) {
+  for (int i = 0; i < field.vocabulary_size(); ++i) {
+    const std::string& term = field.vocabulary(i);
+    if (term.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".vocabulary[", i, "]: a term must not be empty"));
+    }
+    if (term.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".vocabulary[", i, "]: a term must not contain a NUL byte"));
+    }
+  }
+  return CheckTermIds(field, path);
+}
+
+}  // namespace
+
+// What PrepareWrite works out for CommitWrite.
+struct SegmentIndex::Prepared final : Index::PreparedWrite {
+  const v1::WriteRequest* request = nullptr;
+  std::vector<std::string> distinct;  // ids in order of first appearance
+  std::vector<size_t> slot_of_op;     // op -> index into distinct
+  std::vector<uint32_t> new_doc_of;   // per distinct id, or kNoMoreDocs
+  std::vector<std::string> blobs;     // per distinct id, when upserted
+  size_t new_doc_count = 0;
+  segment::SegmentValues built;
+  std::string log_entry;
+};
+
+// A prepared write waiting in the write queue, and its result.
+struct SegmentIndex::PendingWrite {
+  Prepared* write = nullptr;
+  absl::StatusOr<v1::WriteResponse> result;
+};
+
+absl::Status SegmentIndex::KeywordsOf(const v1::Document& doc,
+                                      const std::string& path,
+                                      segment::SegmentDocument* out) {
+  out->source.clear();
+  if (!doc.source().empty()) {
+    absl::StatusOr<std::string> source = NormalizeKeyword(doc.source());
+    if (!source.ok()) {
+      return WithPrefix(source.status(), path + ".source: ");
+    }
+    out->source = *std::move(source);
+  }
+  std::set<std::string> tags;
+  for (int j = 0; j < doc.tags_size(); ++j) {
+    absl::StatusOr<std::string> tag = NormalizeKeyword(doc.tags(j));
+    if (!tag.ok()) {
+      return WithPrefix(tag.status(), absl::StrCat(path, ".tags[", j, "]: "));
+    }
+    // A blank tag names nothing a filter could ask for.
+    if (!tag->empty()) tags.insert(*std::move(tag));
+  }
+  out->tags.assign(tags.begin(), tags.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WriteResponse> SegmentIndex::Apply(
+    const v1::WriteRequest& request) {
+  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<PreparedWrite> prepared,
+                        PrepareWrite(request));
+  return CommitWrite(std::move(prepared));
+}
+
+absl::StatusOr<std::unique_ptr<Index::PreparedWrite>>
+SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
+  // Everything is checked before anything is written.
+  std::vector<segment::SegmentDocument> prepared(request.ops_size());
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const v1::WriteOp& op = request.ops(i);
+    const std::string path = absl::StrCat("ops[", i, "]");
+    switch (op.op_case()) {
+      case v1::WriteOp::kUpsert: {
+        const v1::AnalyzedDocument& doc = op.upsert();
+        if (doc.document().id().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              path, ".upsert.document.id: the id must not be empty"));
+        }
+        SIFT_RETURN_IF_ERROR(
+            CheckAnalyzedField(doc.title(), path + ".upsert.title"));
+        SIFT_RETURN_IF_ERROR(
+            CheckAnalyzedField(doc.body(), path + ".upsert.body"));
+        prepared[i].analyzed = &doc;
+        SIFT_RETURN_IF_ERROR(KeywordsOf(
+            doc.document(), path + ".upsert.document", &prepared[i]));
+        break;
+      }
+      case v1::WriteOp::kDeleteId:
+        if (op.delete_id().empty()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ".delete_id: the id must not be empty"));
+        }
+        break;
+      case v1::WriteOp::OP_NOT_SET:
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": the operation has neither upsert nor delete_id set"));
+    }
+  }
+
+  // The request's own effect: an id's last operation wins, and only the
+  // surviving upserts are indexed, numbered in request order. The segment
+  // and the log entry are built here, before the commit, so that concurrent
+  // writes analyse in parallel.
+  auto out = std::make_unique<Prepared>();
+  out->request = &request;
+  absl::flat_hash_map<std::string, size_t> slot;
+  auto id_of = [&](int i) -> const std::string& {
+    const v1::WriteOp& op = request.ops(i);
+    return op.has_upsert() ? op.upsert().document().id() : op.delete_id();
+  };
+  std::vector<int> last_op;
+  out->slot_of_op.resize(request.ops_size());
+  for (int i = 0; i < request.ops_size(); ++i) {
+    auto [it, inserted] = slot.emplace(id_of(i), out->distinct.size());
+    if (inserted) {
+      out->distinct.push_back(id_of(i));
+      last_op.push_back(i);
+    } else {
+      last_op[it->second] = i;
+    }
+    out->slot_of_op[i] = it->second;
+  }
+  std::vector<segment::SegmentDocument> new_docs;
+  out->new_doc_of.assign(out->distinct.size(), segment::kNoMoreDocs);
+  out->blobs.resize(out->distinct.size());
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const size_t k = out->slot_of_op[i];
+    if (request.ops(i).has_upsert() && last_op[k] == i) {
+      out->new_doc_of[k] = static_cast<uint32_t>(new_docs.size());
+      new_docs.push_back(prepared[i]);
+      request.ops(i).upsert().document().SerializeToString(&out->blobs[k]);
+    }
+  }
+  if (!new_docs.empty()) {
+    SIFT_ASSIGN_OR_RETURN(out->built, segment::BuildSegment(new_docs));
+    out->log_entry = EncodeLogEntry(new_docs);
+  }
+  out->new_doc_count = new_docs.size();
+  return out;
+}
+
+absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
+    std::unique_ptr<PreparedWrite> prepared_write) {
+  auto* prepared = dynamic_cast<Prepared*>(prepared_write.get());
+  if (prepared == nullptr) {
+    return absl::InvalidArgumentError(
+        "the prepared write comes from another index");
+  }
+  PendingWrite pending{prepared, v1::WriteResponse()};
+  write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
+    CommitGroup(group);
+  });
+  return std::move(pending.result);
+}
+
+void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
+  auto fail_all = [&group](const absl::Status& status) {
+    for (PendingWrite* w : group) w->result = status;
+  };
+  const absl::Status stopped = BackgroundError();
+  if (!stopped.ok()) {
+    fail_all(absl::Status(
+        stopped.code(),
+        absl::StrCat("writes are stopped: a background flush or merge "
+                     "failed, and the shard retries it; restart the shard "
+                     "once the cause is fixed if it does not recover: ",
+                     stopped.message())));
+    return;
+  }
+  MutexLock write_lock(&write_mu_);
+  if (closed_) {
+    fail_all(absl::FailedPreconditionError("the index is closed"));
+    return;
+  }
+
+  // Where each id of the group lives now, from one MultiGet; the group's
+  // writes then update it in order, so that each sees the ones before it.
+  std::vector<std::string> ids;
+  absl::flat_hash_map<std::string, std::optional<Location>> located;
+  for (PendingWrite* w : group) {
+    for (const std::string& id : w->write->distinct) {
+      if (located.emplace(id, std::nullopt).second) ids.push_back(id);
+    }
+  }
+  std::vector<rocksdb::Slice> keys(ids.begin(), ids.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->db()->MultiGet(rocksdb::ReadOptions(), db_->family(kIds), keys.size(),
+                      keys.data(), values.data(), statuses.data());
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (statuses[k].IsNotFound()) continue;
+    absl::Status status = FromRocksDbStatus(statuses[k], "looking up ids");
+    if (!status.ok()) return fail_all(status);
+    std::optional<Location> location =
+        Location::Decode(absl::string_view(values[k].data(), values[k].size()));
+    if (!location) {
+      return fail_all(absl::DataLossError(
+          absl::StrCat("corrupt location of id \"", ids[k], "\"")));
+    }
+    located[ids[k]] = location;
+  }
+
+  IndexViewBuilder next(CurrentView());
+  rocksdb::WriteBatch batch;
+  std::vector<PendingWrite*> accepted;
+  for (PendingWrite* w : group) {
+    w->result = AddToCommit(*w->write, located, batch, next);
+    if (w->result.ok()) accepted.push_back(w);
+  }
+  if (accepted.empty()) return;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  const absl::Status written =
+      FromRocksDbStatus(db_->db()->Write(write_options, &batch), "writing");
+  if (!written.ok()) {
+    for (PendingWrite* w : accepted) w->result = written;
+    return;
+  }
+  std::shared_ptr<const IndexView> view = next.Build();
+  RequestWorkIfDue(*view);
+  Publish(std::move(view));
+}
+
+absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
+    Prepared& write,
+    absl::flat_hash_map<std::string, std::optional<Location>>& located,
+    rocksdb::WriteBatch& batch, IndexViewBuilder& next) {
+  const v1::WriteRequest& request = *write.request;
+  const std::vector<std::string>& distinct = write.distinct;
+  std::vector<std::optional<Location>> old(distinct.size());
+  for (size_t k = 0; k < distinct.size(); ++k) {
+    old[k] = located.at(distinct[k]);
+    if (!old[k]) continue;
+    const ViewSegment* holder = next.Find(old[k]->segment);
+    if (holder == nullptr || old[k]->doc >= holder->segment->doc_count()) {
+      return absl::DataLossError(absl::StrCat(
+          "id \"", distinct[k], "\" points into a missing segment"));
+    }
+  }
+
+  v1::WriteResponse response;
+  std::vector<bool> present(distinct.size());
+  for (size_t k = 0; k < distinct.size(); ++k) present[k] = old[k].has_value();
+  for (int i = 0; i < request.ops_size(); ++i) {
+    const size_t k = write.slot_of_op[i];
+    response.add_results()->set_existed(present[k]);
+    present[k] = request.ops(i).has_upsert();
+  }
+
+  // Everything that can fail is done before the batch and the view change.
+  std::shared_ptr<const segment::Segment> memory;
+  const uint32_t segment_id = next_segment_id_;
+  if (write.new_doc_count > 0) {
+    SIFT_ASSIGN_OR_RETURN(memory, segment::Segment::FromMemory(
+                                      segment_id, std::move(write.built)));
+    ++next_segment_id_;
+    batch.Put(db_->family(kMeta), kNextSegmentKey,
+              EncodeSegmentId(next_segment_id_));
+    batch.Put(db_->family(kPending), PendingKey(segment_id), write.log_entry);
+  }
+  for (size_t k = 0; k < distinct.size(); ++k) {
+    if (!old[k]) continue;
+    // Deletions of flushed documents are kept beside their segment; those
+    // of memory segments follow from the id map when the log is replayed.
+    if (!next.Find(old[k]->segment)->segment->in_memory()) {
+      batch.Put(db_->family(kSegments),
+                segment::DeletedKey(old[k]->segment, old[k]->doc), "");
+    }
+    next.Delete(old[k]->segment, old[k]->doc);
+  }
+  for (size_t k = 0; k < distinct.size(); ++k) {
+    if (present[k]) {
+      const Location location{segment_id, write.new_doc_of[k]};
+      batch.Put(db_->family(kDocs), distinct[k], write.blobs[k]);
+      batch.Put(db_->family(kIds), distinct[k], location.Encode());
+      located[distinct[k]] = location;
+    } else if (old[k]) {
+      batch.Delete(db_->family(kDocs), distinct[k]);
+      batch.Delete(db_->family(kIds), distinct[k]);
+      located[distinct[k]] = std::nullopt;
+    }
+  }
+  if (memory != nullptr) {
+    next.Add({memory, segment::LiveDocs::AllLive(memory->doc_count())});
+  }
+  return response;
+}
+
+void SegmentIndex::RequestWorkIfDue(const IndexView& view) {
+  if (!FlushDue(view.Stats(), options_)) return;
+  MutexLock lock(&work_mu_);
+  work_requested_ = true;
+  work_cv_.Signal();
+}
+
+}  // namespace sift::storage
