@@ -195,50 +195,6 @@ INSTANTIATE_TEST_SUITE_P(Shards, CranfieldTest, ::testing::Values(1, 3),
                            return absl::StrCat(info.param, "Shards");
                          });
 
-TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
-  auto inputs = CranfieldInputs();
-  if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
-  TempDir one_dir, four_dir;
-  // The proximity bonus goes to each shard's best hits; with a window as
-  // deep as the collection every hit gets it, and then it too must not
-  // depend on the sharding.
-  const std::vector<std::string> flags = {"--proximity_window=1000"};
-  auto one = Cluster::Start(1, one_dir.path(), flags);
-  ASSERT_TRUE(one.ok()) << one.status();
-  auto four = Cluster::Start(4, four_dir.path(), flags);
-  ASSERT_TRUE(four.ok()) << four.status();
-  SIFT_ASSERT_OK_AND_ASSIGN(const int on_one, IndexAll(**one, *inputs));
-  ASSERT_EQ(on_one, 1400);
-  SIFT_ASSERT_OK_AND_ASSIGN(const int on_four, IndexAll(**four, *inputs));
-  ASSERT_EQ(on_four, 1400);
-  auto queries = ReadSharedLines("corpora/cranfield/queries.tsv");
-  ASSERT_TRUE(queries.ok());
-  int compared = 0;
-  for (size_t q = 0; q < queries->size() && q < 20; ++q) {
-    std::string text = (*queries)[q].substr((*queries)[q].find('\t') + 1);
-    // Queries are free text; keep the words only.
-    for (char& c : text) {
-      if (!isalnum(static_cast<unsigned char>(c))) c = ' ';
-    }
-    v1::SearchResponse a = MustSearch(**one, text, 20);
-    v1::SearchResponse b = MustSearch(**four, text, 20);
-    // Exact counts agree; past 1,000 matches each shard may stop counting
-    // what cannot reach its top hits, and the total is only a lower bound.
-    if (!a.total_hits_is_lower_bound() && !b.total_hits_is_lower_bound()) {
-      ASSERT_EQ(a.total_hits(), b.total_hits()) << text;
-    } else {
-      EXPECT_GE(std::min(a.total_hits(), b.total_hits()), 1000u) << text;
-    }
-    ASSERT_EQ(a.hits_size(), b.hits_size()) << text;
-    for (int i = 0; i < a.hits_size(); ++i) {
-      EXPECT_EQ(a.hits(i).id(), b.hits(i).id()) << text << " rank " << i;
-      EXPECT_DOUBLE_EQ(a.hits(i).score(), b.hits(i).score()) << text;
-      ++compared;
-    }
-  }
-  EXPECT_GT(compared, 100);
-}
-
 class SmallClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
