@@ -216,6 +216,14 @@ Cluster::~Cluster() {
   }
 }
 
+grpc::Status Cluster::Search(const v1::SearchRequest& request,
+                             v1::SearchResponse* response,
+                             absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(timeout));
+  return query_stub_->Search(&context, request, response);
+}
+
 void Cluster::StopShard(int i, int signal) {
   if (shards_[i]) shards_[i]->Stop(signal);
   shards_[i].reset();
@@ -296,6 +304,15 @@ absl::StatusOr<std::vector<std::string>> ReadSharedLines(
     if (!line.empty()) lines.push_back(std::move(line));
   }
   return lines;
+}
+
+absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs() {
+  auto lines = ReadSharedLines("corpora/cranfield/docs.jsonl");
+  if (!lines.ok()) return lines.status();
+  std::vector<v1::DocumentInput> inputs;
+  inputs.reserve(lines->size());
+  for (const std::string& line : *lines) inputs.emplace_back().set_json(line);
+  return inputs;
 }
 
 }  // namespace sift::testing

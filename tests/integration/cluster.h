@@ -1,8 +1,10 @@
 #ifndef SIFT_TESTS_INTEGRATION_CLUSTER_H_
 #define SIFT_TESTS_INTEGRATION_CLUSTER_H_
 
+#include <grpcpp/support/status.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +61,12 @@ class Cluster {
   const std::string& query_address() const { return query_address_; }
   int num_shards() const { return static_cast<int>(shard_addresses_.size()); }
 
+  // QueryService.Search with a deadline of `timeout`. Returns the call's
+  // status; `response` holds the answer only when it is OK.
+  grpc::Status Search(const v1::SearchRequest& request,
+                      v1::SearchResponse* response,
+                      absl::Duration timeout = absl::Seconds(30));
+
   // Stops shard `i` with `signal` (SIGTERM: clean drain; SIGKILL: crash).
   void StopShard(int i, int signal);
   // Starts shard `i` again on the same port and data, waiting until serving.
@@ -99,6 +107,10 @@ absl::StatusOr<std::vector<std::string>> ReadSharedLines(
 
 // The whole shared file `relative`, or NOT_FOUND as above.
 absl::StatusOr<std::string> ReadSharedFile(const std::string& relative);
+
+// The 1,400 documents of the Cranfield collection as JSON inputs, in the
+// order of the shared file; NOT_FOUND as above when it is missing.
+absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs();
 
 // Grpc deadline helper: now + `d`.
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d);

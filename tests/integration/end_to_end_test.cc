@@ -23,8 +23,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kCranfieldDocs[] = "corpora/cranfield/docs.jsonl";
-
 v1::DocumentInput JsonInput(const std::string& line) {
   v1::DocumentInput in;
   in.set_json(line);
@@ -40,28 +38,13 @@ v1::DocumentInput DocInput(const std::string& id, const std::string& title,
   return in;
 }
 
-absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs() {
-  auto lines = ReadSharedLines(kCranfieldDocs);
-  if (!lines.ok()) return lines.status();
-  std::vector<v1::DocumentInput> inputs;
-  for (const std::string& line : *lines) inputs.push_back(JsonInput(line));
-  return inputs;
-}
-
-grpc::Status Search(Cluster& cluster, const v1::SearchRequest& request,
-                    v1::SearchResponse* response) {
-  grpc::ClientContext context;
-  context.set_deadline(DeadlineIn(absl::Seconds(30)));
-  return cluster.query().Search(&context, request, response);
-}
-
 v1::SearchResponse MustSearch(Cluster& cluster, const std::string& query,
                               uint32_t page_size = 10) {
   v1::SearchRequest request;
   request.set_query(query);
   request.set_page_size(page_size);
   v1::SearchResponse response;
-  grpc::Status s = Search(cluster, request, &response);
+  grpc::Status s = cluster.Search(request, &response);
   EXPECT_TRUE(s.ok()) << query << ": " << s.error_message();
   return response;
 }
@@ -165,8 +148,8 @@ TEST_P(CranfieldTest, ExplanationsAddUpToTheScoresAndChangeNothing) {
     // The first page and the one after it, by page token.
     for (int page = 0; page < 2; ++page, ++pages) {
       v1::SearchResponse a, b;
-      ASSERT_TRUE(Search(*cluster_, plain, &a).ok()) << query;
-      const grpc::Status s = Search(*cluster_, explained, &b);
+      ASSERT_TRUE(cluster_->Search(plain, &a).ok()) << query;
+      const grpc::Status s = cluster_->Search(explained, &b);
       ASSERT_TRUE(s.ok()) << query << ": " << s.error_message();
       EXPECT_EQ(a.next_page_token(), b.next_page_token()) << query;
       ASSERT_EQ(a.hits_size(), b.hits_size()) << query;
@@ -202,7 +185,7 @@ TEST_P(CranfieldTest, ExplanationsAddUpToTheScoresAndChangeNothing) {
   deep.set_explain(true);
   deep.set_page_size(101);
   v1::SearchResponse response;
-  grpc::Status s = Search(*cluster_, deep, &response);
+  grpc::Status s = cluster_->Search(deep, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("page_size"));
 }
@@ -211,50 +194,6 @@ INSTANTIATE_TEST_SUITE_P(Shards, CranfieldTest, ::testing::Values(1, 3),
                          [](const auto& info) {
                            return absl::StrCat(info.param, "Shards");
                          });
-
-TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
-  auto inputs = CranfieldInputs();
-  if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
-  TempDir one_dir, four_dir;
-  // The proximity bonus goes to each shard's best hits; with a window as
-  // deep as the collection every hit gets it, and then it too must not
-  // depend on the sharding.
-  const std::vector<std::string> flags = {"--proximity_window=1000"};
-  auto one = Cluster::Start(1, one_dir.path(), flags);
-  ASSERT_TRUE(one.ok()) << one.status();
-  auto four = Cluster::Start(4, four_dir.path(), flags);
-  ASSERT_TRUE(four.ok()) << four.status();
-  SIFT_ASSERT_OK_AND_ASSIGN(const int on_one, IndexAll(**one, *inputs));
-  ASSERT_EQ(on_one, 1400);
-  SIFT_ASSERT_OK_AND_ASSIGN(const int on_four, IndexAll(**four, *inputs));
-  ASSERT_EQ(on_four, 1400);
-  auto queries = ReadSharedLines("corpora/cranfield/queries.tsv");
-  ASSERT_TRUE(queries.ok());
-  int compared = 0;
-  for (size_t q = 0; q < queries->size() && q < 20; ++q) {
-    std::string text = (*queries)[q].substr((*queries)[q].find('\t') + 1);
-    // Queries are free text; keep the words only.
-    for (char& c : text) {
-      if (!isalnum(static_cast<unsigned char>(c))) c = ' ';
-    }
-    v1::SearchResponse a = MustSearch(**one, text, 20);
-    v1::SearchResponse b = MustSearch(**four, text, 20);
-    // Exact counts agree; past 1,000 matches each shard may stop counting
-    // what cannot reach its top hits, and the total is only a lower bound.
-    if (!a.total_hits_is_lower_bound() && !b.total_hits_is_lower_bound()) {
-      ASSERT_EQ(a.total_hits(), b.total_hits()) << text;
-    } else {
-      EXPECT_GE(std::min(a.total_hits(), b.total_hits()), 1000u) << text;
-    }
-    ASSERT_EQ(a.hits_size(), b.hits_size()) << text;
-    for (int i = 0; i < a.hits_size(); ++i) {
-      EXPECT_EQ(a.hits(i).id(), b.hits(i).id()) << text << " rank " << i;
-      EXPECT_DOUBLE_EQ(a.hits(i).score(), b.hits(i).score()) << text;
-      ++compared;
-    }
-  }
-  EXPECT_GT(compared, 100);
-}
 
 class SmallClusterTest : public ::testing::Test {
  protected:
@@ -350,19 +289,19 @@ TEST_F(SmallClusterTest, BadQueriesGetInvalidArgumentWithAPosition) {
   v1::SearchRequest request;
   request.set_query("(boundary AND layer");
   v1::SearchResponse response;
-  grpc::Status s = Search(*cluster_, request, &response);
+  grpc::Status s = cluster_->Search(request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("column"));
 
   request.set_query("boundary");
   request.set_page_size(100000);
-  s = Search(*cluster_, request, &response);
+  s = cluster_->Search(request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("page_size"));
 
   request.set_page_size(10);
   request.set_page_token("not-a-token");
-  s = Search(*cluster_, request, &response);
+  s = cluster_->Search(request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("page_token"));
 }
@@ -382,7 +321,7 @@ TEST_F(SmallClusterTest, PagesThroughEveryHitOnce) {
   int pages = 0;
   while (true) {
     v1::SearchResponse response;
-    ASSERT_TRUE(Search(*cluster_, request, &response).ok());
+    ASSERT_TRUE(cluster_->Search(request, &response).ok());
     EXPECT_EQ(response.total_hits(), 57u);
     for (const auto& hit : response.hits()) {
       EXPECT_TRUE(seen.insert(hit.id()).second) << hit.id() << " repeated";
@@ -408,7 +347,7 @@ TEST_F(SmallClusterTest, FiltersOnSourceTagsAndDates) {
 
   auto ids = [&](const v1::SearchRequest& request) {
     v1::SearchResponse response;
-    grpc::Status s = Search(*cluster_, request, &response);
+    grpc::Status s = cluster_->Search(request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     std::vector<std::string> out;
     for (const auto& hit : response.hits()) out.push_back(hit.id());
@@ -434,7 +373,7 @@ TEST_F(SmallClusterTest, FiltersOnSourceTagsAndDates) {
   request.set_query("");
   request.set_sort(v1::SORT_ORDER_PUBLISHED_DESC);
   v1::SearchResponse response;
-  ASSERT_TRUE(Search(*cluster_, request, &response).ok());
+  ASSERT_TRUE(cluster_->Search(request, &response).ok());
   ASSERT_EQ(response.hits_size(), 3);
   EXPECT_EQ(response.hits(0).id(), "b1");
   EXPECT_EQ(response.hits(1).id(), "r2");
@@ -478,7 +417,7 @@ TEST_F(SmallClusterTest, DateRangesInTheQueryLanguage) {
   v1::SearchRequest request;
   request.set_query("cocoa published_at:[1987 TO");
   v1::SearchResponse response;
-  const grpc::Status s = Search(*cluster_, request, &response);
+  const grpc::Status s = cluster_->Search(request, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(s.error_message(),
             "query: column 28: expected a date or '*' after 'TO', found the "
@@ -501,7 +440,7 @@ TEST_F(SmallClusterTest, PrefixAndFuzzyMatchesAreHighlightedAndEscaped) {
       request.mutable_highlight_options()->set_html_escape(true);
     }
     v1::SearchResponse response;
-    const grpc::Status s = Search(*cluster_, request, &response);
+    const grpc::Status s = cluster_->Search(request, &response);
     EXPECT_TRUE(s.ok()) << query << ": " << s.error_message();
     return response;
   };
@@ -555,7 +494,7 @@ TEST_F(SmallClusterTest, PrefixAndFuzzyMatchesAreHighlightedAndEscaped) {
   bad.set_query("comput*");
   bad.mutable_highlight_options()->set_pre_tag(std::string(65, 'x'));
   v1::SearchResponse response;
-  const grpc::Status s = Search(*cluster_, bad, &response);
+  const grpc::Status s = cluster_->Search(bad, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("highlight_options.pre_tag"));
 }
@@ -623,7 +562,7 @@ TEST(PartialResultsTest, AShardDownIsReportedNotHidden) {
   v1::SearchRequest request;
   request.set_query("glacier");
   v1::SearchResponse response;
-  grpc::Status s = Search(c, request, &response);
+  grpc::Status s = c.Search(request, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(response.partial());
   EXPECT_EQ(response.shard_errors_size(), 1);
