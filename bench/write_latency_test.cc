@@ -76,7 +76,7 @@ TEST(ParseSearchSpecTest, FacetsAnywhereAreAddedInOrder) {
   EXPECT_EQ(request->facets(2).interval(), v1::DATE_INTERVAL_MONTH);
   EXPECT_EQ(request->facets(3).interval(), v1::DATE_INTERVAL_YEAR);
   // The storage service takes it as it is.
-  EXPECT_THAT(storage::ValidateSearchRequest(*request), IsOk());
+  EXPECT_THAT(storage::DecodeShardQuery(*request).status(), IsOk());
 }
 
 TEST(ParseSearchSpecTest, RejectsWhatItCannotBuildNamingTheWord) {
