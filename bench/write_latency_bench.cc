@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -84,6 +85,14 @@ ABSL_FLAG(uint32_t, limit, 10, "Hits per search");
 ABSL_FLAG(int32_t, alone_runs, 5,
           "Before the phases, time every search alone on one thread this many "
           "times (after one untimed run): the searches' own latency");
+ABSL_FLAG(bool, search_phases, true,
+          "Run the three phases of one writer under searches");
+ABSL_FLAG(std::vector<std::string>, concurrent_writers, {},
+          "After the phases, for each N of this comma-separated list, N "
+          "threads commit back to back with no search for --seconds: how "
+          "commits of concurrent writers share synced writes");
+ABSL_FLAG(uint32_t, max_write_group, 32,
+          "Most concurrent writes that share one commit (1: each alone)");
 ABSL_FLAG(bool, calibrate, false,
           "Time the searches alone and stop, without the phases: to choose "
           "searches of the wanted length");
@@ -209,6 +218,18 @@ struct Options {
   std::vector<Search> long_searches;
   int alone_runs = 5;
   bool calibrate = false;
+  bool search_phases = true;
+  std::vector<int> concurrent_writers;
+  size_t max_write_group = 32;
+};
+
+// N writers committing at once, with no search.
+struct WritersFigures {
+  int writers = 0;
+  double seconds = 0;
+  MillisSummary commits;
+  uint64_t errors = 0;
+  std::string first_error;
 };
 
 // What the writer's successful commits held.
@@ -234,6 +255,7 @@ struct Report {
   std::string load_average_after;
   std::vector<PhaseFigures> phases;
   std::vector<PhaseWrites> phase_writes;
+  std::vector<WritersFigures> writers;
   uint64_t final_live_docs = 0;
   std::optional<double> ratio;
   MachineInfo machine;
@@ -303,6 +325,51 @@ std::function<absl::StatusOr<uint64_t>(int)> SearchLoop(
   };
 }
 
+// `writers` threads committing back to back for options.phase, each with
+// its own documents and new ids.
+WritersFigures RunWriters(storage::StorageHandler& handler,
+                          const std::vector<v1::AnalyzedDocument>& pool,
+                          const Options& options, int writers) {
+  WritersFigures figures;
+  figures.writers = writers;
+  std::vector<std::vector<double>> millis(static_cast<size_t>(writers));
+  std::vector<absl::Status> errors(static_cast<size_t>(writers));
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline =
+      start + absl::ToChronoNanoseconds(options.phase);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&, t] {
+      WriteMix mix = options.mix;
+      mix.seed += static_cast<uint64_t>(t) + 1;
+      WriteBatchMaker maker(pool, mix,
+                            absl::StrCat(kNewIdPrefix, writers, "-", t, "-"));
+      while (Clock::now() < deadline) {
+        const v1::WriteRequest request = maker.Next();
+        const Clock::time_point begin = Clock::now();
+        absl::StatusOr<v1::WriteResponse> written = handler.Write(request);
+        if (!written.ok()) {
+          errors[static_cast<size_t>(t)] = written.status();
+          return;
+        }
+        millis[static_cast<size_t>(t)].push_back(SecondsSince(begin) * 1e3);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  figures.seconds = SecondsSince(start);
+  std::vector<double> all;
+  for (const std::vector<double>& m : millis) {
+    all.insert(all.end(), m.begin(), m.end());
+  }
+  figures.commits = SummarizeMillis(std::move(all));
+  for (const absl::Status& error : errors) {
+    if (error.ok()) continue;
+    if (figures.errors++ == 0) figures.first_error = error.ToString();
+  }
+  return figures;
+}
+
 absl::StatusOr<Report> Run(const Options& options) {
   Report report;
   report.options = options;
@@ -344,7 +411,8 @@ absl::StatusOr<Report> Run(const Options& options) {
     }
   } remove_dir{report.dir, report.dir_kept};
 
-  const storage::IndexOptions index_options;
+  storage::IndexOptions index_options;
+  index_options.max_write_group = options.max_write_group;
   absl::StatusOr<std::unique_ptr<storage::Index>> index =
       storage::OpenIndex(report.dir, index_options);
   if (!index.ok()) return index.status();
@@ -380,9 +448,8 @@ absl::StatusOr<Report> Run(const Options& options) {
 
   if (options.alone_runs > 0) report.alone = TimeAlone(handler, options);
   report.load_average_before = ReadLoadAverage();
-  if (!options.calibrate) {
-    WriteBatchMaker maker(std::move(pool), options.mix,
-                          std::string(kNewIdPrefix));
+  if (!options.calibrate && options.search_phases) {
+    WriteBatchMaker maker(pool, options.mix, std::string(kNewIdPrefix));
     v1::WriteRequest request;
     PhaseWrites written_so_far;
     PhaseWriter writer;
@@ -439,6 +506,13 @@ absl::StatusOr<Report> Run(const Options& options) {
       }
     }
     report.ratio = WriterP99Ratio(report.phases[2], report.phases[1]);
+  }
+  if (!options.calibrate) {
+    for (int writers : options.concurrent_writers) {
+      LogLine(absl::StrFormat("%d concurrent writers, %.0f s", writers,
+                              absl::ToDoubleSeconds(options.phase)));
+      report.writers.push_back(RunWriters(handler, pool, options, writers));
+    }
   }
 
   report.load_average_after = ReadLoadAverage();
@@ -546,6 +620,23 @@ std::string ReportJson(const Report& report) {
     }
     json.Key("ratio_limit").Double(kRatioLimit, 2);
   }
+  json.Key("max_write_group").Uint(options.max_write_group);
+  json.Key("concurrent_writers").BeginArray();
+  for (const WritersFigures& w : report.writers) {
+    json.BeginObject();
+    json.Key("writers").Int(w.writers);
+    json.Key("seconds").Double(w.seconds, 2);
+    json.Key("commits").Uint(w.commits.count);
+    json.Key("commits_per_second")
+        .Double(w.seconds > 0 ? static_cast<double>(w.commits.count) / w.seconds
+                              : 0,
+                1);
+    json.Key("errors").Uint(w.errors);
+    if (!w.first_error.empty()) json.Key("first_error").String(w.first_error);
+    WriteMillis(w.commits, /*p90=*/true, json);
+    json.EndObject();
+  }
+  json.EndArray();
   json.Key("final_live_docs").Uint(report.final_live_docs);
   WriteMachine(report.machine, json);
   // Other work on the machine shows here; the figures need it quiet.
@@ -571,6 +662,15 @@ double AloneMean(const Report& report, absl::string_view phase) {
 }
 
 void PrintSummary(const Report& report) {
+  for (const WritersFigures& w : report.writers) {
+    std::fprintf(
+        stderr,
+        "%d writers (max_write_group %zu): %zu commits in %.1f s, "
+        "%.0f commits/s, p50/p99 %.2f / %.2f ms\n",
+        w.writers, report.options.max_write_group, w.commits.count, w.seconds,
+        w.seconds > 0 ? static_cast<double>(w.commits.count) / w.seconds : 0.0,
+        w.commits.p50, w.commits.p99);
+  }
   if (report.phases.empty()) return;
   std::fprintf(stderr, "\n%-15s %8s %19s %9s %9s %23s\n", "phase", "commits",
                "writer p50/p99 ms", "max ms", "searches",
@@ -675,6 +775,19 @@ int Main(int argc, char** argv) {
   options.calibrate = absl::GetFlag(FLAGS_calibrate);
   if (options.calibrate && options.alone_runs == 0) {
     return Fail("--calibrate needs --alone-runs of at least 1");
+  }
+  options.search_phases = absl::GetFlag(FLAGS_search_phases);
+  for (const std::string& n : absl::GetFlag(FLAGS_concurrent_writers)) {
+    int writers = 0;
+    if (!absl::SimpleAtoi(n, &writers) || writers < 1 || writers > 256) {
+      return Fail(absl::StrCat("--concurrent-writers: \"", n,
+                               "\" is not a number of writers (1 to 256)"));
+    }
+    options.concurrent_writers.push_back(writers);
+  }
+  options.max_write_group = absl::GetFlag(FLAGS_max_write_group);
+  if (options.max_write_group < 1) {
+    return Fail("--max-write-group must be at least 1");
   }
 
   absl::StatusOr<Report> report = Run(options);

@@ -38,6 +38,9 @@ struct IndexOptions {
   // rewritten to drop deletions (when over a third of it is deleted).
   size_t merge_factor = 8;
   size_t max_merge_documents = size_t{1} << 20;
+  // Concurrent writes share one commit, and so one synced write-ahead log
+  // write, at most this many at a time; 1 commits every write alone.
+  size_t max_write_group = 32;
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;

@@ -17,10 +17,6 @@ namespace sift::storage {
 
 using internal::FromRocksDbStatus;
 
-// At most this many concurrent writes share one commit: enough to amortise
-// an fsync over a burst, few enough that one commit's batch stays small.
-constexpr size_t kMaxWriteGroup = 32;
-
 absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
     const std::string& dir, const IndexOptions& options) {
   SIFT_ASSIGN_OR_RETURN(std::unique_ptr<IndexDatabase> db,
@@ -39,7 +35,7 @@ SegmentIndex::SegmentIndex(std::unique_ptr<IndexDatabase> db,
     : options_(options),
       db_(std::move(db)),
       view_(IndexView::Empty()),
-      write_queue_(kMaxWriteGroup) {}
+      write_queue_(options.max_write_group) {}
 
 SegmentIndex::~SegmentIndex() {
   // Nobody is left to report to; the log already holds every
