@@ -121,6 +121,9 @@ absl::StatusOr<std::unique_ptr<IndexDatabase>> IndexDatabase::Open(
   db_options.db_write_buffer_size = options.write_buffer_bytes;
   db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
   db_options.keep_log_file_num = 5;
+  // A commit's synced write and the unsynced ones of segment cleanup can
+  // overlap.
+  db_options.enable_pipelined_write = true;
   if (options.env != nullptr) db_options.env = options.env;
 
   std::vector<std::string> existing;

@@ -14,7 +14,7 @@
 namespace sift::storage {
 
 // Each returns OK or INVALID_ARGUMENT whose message names the offending
-// field by its path in the request (e.g. "ops[3].upsert.title.terms[7]")
+// field by its path in the request (e.g. "ops[3].upsert.title.vocabulary[7]")
 // and says what is wrong with it. Searches and statistics requests are
 // checked as they are decoded (shard_query.h).
 absl::Status ValidateWriteRequest(const v1::WriteRequest& request);
