@@ -90,8 +90,11 @@ double Bm25f::FieldProximity(
   const double saturation = k1 * normaliser;
   if (parts != nullptr) parts->saturation = saturation;
   // Every occurrence of a query term, by position: near pairs are then
-  // neighbours in this list.
-  std::vector<std::pair<uint32_t, uint32_t>> occurrences;
+  // neighbours in this list. Kept per thread: a search computes the bonus
+  // for many documents, and allocating for each cost more than the sums.
+  static thread_local std::vector<std::pair<uint32_t, uint32_t>> occurrences;
+  static thread_local std::vector<double> frequency;
+  occurrences.clear();
   for (size_t term = 0; term < positions.size(); ++term) {
     for (uint32_t position : positions[term]) {
       occurrences.emplace_back(position, static_cast<uint32_t>(term));
@@ -99,7 +102,7 @@ double Bm25f::FieldProximity(
   }
   if (occurrences.size() < 2) return 0.0;
   std::sort(occurrences.begin(), occurrences.end());
-  std::vector<double> frequency(positions.size(), 0.0);
+  frequency.assign(positions.size(), 0.0);
   for (size_t i = 0; i < occurrences.size(); ++i) {
     for (size_t j = i + 1; j < occurrences.size(); ++j) {
       const uint32_t distance = occurrences[j].first - occurrences[i].first;

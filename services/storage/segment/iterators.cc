@@ -80,6 +80,11 @@ class TermIter final : public Iter {
 
   uint64_t cost() const override { return cursor_.header().df; }
 
+  void CollectTermCursors(
+      std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
+    if (!keyword_ && node_ != nullptr) out->emplace_back(node_, &cursor_);
+  }
+
  private:
   bool Accepted() {
     if (keyword_) return true;
@@ -284,6 +289,11 @@ class ConjunctionIter final : public Iter {
     return by_cost_.empty() ? 0 : by_cost_.front()->cost();
   }
 
+  void CollectTermCursors(
+      std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
+    for (const auto& child : children_) child->CollectTermCursors(out);
+  }
+
  private:
   std::vector<std::unique_ptr<Iter>> children_;
   std::vector<Iter*> by_cost_;
@@ -332,6 +342,11 @@ class DisjunctionIter final : public Iter {
     uint64_t cost = 0;
     for (const auto& child : children_) cost += child->cost();
     return cost;
+  }
+
+  void CollectTermCursors(
+      std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
+    for (const auto& child : children_) child->CollectTermCursors(out);
   }
 
  private:
@@ -406,6 +421,13 @@ class BooleanIter final : public Iter {
   }
 
   uint64_t cost() const override { return required_->cost(); }
+
+  // Excluded clauses earn no bonus.
+  void CollectTermCursors(
+      std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
+    required_->CollectTermCursors(out);
+    for (const auto& opt : optional_) opt->CollectTermCursors(out);
+  }
 
  private:
   std::unique_ptr<Iter> required_;

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "services/storage/segment/context.h"
 #include "services/storage/segment/plan.h"
+#include "services/storage/segment/postings.h"
 #include "sift/v1/document.pb.h"
 
 namespace sift::storage::segment {
@@ -36,6 +38,12 @@ class Iter {
   virtual v1::Explanation Explain() = 0;
   // Roughly how many documents it matches, to order conjunctions.
   virtual uint64_t cost() const = 0;
+  // Adds the postings cursors of the plain text terms this tree scores
+  // (terms of must and should clauses), with their plan nodes, so that the
+  // proximity bonus reads positions where the tree already is. A caller
+  // may move them forward to the current document, never further.
+  virtual void CollectTermCursors(
+      std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) {}
 
  protected:
   uint32_t doc_ = 0;

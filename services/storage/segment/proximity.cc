@@ -47,9 +47,9 @@ bool ScoresProximity(const SearchSpec& spec,
   return spec.bm25->params().proximity_weight > 0 && terms.size() >= 2;
 }
 
-absl::Status ProximityScorer::Init(SegmentContext* context,
-                                   const std::vector<const PlanNode*>& terms,
-                                   absl::Span<PostingCursor* const> cursors) {
+absl::Status ProximityScorer::Init(
+    SegmentContext* context, const std::vector<const PlanNode*>& terms,
+    absl::Span<const std::pair<const PlanNode*, PostingCursor*>> borrowed) {
   context_ = context;
   const size_t n = terms.size();
   // Sized once: terms hold pointers to their own cursors.
@@ -61,9 +61,10 @@ absl::Status ProximityScorer::Init(SegmentContext* context,
     term.node = terms[i];
     idfs_.push_back(terms[i]->idf);
     names_.push_back(terms[i]->term);
-    if (!cursors.empty()) {
-      term.cursor = cursors[i];
-    } else {
+    for (const auto& [node, cursor] : borrowed) {
+      if (node == terms[i]) term.cursor = cursor;
+    }
+    if (term.cursor == nullptr) {
       SIFT_ASSIGN_OR_RETURN(
           std::optional<absl::string_view> postings,
           context->Load(PostingsKey(TermField::kText, terms[i]->term)));
@@ -91,10 +92,10 @@ absl::StatusOr<size_t> ProximityScorer::MoveTo(uint32_t raw) {
   for (Term& term : terms_) {
     term.tf_title = term.tf_body = 0;
     if (term.cursor == nullptr) continue;
-    if (term.cursor == &term.own) {
-      term.own.SeekTo(raw);
-      SIFT_RETURN_IF_ERROR(term.own.status());
-    }
+    // A no-op for a cursor already there, as WAND's are; an iterator tree
+    // may not have moved a should clause's cursor this far.
+    term.cursor->SeekTo(raw);
+    SIFT_RETURN_IF_ERROR(term.cursor->status());
     if (term.cursor->doc() != raw) continue;
     term.tf_title = term.cursor->tf_title();
     term.tf_body = term.cursor->tf_body();

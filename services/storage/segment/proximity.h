@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -33,18 +34,20 @@ bool ScoresProximity(const SearchSpec& spec,
                      const std::vector<const PlanNode*>& terms);
 
 // The bonus of documents of one segment, asked about in increasing doc
-// order. Each term's postings cursor is either its own, or one the caller
-// already moves through the same postings (WAND's), which the caller
-// positions before each call. Positions are loaded the first time a
-// document needs them. Not thread-safe.
+// order. Each term's postings cursor is one the caller already moves
+// through the same postings (WAND's, or the iterator tree's), borrowed, or
+// else its own; the scorer moves a cursor forward to the document asked
+// about, never further. Positions are loaded the first time a document
+// needs them. Not thread-safe.
 class ProximityScorer {
  public:
-  // `terms` as ProximityTerms gives them (at least two); `cursors`, when
-  // not empty, holds one borrowed cursor per term, null for a term absent
-  // from the segment. Both must outlive the scorer.
+  // `terms` as ProximityTerms gives them (at least two); `borrowed`, cursors
+  // over the postings of some of them, by plan node. Both must outlive the
+  // scorer.
   absl::Status Init(SegmentContext* context,
                     const std::vector<const PlanNode*>& terms,
-                    absl::Span<PostingCursor* const> cursors = {});
+                    absl::Span<const std::pair<const PlanNode*, PostingCursor*>>
+                        borrowed = {});
 
   size_t size() const { return terms_.size(); }
 
@@ -54,8 +57,7 @@ class ProximityScorer {
   // At least the bonus of any document of the segment.
   double segment_bound() const { return segment_bound_; }
 
-  // Moves the scorer's own cursors to `raw`; returns how many of the terms
-  // occur in it. With borrowed cursors, counts those already there.
+  // Moves the cursors to `raw`; returns how many of the terms occur in it.
   absl::StatusOr<size_t> MoveTo(uint32_t raw);
   // After MoveTo(raw): at least the bonus of `raw`, from the terms'
   // frequencies in it, without reading positions.

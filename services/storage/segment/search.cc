@@ -83,8 +83,10 @@ absl::Status SearchSegment(SegmentContext* context, const SearchSpec& spec,
                         BuildIter(context, *spec.root));
   std::unique_ptr<ProximityScorer> proximity;
   if (!proximity_terms.empty()) {
+    std::vector<std::pair<const PlanNode*, PostingCursor*>> cursors;
+    root->CollectTermCursors(&cursors);
     proximity = std::make_unique<ProximityScorer>();
-    SIFT_RETURN_IF_ERROR(proximity->Init(context, proximity_terms));
+    SIFT_RETURN_IF_ERROR(proximity->Init(context, proximity_terms, cursors));
   }
   if (matched != nullptr) {
     SIFT_RETURN_IF_ERROR(RunIterators<true>(context, root.get(),

@@ -78,13 +78,15 @@ class Wand {
     if (proximity_terms.empty()) return absl::OkStatus();
     // The bonus reads the positions of the postings the cursors are on:
     // the first cursor of each proximity term carries it.
-    std::vector<PostingCursor*> cursors(proximity_terms.size(), nullptr);
+    std::vector<std::pair<const PlanNode*, PostingCursor*>> cursors;
+    std::vector<bool> carried(proximity_terms.size(), false);
     for (auto& term : terms_) {
-      if (term->proximity < 0 || cursors[term->proximity] != nullptr) {
+      if (term->proximity < 0 || carried[term->proximity]) {
         term->proximity = -1;
         continue;
       }
-      cursors[term->proximity] = &term->cursor;
+      carried[term->proximity] = true;
+      cursors.emplace_back(proximity_terms[term->proximity], &term->cursor);
     }
     proximity_ = std::make_unique<ProximityScorer>();
     SIFT_RETURN_IF_ERROR(proximity_->Init(context_, proximity_terms, cursors));
