@@ -158,10 +158,11 @@ double Bm25f::Proximity(absl::Span<const double> idfs,
 
 double Bm25f::FieldProximityBound(double idf, uint32_t occurrences,
                                   uint32_t others, double normaliser) const {
-  const uint32_t paired = std::min(occurrences, others);
-  if (paired == 0) return 0.0;
+  if (occurrences == 0 || others == 0) return 0.0;
   const double k1 = params_.k1;
-  const double frequency = kMaxPairWeightPerOccurrence * paired;
+  const double frequency =
+      std::min(occurrences * MaxPairWeight(others),
+               static_cast<double>(others) * MaxPairWeight(occurrences));
   return std::min(1.0, idf) * frequency * (k1 + 1.0) /
          (k1 * normaliser + frequency);
 }

@@ -1,6 +1,7 @@
 #ifndef SIFT_SERVICES_STORAGE_SCORING_H_
 #define SIFT_SERVICES_STORAGE_SCORING_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,16 +32,24 @@ struct Bm25fParams {
 // clause, words beyond it rarely bear on each other.
 inline constexpr uint32_t kProximityDistance = 5;
 
-// The most one occurrence of a term can add to its proximity frequency:
-// a neighbour of another query term at every distance d from 1 to
-// kProximityDistance on both sides, each adding 1/d^2.
-inline constexpr double kMaxPairWeightPerOccurrence = [] {
-  double sum = 0.0;
-  for (uint32_t d = 1; d <= kProximityDistance; ++d) {
-    sum += 2.0 / (static_cast<double>(d) * d);
-  }
-  return sum;
-}();
+// The most one occurrence of a term can add to its proximity frequency
+// when `n` occurrences of other query terms are in its field: each of them
+// holds a position of its own, so at best they are its nearest neighbours,
+// two at each distance d from 1 to kProximityDistance, each adding 1/d^2.
+// From n = 2 * kProximityDistance on, the most of all.
+inline double MaxPairWeight(uint32_t n) {
+  static constexpr auto kWeights = [] {
+    std::array<double, 2 * kProximityDistance + 1> weights{};
+    double sum = 0.0;
+    for (uint32_t i = 1; i < weights.size(); ++i) {
+      const uint32_t d = (i + 1) / 2;
+      sum += 1.0 / (static_cast<double>(d) * d);
+      weights[i] = sum;
+    }
+    return weights;
+  }();
+  return kWeights[n < kWeights.size() ? n : kWeights.size() - 1];
+}
 
 // Which full-text fields a term or phrase counts in.
 enum class TextFields { kTitleAndBody, kTitle, kBody };
@@ -84,9 +93,10 @@ class Bm25f {
   // `tf_title` / `tf_body` times and the other query terms `others_title` /
   // `others_body` times in all, without reading a position: each
   // occurrence has at most one neighbour per position, so a term's
-  // proximity frequency is at most kMaxPairWeightPerOccurrence times the
-  // smaller of its own and the other terms' occurrences, and the share
-  // grows with that frequency. Pass kAnyOccurrences when the other terms'
+  // proximity frequency in a field is at most the smaller of its
+  // occurrences times MaxPairWeight(the others') and the others' times
+  // MaxPairWeight(its own), and the share grows with that frequency. Pass
+  // kAnyOccurrences when the other terms'
   // occurrences are unknown. Summed over the terms, a bound of the bonus
   // that lets a search skip reading positions for documents that cannot
   // enter its top hits; rounding may put the true bonus a few units in the

@@ -220,7 +220,9 @@ class Wand {
     size_t present = 0;
     for (WandTerm* term : bonus_carriers_) {
       if (term->cursor.doc() != doc) continue;
-      bound += term->max_bonus;
+      // The skip data is on the block that holds `doc`.
+      UpdateBlockBounds(term);
+      bound += term->block_bonus;
       ++present;
     }
     if (present < 2) return 0.0;
