@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 
 namespace sift::bench {
 namespace {
@@ -99,15 +99,16 @@ LoadFigures RunClosedLoop(
     std::string first_error;
   };
   std::vector<ClientResult> results(clients.size());
-  absl::Mutex mu;
+  Mutex mu;
+  CondVar go_set;  // signalled when go is set
   bool go = false;
   Clock::time_point start;
   std::vector<std::thread> threads;
   for (size_t c = 0; c < clients.size(); ++c) {
     threads.emplace_back([&, c] {
       {
-        absl::MutexLock lock(&mu);
-        mu.Await(absl::Condition(&go));
+        MutexLock lock(&mu);
+        while (!go) go_set.Wait(&mu);
       }
       const Clock::time_point end =
           start + absl::ToChronoNanoseconds(options.duration);
@@ -135,9 +136,10 @@ LoadFigures RunClosedLoop(
     });
   }
   {
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     start = Clock::now();
     go = true;
+    go_set.SignalAll();
   }
   for (std::thread& thread : threads) thread.join();
   figures.seconds = MicrosSince(start, Clock::now()) / 1e6;

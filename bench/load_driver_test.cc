@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -67,7 +67,7 @@ TEST(RunTimedPassesTest, CountsErrorsAndZeroResultsOncePerQuery) {
 
 TEST(RunClosedLoopTest, OnePassPerClientStartingAtDifferentQueries) {
   const std::vector<BenchQuery> queries = Queries(6);
-  absl::Mutex mu;
+  Mutex mu;
   std::map<int, std::vector<std::string>> asked;
   LoadOptions options;
   options.clients = 3;
@@ -75,7 +75,7 @@ TEST(RunClosedLoopTest, OnePassPerClientStartingAtDifferentQueries) {
   const LoadFigures figures =
       RunClosedLoop(queries, options, [&](int client) -> ClientQueryFn {
         return [&, client](const BenchQuery& query) {
-          absl::MutexLock lock(&mu);
+          MutexLock lock(&mu);
           asked[client].push_back(query.qid);
           return query.qid == "q5" ? absl::UnavailableError("down")
                                    : absl::OkStatus();

@@ -12,9 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "bench/corpus_reader.h"
 #include "common/status/status_macros.h"
+#include "common/sync/mutex.h"
 #include "services/ingest/document_validator.h"
 #include "services/ingest/ingest_handler.h"
 #include "services/query/query_planner.h"
@@ -55,7 +55,7 @@ class IndexingPipeline {
     read_thread.join();
     for (std::thread& thread : prepare_threads) thread.join();
 
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!failure_.ok()) return failure_;
     figures_.input_bytes = input_bytes_;
     figures_.seconds = std::chrono::duration<double>(end - start).count();
@@ -79,19 +79,21 @@ class IndexingPipeline {
   };
 
   void Fail(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (failure_.ok()) failure_ = std::move(status);
+    changed_.SignalAll();
   }
 
   // False when the pipeline failed and reading should stop.
   bool Push(std::vector<std::string> lines) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return raw_.size() < max_raw_ || !failure_.ok();
     };
-    mu_.Await(absl::Condition(&room));
+    while (!room()) changed_.Wait(&mu_);
     if (!failure_.ok()) return false;
     raw_.push_back(RawBatch{batches_read_++, std::move(lines)});
+    changed_.SignalAll();
     return true;
   }
 
@@ -112,9 +114,10 @@ class IndexingPipeline {
       }
     }
     if (!lines.empty()) Push(std::move(lines));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     reading_done_ = true;
     input_bytes_ = reader.bytes_read();
+    changed_.SignalAll();
   }
 
   PreparedBatch Prepare(RawBatch raw) const {
@@ -151,27 +154,29 @@ class IndexingPipeline {
     while (true) {
       RawBatch raw;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return !raw_.empty() || reading_done_ || !failure_.ok();
         };
-        mu_.Await(absl::Condition(&work));
+        while (!work()) changed_.Wait(&mu_);
         if (!failure_.ok() || raw_.empty()) return;
         raw = std::move(raw_.front());
         raw_.pop_front();
+        changed_.SignalAll();
         // Batches are taken in order, so the one the writer waits for is
         // never held back here.
         const uint64_t sequence = raw.sequence;
         auto in_window = [this, sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return sequence < next_apply_ + window_ || !failure_.ok();
         };
-        mu_.Await(absl::Condition(&in_window));
+        while (!in_window()) changed_.Wait(&mu_);
         if (!failure_.ok()) return;
       }
       const uint64_t sequence = raw.sequence;
       PreparedBatch prepared = Prepare(std::move(raw));
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       prepared_.emplace(sequence, std::move(prepared));
+      changed_.SignalAll();
     }
   }
 
@@ -179,13 +184,13 @@ class IndexingPipeline {
     while (true) {
       PreparedBatch batch;
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         auto next = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
           return prepared_.count(next_apply_) > 0 ||
                  (reading_done_ && next_apply_ == batches_read_) ||
                  !failure_.ok();
         };
-        mu_.Await(absl::Condition(&next));
+        while (!next()) changed_.Wait(&mu_);
         if (!failure_.ok()) return;
         auto it = prepared_.find(next_apply_);
         if (it == prepared_.end()) return;  // everything is applied
@@ -204,7 +209,7 @@ class IndexingPipeline {
           return;
         }
       }
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       figures_.documents +=
           static_cast<uint64_t>(batch.request->ops_size()) + batch.rejected;
       figures_.accepted += static_cast<uint64_t>(batch.request->ops_size());
@@ -215,6 +220,7 @@ class IndexingPipeline {
         figures_.sample_rejections.push_back(std::move(reason));
       }
       ++next_apply_;
+      changed_.SignalAll();
     }
   }
 
@@ -225,7 +231,11 @@ class IndexingPipeline {
   const size_t max_raw_;
   const uint64_t window_;
 
-  absl::Mutex mu_;
+  Mutex mu_;
+  // Signalled (SignalAll) after every change to the state below that one
+  // of the threads waits on: raw_, reading_done_, prepared_, next_apply_
+  // and failure_.
+  CondVar changed_;
   std::deque<RawBatch> raw_ ABSL_GUARDED_BY(mu_);
   // Batches handed out by the reader so far; the total once reading_done_.
   uint64_t batches_read_ ABSL_GUARDED_BY(mu_) = 0;

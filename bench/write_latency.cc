@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "bench/corpus_reader.h"
 #include "bench/latency_stats.h"
 #include "common/status/status_macros.h"
+#include "common/sync/mutex.h"
 
 namespace sift::bench {
 namespace {
@@ -233,7 +233,8 @@ struct SearchSample {
 
 // Counts the search threads that have begun their first search.
 struct StartGate {
-  absl::Mutex mu;
+  Mutex mu;
+  CondVar all_started;
   int started ABSL_GUARDED_BY(mu) = 0;
 };
 
@@ -262,8 +263,8 @@ PhaseFigures RunPhase(const PhaseSpec& spec, const PhaseWriter& writer,
         SearchSample sample;
         sample.start = now();
         if (first) {
-          absl::MutexLock lock(&gate.mu);
-          ++gate.started;
+          MutexLock lock(&gate.mu);
+          if (++gate.started == threads) gate.all_started.Signal();
           first = false;
         }
         absl::StatusOr<uint64_t> hits = spec.search(t);
@@ -278,10 +279,8 @@ PhaseFigures RunPhase(const PhaseSpec& spec, const PhaseWriter& writer,
     });
   }
   {
-    absl::MutexLock lock(&gate.mu);
-    auto all_started = [&gate, threads]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                           gate.mu) { return gate.started == threads; };
-    gate.mu.Await(absl::Condition(&all_started));
+    MutexLock lock(&gate.mu);
+    while (gate.started < threads) gate.all_started.Wait(&gate.mu);
   }
 
   const SteadyTime window_start = now();

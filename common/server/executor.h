@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 
 namespace sift {
 
@@ -38,7 +38,9 @@ class Executor {
   void WorkerLoop();
 
   const size_t max_queue_;
-  absl::Mutex mu_;
+  Mutex mu_;
+  // Signalled when a task is queued or stopping_ is set.
+  CondVar work_or_stop_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -2,7 +2,7 @@
 
 #include <atomic>
 
-#include "absl/synchronization/notification.h"
+#include "common/sync/mutex.h"
 #include "gtest/gtest.h"
 
 namespace sift {
@@ -20,8 +20,8 @@ TEST(ExecutorTest, RunsEveryTaskBeforeDestruction) {
 }
 
 TEST(ExecutorTest, RefusesBeyondTheQueueBound) {
-  absl::Notification release;
-  absl::Notification started;
+  Notification release;
+  Notification started;
   Executor executor(1, 2);
   ASSERT_TRUE(executor.TrySchedule([&] {
     started.Notify();

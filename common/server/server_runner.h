@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/sync/handoff.h"
 #include "common/sync/mutex.h"
 
 namespace sift {
@@ -70,6 +71,12 @@ class HealthSwitch {
 // UNAVAILABLE when the address cannot be bound.
 absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
     const std::string& address, const std::vector<grpc::Service*>& services);
+
+// Call first in each method of a service started with StartServer: what the
+// caller of StartServer did before it happens before the call, which gRPC
+// guarantees but ThreadSanitizer cannot see (common/sync/handoff.h). A no-op
+// in builds without ThreadSanitizer.
+inline void PublishedBy(const grpc::Service* service) { HappensAfter(service); }
 
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it
 // starts later; call first thing in main, then WaitForTerminationSignal.

@@ -8,8 +8,8 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "common/routing/shard_router.h"
+#include "common/sync/mutex.h"
 #include "services/ingest/article_parser.h"
 #include "services/ingest/ingest_results.h"
 #include "services/ingest/internal/parallel_for.h"
@@ -65,7 +65,9 @@ struct Inbox {
     size_t write;
     absl::StatusOr<v1::WriteResponse> response;
   };
-  absl::Mutex mu;
+  Mutex mu;
+  // Signalled when an answer is added.
+  CondVar answered;
   std::vector<Answer> answers ABSL_GUARDED_BY(mu);
 };
 
@@ -286,19 +288,19 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
       shards_[write.shard]->WriteAsync(
           write.request, deadline,
           [inbox, w](absl::StatusOr<v1::WriteResponse> response) {
-            absl::MutexLock lock(&inbox->mu);
+            MutexLock lock(&inbox->mu);
             inbox->answers.push_back({w, std::move(response)});
+            inbox->answered.Signal();
           });
     }
 
     std::vector<Inbox::Answer> answers;
     {
-      absl::MutexLock lock(&inbox->mu);
-      inbox->mu.AwaitWithDeadline(
-          absl::Condition(
-              +[](std::vector<Inbox::Answer>* a) { return !a->empty(); },
-              &inbox->answers),
-          wake);
+      MutexLock lock(&inbox->mu);
+      // Until an answer comes or `wake` passes.
+      while (inbox->answers.empty() &&
+             !inbox->answered.WaitWithDeadline(&inbox->mu, wake)) {
+      }
       answers.swap(inbox->answers);
     }
     const bool stop = cancelled && cancelled();

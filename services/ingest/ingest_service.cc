@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
+#include "common/sync/handoff.h"
 #include "services/ingest/ingest_results.h"
 
 namespace sift::ingest {
@@ -28,7 +30,9 @@ grpc::Status Overloaded() {
 
 // Reads one IndexRequest at a time; each is processed on the executor and
 // only then is the next one read. Reads, processing and Finish never
-// overlap, so only `cancelled_` is touched from two threads at once.
+// overlap, so only `cancelled_` is touched from two threads at once. gRPC
+// orders each StartRead and Finish before the reaction that follows it;
+// HappensBefore/HappensAfter(this) show that ordering to ThreadSanitizer.
 class IndexStreamReactor final
     : public grpc::ServerReadReactor<v1::IndexRequest> {
  public:
@@ -40,10 +44,11 @@ class IndexStreamReactor final
         deadline_(DeadlineOf(context)),
         response_(response),
         tally_(max_rejections) {
-    StartRead(&message_);
+    Read();
   }
 
   void OnReadDone(bool ok) override {
+    HappensAfter(this);
     if (!ok) {
       // The client half-closed (or the call is gone): report the tally.
       Done(grpc::Status::OK);
@@ -63,7 +68,10 @@ class IndexStreamReactor final
 
   void OnCancel() override { cancelled_.store(true); }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    HappensAfter(this);
+    delete this;
+  }
 
  private:
   void Process() {
@@ -85,11 +93,17 @@ class IndexStreamReactor final
       return;
     }
     message_.Clear();
+    Read();
+  }
+
+  void Read() {
+    HappensBefore(this);
     StartRead(&message_);
   }
 
   void Done(const grpc::Status& status) {
     if (status.ok()) *response_ = tally_.response();
+    HappensBefore(this);
     Finish(status);
   }
 
@@ -112,6 +126,7 @@ IngestServiceImpl::IngestServiceImpl(const IngestHandler* handler,
 grpc::ServerUnaryReactor* IngestServiceImpl::Index(
     grpc::CallbackServerContext* context, const v1::IndexRequest* request,
     v1::IndexResponse* response) {
+  PublishedBy(this);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool scheduled =
       executor_->TrySchedule([this, context, request, response, reactor] {
@@ -127,6 +142,7 @@ grpc::ServerUnaryReactor* IngestServiceImpl::Index(
 
 grpc::ServerReadReactor<v1::IndexRequest>* IngestServiceImpl::IndexStream(
     grpc::CallbackServerContext* context, v1::IndexStreamResponse* response) {
+  PublishedBy(this);
   return new IndexStreamReactor(handler_, executor_, context, response,
                                 options_.max_stream_rejections);
 }
@@ -134,6 +150,7 @@ grpc::ServerReadReactor<v1::IndexRequest>* IngestServiceImpl::IndexStream(
 grpc::ServerUnaryReactor* IngestServiceImpl::Delete(
     grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
     v1::DeleteResponse* response) {
+  PublishedBy(this);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool scheduled =
       executor_->TrySchedule([this, context, request, response, reactor] {

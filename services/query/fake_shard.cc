@@ -90,39 +90,39 @@ v1::ShardFacetCounts CountFacet(const v1::FacetRequest& facet,
 }  // namespace
 
 void FakeShard::SetMode(Mode mode, grpc::StatusCode code) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   mode_ = mode;
   code_ = code;
 }
 
 void FakeShard::ForgetOnFetch(const std::string& id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   forgotten_.push_back(id);
 }
 
 int FakeShard::calls() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return calls_;
 }
 
 std::vector<v1::ShardSearchRequest> FakeShard::searches() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return searches_;
 }
 
 std::vector<v1::StatsRequest> FakeShard::stats_requests() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return stats_requests_;
 }
 
 std::vector<v1::FetchRequest> FakeShard::fetches() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return fetches_;
 }
 
 grpc::ServerUnaryReactor* FakeShard::Intercept(
     grpc::CallbackServerContext* context, bool is_fetch) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++calls_;
   switch (mode_) {
     case Mode::kAnswer:
@@ -146,7 +146,7 @@ grpc::ServerUnaryReactor* FakeShard::Stats(grpc::CallbackServerContext* context,
                                            v1::StatsResponse* response) {
   if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stats_requests_.push_back(*request);
   }
   response->set_doc_count(docs_.size());
@@ -166,7 +166,7 @@ grpc::ServerUnaryReactor* FakeShard::Search(
     v1::ShardSearchResponse* response) {
   if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     searches_.push_back(*request);
   }
   // The cursor as a hit, to compare in the same order.
@@ -221,7 +221,7 @@ grpc::ServerUnaryReactor* FakeShard::Fetch(grpc::CallbackServerContext* context,
   }
   std::vector<std::string> forgotten;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     fetches_.push_back(*request);
     forgotten = forgotten_;
   }

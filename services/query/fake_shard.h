@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "common/server/server_runner.h"
+#include "common/sync/mutex.h"
 #include "sift/v1/storage.grpc.pb.h"
 
 namespace sift::query::testing {
@@ -63,7 +63,7 @@ class FakeShard final : public v1::StorageService::CallbackService {
                                       bool is_fetch = false);
 
   const std::vector<StoredDoc> docs_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   Mode mode_ ABSL_GUARDED_BY(mu_) = Mode::kAnswer;
   grpc::StatusCode code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::UNAVAILABLE;
   std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);

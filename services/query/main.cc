@@ -114,12 +114,12 @@ int main(int argc, char** argv) {
   if (threads <= 0) {
     threads = static_cast<int>(std::thread::hardware_concurrency());
   }
-  // Declared before the server so that it outlives it: calls in flight
+  // Created before the server so that it outlives it: calls in flight
   // during the drain still need their worker.
-  sift::Executor executor(
+  auto executor = std::make_unique<sift::Executor>(
       static_cast<size_t>(threads > 0 ? threads : 1),
       static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_queued))));
-  sift::query::QueryServiceImpl service(&handler, &executor);
+  sift::query::QueryServiceImpl service(&handler, executor.get());
   auto server = sift::StartServer(absl::GetFlag(FLAGS_listen), {&service});
   if (!server.ok()) {
     std::fprintf(stderr, "sift-query: %s\n",
@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
   const int signal = sift::WaitForTerminationSignal();
   std::fprintf(stderr, "sift-query: signal %d, draining\n", signal);
   (*server)->Shutdown(absl::Milliseconds(absl::GetFlag(FLAGS_drain_ms)));
+  // Join the workers, which may still be returning from Finish when the
+  // drain ends, before the server they called goes away.
+  executor.reset();
   std::fprintf(stderr, "sift-query: stopped\n");
   return 0;
 }

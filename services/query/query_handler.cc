@@ -9,10 +9,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "common/analysis/utf8.h"
 #include "common/routing/shard_router.h"
 #include "common/status/status_macros.h"
+#include "common/sync/mutex.h"
 #include "services/query/facets.h"
 #include "services/query/hit_merge.h"
 #include "services/query/page_token.h"
@@ -56,20 +56,17 @@ class Gather {
   // The callback for call `i`.
   storage::StorageClient::Callback<Resp> Slot(size_t i) {
     return [state = state_, i](absl::StatusOr<Resp> result) {
-      absl::MutexLock lock(&state->mu);
+      MutexLock lock(&state->mu);
       state->results[i] = std::move(result);
-      --state->pending;
+      if (--state->pending == 0) state->all_answered.SignalAll();
     };
   }
 
   // Blocks until every call has answered; each call carries a deadline, so
   // this returns by then.
   std::vector<absl::StatusOr<Resp>> Wait() {
-    absl::MutexLock lock(&state_->mu);
-    state_->mu.Await(absl::Condition(
-        +[](State* s)
-             ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->pending == 0; },
-        state_.get()));
+    MutexLock lock(&state_->mu);
+    while (state_->pending != 0) state_->all_answered.Wait(&state_->mu);
     return std::move(state_->results);
   }
 
@@ -79,7 +76,9 @@ class Gather {
         : pending(calls),
           results(calls, absl::StatusOr<Resp>(absl::UnknownError(
                              "the shard call did not complete"))) {}
-    absl::Mutex mu;
+    Mutex mu;
+    // Signalled when pending drops to 0.
+    CondVar all_answered;
     size_t pending ABSL_GUARDED_BY(mu);
     std::vector<absl::StatusOr<Resp>> results ABSL_GUARDED_BY(mu);
   };

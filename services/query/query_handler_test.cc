@@ -65,6 +65,17 @@ class QueryHandlerTest : public ::testing::Test {
     return handler_->Search(request, deadline);
   }
 
+  // Searches until every shard answers, so that the handler's channels are
+  // connected before a test times a short deadline: connecting can take
+  // longer than that in a sanitizer build.
+  void ConnectEveryShard() {
+    const absl::Time end = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < end) {
+      absl::StatusOr<v1::SearchResponse> r = Search(Request("cocoa"));
+      if (r.ok() && !r->partial()) return;
+    }
+  }
+
   static v1::SearchRequest Request(const std::string& query,
                                    uint32_t page_size = 10) {
     v1::SearchRequest request;
@@ -493,6 +504,7 @@ TEST_F(QueryHandlerTest, AHangingShardTimesOutIntoPartialResults) {
   QueryOptions options;
   options.timeout = absl::Milliseconds(300);
   handler_ = MakeHandler(options);
+  ConnectEveryShard();
   cluster_.shard(2).SetMode(FakeShard::Mode::kHang);
   const absl::Time start = absl::Now();
   SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa")));
@@ -504,6 +516,7 @@ TEST_F(QueryHandlerTest, AHangingShardTimesOutIntoPartialResults) {
 }
 
 TEST_F(QueryHandlerTest, TheClientDeadlineBoundsTheShardCalls) {
+  ConnectEveryShard();
   cluster_.shard(0).SetMode(FakeShard::Mode::kHang);
   const absl::Time start = absl::Now();
   SIFT_ASSERT_OK_AND_ASSIGN(

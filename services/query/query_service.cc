@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 
 namespace sift::query {
@@ -23,8 +24,9 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
 
 // Runs `work` on the executor and finishes the call with its status.
 grpc::ServerUnaryReactor* RunOnExecutor(
-    grpc::CallbackServerContext* context, Executor* executor,
-    std::function<absl::Status(absl::Time deadline)> work) {
+    const grpc::Service* service, grpc::CallbackServerContext* context,
+    Executor* executor, std::function<absl::Status(absl::Time deadline)> work) {
+  PublishedBy(service);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time deadline = DeadlineOf(*context);
   if (!executor->TrySchedule([reactor, deadline, work = std::move(work)] {
@@ -59,7 +61,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Search(
     grpc::CallbackServerContext* context, const v1::SearchRequest* request,
     v1::SearchResponse* response) {
   return RunOnExecutor(
-      context, executor_, [this, request, response](absl::Time deadline) {
+      this, context, executor_, [this, request, response](absl::Time deadline) {
         return Deliver(handler_->Search(*request, deadline), response);
       });
 }
@@ -68,7 +70,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
   return RunOnExecutor(
-      context, executor_, [this, request, response](absl::Time deadline) {
+      this, context, executor_, [this, request, response](absl::Time deadline) {
         return Deliver(handler_->Get(*request, deadline), response);
       });
 }
@@ -77,7 +79,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ClusterStats(
     grpc::CallbackServerContext* context,
     const v1::ClusterStatsRequest* request,
     v1::ClusterStatsResponse* response) {
-  return RunOnExecutor(context, executor_,
+  return RunOnExecutor(this, context, executor_,
                        [this, response](absl::Time deadline) {
                          *response = handler_->ClusterStats(deadline);
                          return absl::OkStatus();

@@ -57,6 +57,8 @@ class QueryServiceTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));
+    // Workers may still be returning from Finish when the drain ends.
+    executor_.reset();
   }
 
   static void SetDeadline(grpc::ClientContext& context, absl::Duration d) {

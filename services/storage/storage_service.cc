@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 
 namespace sift::storage {
@@ -11,10 +12,12 @@ namespace {
 // Runs `work(request)` on the executor and finishes the call with its
 // result.
 template <typename Request, typename Response, typename Work>
-grpc::ServerUnaryReactor* RunOnExecutor(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* RunOnExecutor(const grpc::Service* service,
+                                        grpc::CallbackServerContext* context,
                                         const Request* request,
                                         Response* response, Executor* executor,
                                         Work work) {
+  PublishedBy(service);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool scheduled = executor->TrySchedule(
       [context, request, response, reactor, work = std::move(work)] {
@@ -46,7 +49,7 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Write(
     grpc::CallbackServerContext* context, const v1::WriteRequest* request,
     v1::WriteResponse* response) {
   return RunOnExecutor(
-      context, request, response, executor_,
+      this, context, request, response, executor_,
       [this](const v1::WriteRequest& r) { return handler_->Write(r); });
 }
 
@@ -54,7 +57,7 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest* request,
     v1::StatsResponse* response) {
   return RunOnExecutor(
-      context, request, response, executor_,
+      this, context, request, response, executor_,
       [this](const v1::StatsRequest& r) { return handler_->Stats(r); });
 }
 
@@ -62,7 +65,7 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Search(
     grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
     v1::ShardSearchResponse* response) {
   return RunOnExecutor(
-      context, request, response, executor_,
+      this, context, request, response, executor_,
       [this](const v1::ShardSearchRequest& r) { return handler_->Search(r); });
 }
 
@@ -70,7 +73,7 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Fetch(
     grpc::CallbackServerContext* context, const v1::FetchRequest* request,
     v1::FetchResponse* response) {
   return RunOnExecutor(
-      context, request, response, executor_,
+      this, context, request, response, executor_,
       [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
 }
 

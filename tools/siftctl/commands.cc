@@ -9,9 +9,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
+#include "common/sync/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "sift/v1/ingest.grpc.pb.h"
 #include "sift/v1/query.grpc.pb.h"
@@ -236,14 +236,15 @@ int BatchSearch(const Invocation& inv, std::ostream& out, std::ostream& err,
     bool done = false;
     absl::StatusOr<std::string> lines;
   };
-  absl::Mutex mu;
+  Mutex mu;
+  CondVar result_done;  // signalled when a result's done is set
   std::vector<Result> results(queries->size());
   size_t next = 0;  // guarded by mu
   auto work = [&] {
     while (true) {
       size_t i;
       {
-        absl::MutexLock lock(&mu);
+        MutexLock lock(&mu);
         if (next >= queries->size()) return;
         i = next++;
       }
@@ -252,9 +253,10 @@ int BatchSearch(const Invocation& inv, std::ostream& out, std::ostream& err,
           q.text.empty()
               ? absl::InvalidArgumentError("the query text is empty")
               : RunBatchQuery(*stub, o, q, inv.connection.timeout, retry);
-      absl::MutexLock lock(&mu);
+      MutexLock lock(&mu);
       results[i].lines = std::move(lines);
       results[i].done = true;
+      result_done.Signal();
     }
   };
   std::vector<std::thread> workers;
@@ -268,8 +270,8 @@ int BatchSearch(const Invocation& inv, std::ostream& out, std::ostream& err,
   for (size_t i = 0; i < results.size(); ++i) {
     absl::StatusOr<std::string> lines;
     {
-      absl::MutexLock lock(&mu);
-      mu.Await(absl::Condition(&results[i].done));
+      MutexLock lock(&mu);
+      while (!results[i].done) result_done.Wait(&mu);
       lines = std::move(results[i].lines);
     }
     const BatchQuery& q = (*queries)[i];

@@ -18,8 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "common/server/server_runner.h"
+#include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sift/v1/ingest.grpc.pb.h"
@@ -39,7 +39,7 @@ class FakeIngestService final : public v1::IngestService::Service {
  public:
   grpc::Status Index(grpc::ServerContext*, const v1::IndexRequest* request,
                      v1::IndexResponse* response) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++calls_;
     max_batch_ = std::max(max_batch_, request->documents_size());
     if (failures_left_ > 0) {
@@ -83,19 +83,19 @@ class FakeIngestService final : public v1::IngestService::Service {
   }
 
   void FailNextCalls(int n) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     failures_left_ = n;
   }
   int calls() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return calls_;
   }
   int max_batch() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return max_batch_;
   }
   std::vector<std::string> accepted() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return accepted_;
   }
 
@@ -108,7 +108,7 @@ class FakeIngestService final : public v1::IngestService::Service {
     return json.substr(start, json.find('"', start) - start);
   }
 
-  absl::Mutex mu_;
+  Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   int max_batch_ ABSL_GUARDED_BY(mu_) = 0;
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
@@ -125,7 +125,7 @@ class FakeQueryService final : public v1::QueryService::Service {
   grpc::Status Search(grpc::ServerContext*, const v1::SearchRequest* request,
                       v1::SearchResponse* response) override {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       requests_.push_back(*request);
     }
     if (request->query() == "fail") {
@@ -182,12 +182,12 @@ class FakeQueryService final : public v1::QueryService::Service {
   }
 
   std::vector<v1::SearchRequest> requests() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return requests_;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<v1::SearchRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -10,8 +10,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/status/grpc_status.h"
+#include "common/sync/mutex.h"
 #include "tools/siftctl/batcher.h"
 
 namespace sift::siftctl {
@@ -58,17 +58,19 @@ class IngestPipeline {
 
     ReadAll(source);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       reading_done_ = true;
+      work_or_done_.SignalAll();
     }
     for (std::thread& t : senders) t.join();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       finished_ = true;
+      finished_set_.SignalAll();
     }
     if (progress.joinable()) progress.join();
 
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     IngestOutcome outcome;
     outcome.counts = counts_;
     outcome.rejections = std::move(rejections_);
@@ -85,7 +87,7 @@ class IngestPipeline {
       absl::StatusOr<bool> got = source.Next(&document);
       if (!got.ok()) {
         const absl::StatusCode code = got.status().code();
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         // A document that cannot be sent as it is counts as rejected; a
         // file that cannot be read as a read error.
         if (code == absl::StatusCode::kInvalidArgument ||
@@ -110,14 +112,15 @@ class IngestPipeline {
   }
 
   bool Stopped() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return !stopped_.ok();
   }
 
   void Enqueue(Batch batch) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &IngestPipeline::HasRoom));
+    MutexLock lock(&mu_);
+    while (!HasRoom()) room_.Wait(&mu_);
     queue_.push_back(std::move(batch));
+    work_or_done_.Signal();
   }
 
   bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -133,11 +136,12 @@ class IngestPipeline {
       Batch batch;
       absl::Status stopped;
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(this, &IngestPipeline::HasWorkOrDone));
+        MutexLock lock(&mu_);
+        while (!HasWorkOrDone()) work_or_done_.Wait(&mu_);
         if (queue_.empty()) return;
         batch = std::move(queue_.front());
         queue_.pop_front();
+        room_.Signal();
         stopped = stopped_;
       }
       if (!stopped.ok()) {
@@ -155,7 +159,7 @@ class IngestPipeline {
   // Sends `batch`, resending the documents that may succeed later.
   void Send(const Batch& batch) {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       counts_.sent += batch.size();
       counts_.bytes += batch.bytes;
     }
@@ -193,7 +197,7 @@ class IngestPipeline {
       std::vector<size_t> again;
       std::vector<bool> answered(pending.size(), false);
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         for (const v1::DocumentResult& result : response.results()) {
           if (result.position() >= pending.size() ||
               answered[result.position()]) {
@@ -243,7 +247,7 @@ class IngestPipeline {
 
   void RejectAll(const Batch& batch, const std::vector<size_t>& indexes,
                  absl::StatusCode code, const std::string& reason) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (size_t i : indexes) {
       ++counts_.rejected;
       rejections_.push_back(
@@ -252,7 +256,7 @@ class IngestPipeline {
   }
 
   void Stop(absl::Status reason) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopped_.ok()) stopped_ = std::move(reason);
   }
 
@@ -260,9 +264,11 @@ class IngestPipeline {
     while (true) {
       IngestCounts snapshot;
       {
-        absl::MutexLock lock(&mu_);
-        mu_.AwaitWithTimeout(absl::Condition(&finished_),
-                             options_.progress_interval);
+        MutexLock lock(&mu_);
+        // Until finished_ is set or the interval has passed.
+        const absl::Time wake = absl::Now() + options_.progress_interval;
+        while (!finished_ && !finished_set_.WaitWithDeadline(&mu_, wake)) {
+        }
         if (finished_) return;
         snapshot = counts_;
       }
@@ -276,7 +282,13 @@ class IngestPipeline {
   const size_t queue_limit_;
   const absl::Time start_;
 
-  absl::Mutex mu_;
+  Mutex mu_;
+  // Signalled when queue_ shrinks (HasRoom may have become true).
+  CondVar room_;
+  // Signalled when queue_ grows or reading_done_ is set (HasWorkOrDone).
+  CondVar work_or_done_;
+  // Signalled when finished_ is set.
+  CondVar finished_set_;
   std::deque<Batch> queue_ ABSL_GUARDED_BY(mu_);
   bool reading_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;

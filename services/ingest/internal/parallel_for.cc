@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/sync/mutex.h"
 
 namespace sift::ingest::internal {
 namespace {
@@ -23,14 +23,17 @@ struct Work {
       ++finished;
     }
     if (finished == 0) return;
-    absl::MutexLock lock(&mu);
+    MutexLock lock(&mu);
     done += finished;
+    if (done == n) all_done.SignalAll();
   }
 
   const size_t n;
   const std::function<void(size_t)>* const fn;
   std::atomic<size_t> next{0};
-  absl::Mutex mu;
+  Mutex mu;
+  // Signalled when done reaches n.
+  CondVar all_done;
   size_t done ABSL_GUARDED_BY(mu) = 0;
 };
 
@@ -48,11 +51,8 @@ void ParallelFor(Executor* executor, size_t max_helpers, size_t n,
     }
   }
   work->Run();
-  absl::MutexLock lock(&work->mu);
-  work->mu.Await(absl::Condition(
-      +[](Work* w)
-           ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) { return w->done == w->n; },
-      work.get()));
+  MutexLock lock(&work->mu);
+  while (work->done != work->n) work->all_done.Wait(&work->mu);
 }
 
 }  // namespace sift::ingest::internal

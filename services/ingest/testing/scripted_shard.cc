@@ -13,33 +13,33 @@
 namespace sift::ingest::testing {
 
 void ScriptedShard::FailNext(int count, absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   failures_left_ = count;
   failure_ = std::move(status);
 }
 
 void ScriptedShard::DelayWrites(absl::Duration delay) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   delay_ = delay;
 }
 
 void ScriptedShard::RefuseId(std::string id) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   refused_ids_.push_back(std::move(id));
 }
 
 int ScriptedShard::attempts() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return attempts_;
 }
 
 std::vector<v1::WriteRequest> ScriptedShard::applied() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return applied_;
 }
 
 std::map<std::string, v1::AnalyzedDocument> ScriptedShard::documents() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return documents_;
 }
 
@@ -49,7 +49,7 @@ grpc::ServerUnaryReactor* ScriptedShard::Write(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::Duration delay;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     ++attempts_;
     if (failures_left_ > 0) {
       --failures_left_;
@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* ScriptedShard::Write(
   // Blocking a gRPC thread is acceptable in a test double; the tests that
   // use it keep the delay short.
   absl::SleepFor(delay);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const v1::WriteOp& op : request->ops()) {
     if (op.has_upsert() && std::count(refused_ids_.begin(), refused_ids_.end(),
                                       op.upsert().document().id()) > 0) {

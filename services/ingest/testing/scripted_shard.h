@@ -10,8 +10,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/sync/mutex.h"
 #include "sift/v1/storage.grpc.pb.h"
 
 namespace sift::ingest::testing {
@@ -43,7 +43,7 @@ class ScriptedShard final : public v1::StorageService::CallbackService {
                                   v1::WriteResponse* response) override;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   int attempts_ ABSL_GUARDED_BY(mu_) = 0;
   int failures_left_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
