@@ -95,6 +95,11 @@ void FakeShard::SetMode(Mode mode, grpc::StatusCode code) {
   code_ = code;
 }
 
+void FakeShard::SetBackgroundError(const std::string& error) {
+  MutexLock lock(&mu_);
+  background_error_ = error;
+}
+
 void FakeShard::ForgetOnFetch(const std::string& id) {
   MutexLock lock(&mu_);
   forgotten_.push_back(id);
@@ -148,6 +153,7 @@ grpc::ServerUnaryReactor* FakeShard::Stats(grpc::CallbackServerContext* context,
   {
     MutexLock lock(&mu_);
     stats_requests_.push_back(*request);
+    response->set_background_error(background_error_);
   }
   response->set_doc_count(docs_.size());
   response->set_total_title_terms(docs_.size() * 2);

@@ -40,6 +40,9 @@ class FakeShard final : public v1::StorageService::CallbackService {
                grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE);
   // Fetch reports `id` as not found, as if it were deleted after a search.
   void ForgetOnFetch(const std::string& id);
+  // Stats reports `error` as the shard's background error, as a shard whose
+  // flush or merge failed does ("" for none).
+  void SetBackgroundError(const std::string& error);
 
   int calls() const;
   std::vector<v1::ShardSearchRequest> searches() const;
@@ -67,6 +70,7 @@ class FakeShard final : public v1::StorageService::CallbackService {
   Mode mode_ ABSL_GUARDED_BY(mu_) = Mode::kAnswer;
   grpc::StatusCode code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::UNAVAILABLE;
   std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
+  std::string background_error_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::ShardSearchRequest> searches_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::StatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);

@@ -772,6 +772,29 @@ TEST_F(QueryHandlerTest, ClusterStatsListsEveryShardAndItsError) {
   EXPECT_LT(answered, static_cast<uint64_t>(kDocs));
 }
 
+// A shard whose writes are stopped still answers: its error is shown beside
+// its figures, and it counts in the totals.
+TEST_F(QueryHandlerTest, ClusterStatsShowsAShardsBackgroundError) {
+  const std::string error =
+      "IO error: No space left on device; writes stopped until a retry "
+      "succeeds";
+  cluster_.shard(1).SetBackgroundError(error);
+  v1::ClusterStatsResponse r = handler_->ClusterStats(absl::InfiniteFuture());
+  ASSERT_EQ(r.shards_size(), kShards);
+  uint64_t documents = 0;
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(r.shards(i).error(), "");
+    EXPECT_EQ(r.shards(i).background_error(), i == 1 ? error : "");
+    documents += r.shards(i).documents();
+  }
+  EXPECT_GT(r.shards(1).documents(), 0u);
+  EXPECT_EQ(r.total_documents(), documents);
+  EXPECT_EQ(documents, static_cast<uint64_t>(kDocs));
+  cluster_.shard(1).SetBackgroundError("");
+  r = handler_->ClusterStats(absl::InfiniteFuture());
+  EXPECT_EQ(r.shards(1).background_error(), "");
+}
+
 }  // namespace
 }  // namespace sift::query
 
