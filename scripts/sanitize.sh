@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Builds Sift with a sanitizer in its own folder and runs the tests under it.
-# Usage: ./scripts/sanitize.sh address|thread [ctest arguments, e.g. -R Executor]
+# Usage: ./scripts/sanitize.sh address|thread [--only GROUP,...] [ctest arguments]
+#
+#   --only storage,integration: build and run only those groups of tests
+#            (a group is the folder a test is declared in; the target
+#            tests-GROUP builds it and ctest's label GROUP selects it)
+#   ctest arguments: e.g. -R Executor
 #
 #   address: AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer,
 #            built in build-asan/
@@ -20,6 +25,12 @@ usage() { die "usage: $0 address|thread [ctest arguments]"; }
 [ $# -ge 1 ] || usage
 kind="$1"
 shift
+only=""
+if [ "${1:-}" = "--only" ]; then
+  [ $# -ge 2 ] || usage
+  only="$2"
+  shift 2
+fi
 case "$kind" in
   address) SIFT_BUILD_DIR="${SIFT_SANITIZE_BUILD_DIR:-$SIFT_ROOT/build-asan}" ;;
   thread) SIFT_BUILD_DIR="${SIFT_SANITIZE_BUILD_DIR:-$SIFT_ROOT/build-tsan}" ;;
@@ -34,6 +45,11 @@ if [ ! -f "$SIFT_BUILD_DIR/build.ninja" ] ||
   cmake -S "$SIFT_ROOT" -B "$SIFT_BUILD_DIR" -G Ninja \
     -DCMAKE_BUILD_TYPE="${SIFT_BUILD_TYPE:-RelWithDebInfo}" \
     -DSIFT_SANITIZE="$kind" >/dev/null
+fi
+if [ -n "$only" ]; then
+  SIFT_BUILD_TARGETS="tests-${only//,/ tests-}"
+  export SIFT_BUILD_TARGETS
+  set -- -L "^(${only//,/|})\$" "$@"
 fi
 sift_build
 

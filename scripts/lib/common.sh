@@ -45,5 +45,8 @@ sift_build() {
       -DCMAKE_BUILD_TYPE="${SIFT_BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
   fi
   log "building (this takes a few minutes the first time)"
-  cmake --build "$SIFT_BUILD_DIR" -j "${SIFT_JOBS:-$(nproc)}"
+  # SIFT_BUILD_TARGETS: only these targets (scripts/sanitize.sh --only).
+  # shellcheck disable=SC2086
+  cmake --build "$SIFT_BUILD_DIR" -j "${SIFT_JOBS:-$(nproc)}" \
+    ${SIFT_BUILD_TARGETS:+--target $SIFT_BUILD_TARGETS}
 }
