@@ -42,6 +42,15 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
   SIFT_RETURN_IF_ERROR(db_->WriteSegment(id, [&](segment::ValueSink* out) {
     return segment::MergeSegments(sources, &doc_maps, out);
   }));
+  // Its values are written and never change: loading its columns needs no
+  // lock, and writers do not wait for it.
+  absl::StatusOr<std::shared_ptr<const segment::Segment>> opened =
+      segment::Segment::Open(db_->segment_store(), id);
+  if (!opened.ok()) {
+    db_->DropSegments({id}).IgnoreError();
+    return opened.status();
+  }
+  std::shared_ptr<const segment::Segment> merged = *std::move(opened);
 
   MutexLock write_lock(&write_mu_);
   const std::shared_ptr<const IndexView> now = CurrentView();
@@ -98,8 +107,6 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
     db_->DropSegments({id}).IgnoreError();
     return written;
   }
-  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<const segment::Segment> merged,
-                        segment::Segment::Open(db_->segment_store(), id));
   IndexViewBuilder next(now);
   for (uint32_t sid : ids) next.Remove(sid);
   next.Add({merged, segment::LiveDocs::WithDeletedDocs(merged->doc_count(),

@@ -52,7 +52,9 @@ TEST(SegmentIndexViewTest, ASearchKeepsItsViewWhileTheIndexChanges) {
   std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(900, 300, 5);
   for (size_t b = 0; b < batches.size(); ++b) {
     ASSERT_THAT(idx.Apply(WriteOf(batches[b])), IsOk());
-    if (b < 2) ASSERT_THAT(idx.Flush(), IsOk());
+    if (b < 2) {
+      ASSERT_THAT(idx.Flush(), IsOk());
+    }
   }
   auto query =
       DecodeShardQuery(SearchFor(Bool({}, {Term("w1"), Term("w2")}), 1000));

@@ -242,6 +242,24 @@ inline std::vector<v1::QueryNode> RandomQueries(int n, uint32_t seed) {
   return queries;
 }
 
+// Conjunctions of 2 to 4 terms among the `range` most common words, every
+// third with a term it must not hold: the block-max conjunction's queries.
+inline std::vector<v1::QueryNode> RandomConjunctions(int n, uint32_t range,
+                                                     uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<v1::QueryNode> queries;
+  for (int q = 0; q < n; ++q) {
+    std::vector<v1::QueryNode> must, must_not;
+    const int terms = 2 + static_cast<int>(rng() % 3);
+    for (int t = 0; t < terms; ++t) {
+      must.push_back(Term(absl::StrCat("w", rng() % range)));
+    }
+    if (q % 3 == 2) must_not.push_back(Term(absl::StrCat("w", rng() % 60)));
+    queries.push_back(Bool(std::move(must), {}, std::move(must_not)));
+  }
+  return queries;
+}
+
 // Queries of every kind of clause over RandomBatches: terms scoped and
 // not, phrases with slop, prefixes, fuzzy words, keywords and date ranges,
 // as must, should and must_not.

@@ -344,7 +344,9 @@ TEST_P(ExplainTest, DateOrderedHitsAreExplainedWithTheirFullScore) {
   const v1::ShardSearchResponse relevance =
       Search(SearchFor(Bool({}, {Term("apple"), Term("cherry")})));
   for (const v1::ShardHit& hit : relevance.hits()) {
-    if (hit.id() == "d2") EXPECT_EQ(hit.score(), response.hits(1).score());
+    if (hit.id() == "d2") {
+      EXPECT_EQ(hit.score(), response.hits(1).score());
+    }
   }
 }
 

@@ -37,6 +37,7 @@ using ::sift::storage::testing::MemoryIndex;
 using ::sift::storage::testing::PageAfter;
 using ::sift::storage::testing::Phrase;
 using ::sift::storage::testing::RandomBatches;
+using ::sift::storage::testing::RandomConjunctions;
 using ::sift::storage::testing::RandomMixedQueries;
 using ::sift::storage::testing::RandomQueries;
 using ::sift::storage::testing::SearchFor;
@@ -534,8 +535,8 @@ void ExpectEngineEqualsExhaustive(const testing::SearchFunction& engine,
   }
 }
 
-// Block-max WAND, the proximity bounds that skip reading positions, the
-// iterator tree, filters, deletions and replacements, cursors and date
+// Block-max WAND, the block-max conjunction, the proximity bounds that
+// skip reading positions, the iterator tree, filters, deletions and replacements, cursors and date
 // orders, over many segments and over one: every answer equals the
 // exhaustive evaluation, hit for hit and score for score.
 TEST_P(PruningTest, EveryPruningPathEqualsExhaustiveEvaluation) {
@@ -561,6 +562,19 @@ TEST_P(PruningTest, EveryPruningPathEqualsExhaustiveEvaluation) {
   ExpectEngineEqualsExhaustive(Searcher(), exhaustive, queries, 21, &pruned);
   // The collection is big enough for common terms to be pruned.
   EXPECT_GT(pruned, 10);
+  // Conjunctions of rarer terms, and of the commonest, which match more
+  // than 1,000 documents too.
+  std::vector<v1::QueryNode> conjunctions = RandomConjunctions(20, 40, 13);
+  for (v1::QueryNode& q : RandomConjunctions(20, 4, 14)) {
+    conjunctions.push_back(q);
+  }
+  int pruned_conjunctions = 0;
+  ExpectEngineEqualsExhaustive(Searcher(), exhaustive, conjunctions, 22,
+                               &pruned_conjunctions);
+  // Segments of 500 documents leave too few blocks to skip.
+  if (GetParam() == testing::Layout::kMerged) {
+    EXPECT_GT(pruned_conjunctions, 0);
+  }
 }
 
 SIFT_INSTANTIATE_LAYOUTS(PruningTest);

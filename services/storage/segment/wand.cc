@@ -52,6 +52,8 @@ class Wand {
     if (root.kind == PlanNode::Kind::kTerm) {
       plan_terms.push_back(&root);
     } else {
+      conjunction_ = !root.must.empty();
+      for (const PlanNode& child : root.must) plan_terms.push_back(&child);
       for (const PlanNode& child : root.should) plan_terms.push_back(&child);
       for (const PlanNode& child : root.must_not) {
         SIFT_ASSIGN_OR_RETURN(excluded_.emplace_back(),
@@ -62,7 +64,11 @@ class Wand {
       SIFT_ASSIGN_OR_RETURN(
           std::optional<absl::string_view> value,
           context_->Load(PostingsKey(TermField::kText, node->term)));
-      if (!value) continue;
+      if (!value) {
+        // A required term this segment lacks: nothing here matches.
+        if (conjunction_) nothing_ = true;
+        continue;
+      }
       auto term =
           std::make_unique<WandTerm>(&context_->bm25(), &columns_, node->idf);
       SIFT_RETURN_IF_ERROR(term->cursor.Init(*value));
@@ -103,23 +109,123 @@ class Wand {
   // pruned; without it the loop is the plain top-k search.
   template <bool kCollect>
   void Run(std::vector<uint64_t>* matched) {
-    // By plan order, for scoring; `live` is re-sorted by doc.
-    std::vector<WandTerm*> live;
-    for (auto& term : terms_) {
-      by_order_.push_back(term.get());
-      if (term->cursor.doc() != kNoMoreDocs) live.push_back(term.get());
+    // By plan order, for scoring.
+    for (auto& term : terms_) by_order_.push_back(term.get());
+    if (nothing_) return;
+    if (conjunction_) {
+      RunConjunction<kCollect>(matched);
+    } else {
+      RunDisjunction<kCollect>(matched);
     }
-    while (!live.empty()) {
-      std::sort(live.begin(), live.end(), [](WandTerm* a, WandTerm* b) {
-        return a->cursor.doc() < b->cursor.doc();
-      });
-      const bool pruning = !kCollect && top_->full() &&
-                           totals_->count >= spec_.exact_total_hits_up_to;
-      // Scores are summed in another order here than in Evaluate; the
-      // margin keeps rounding from pruning a document that ties.
-      const double threshold = pruning
-                                   ? top_->min_score() * (1.0 - 1e-9) - 1e-12
-                                   : -std::numeric_limits<double>::infinity();
+    for (auto& term : terms_) context_->Fail(term->cursor.status());
+  }
+
+ private:
+  // Whether the pruning bounds apply: top k full and enough matches
+  // counted exactly.
+  template <bool kCollect>
+  bool Pruning() const {
+    return !kCollect && top_->full() &&
+           totals_->count >= spec_.exact_total_hits_up_to;
+  }
+
+  // Scores are summed in another order in the bounds than in Evaluate; the
+  // margin keeps rounding from pruning a document that ties.
+  double Threshold() const { return top_->min_score() * (1.0 - 1e-9) - 1e-12; }
+
+  // Block-max conjunction: the rarest term leads, the others leapfrog to
+  // it, and while the top k is full, a run of documents inside the blocks
+  // all the cursors are on is skipped when the blocks' bounds (and the
+  // bonus, which every match of a conjunction of two or more terms may
+  // earn) cannot reach the k-th best score.
+  template <bool kCollect>
+  void RunConjunction(std::vector<uint64_t>* matched) {
+    std::vector<WandTerm*> by_df = by_order_;
+    std::stable_sort(by_df.begin(), by_df.end(),
+                     [](const WandTerm* a, const WandTerm* b) {
+                       return a->cursor.header().df < b->cursor.header().df;
+                     });
+    PostingCursor& lead = by_df.front()->cursor;
+    uint32_t doc = lead.doc();
+    // The documents up to window_end lie in the blocks the cursors were on
+    // when window_bound was summed: their bound holds for all of them.
+    uint32_t window_end = 0;
+    double window_bound = 0.0;
+    bool have_window = false;
+    while (doc != kNoMoreDocs) {
+      if (Pruning<kCollect>()) {
+        if (!have_window || doc > window_end) {
+          double bound = 0.0, bonus = 0.0;
+          uint32_t up_to = kNoMoreDocs;
+          for (WandTerm* term : by_df) {
+            term->cursor.ShallowSeek(doc);
+            up_to = std::min(up_to, term->cursor.shallow_last_doc());
+            UpdateBlockBounds(term);
+            bound += term->block_max;
+            bonus += term->block_bonus;
+          }
+          // A cursor that failed may leave its last block behind `doc`.
+          window_end = std::max(up_to, doc);
+          window_bound = bound + (by_df.size() > 1 ? bonus : 0.0);
+          have_window = true;
+        }
+        if (window_bound < Threshold()) {
+          totals_->lower_bound = true;
+          if (window_end == kNoMoreDocs) break;
+          lead.SeekTo(window_end + 1);
+          doc = lead.doc();
+          continue;
+        }
+      }
+      // Every other term to `doc`; one that lands past it moves the lead.
+      bool all = true;
+      for (size_t i = 1; i < by_df.size(); ++i) {
+        PostingCursor& cursor = by_df[i]->cursor;
+        cursor.SeekTo(doc);
+        if (cursor.doc() != doc) {
+          all = false;
+          if (cursor.doc() == kNoMoreDocs) {
+            doc = kNoMoreDocs;
+          } else {
+            lead.SeekTo(cursor.doc());
+            doc = lead.doc();
+          }
+          break;
+        }
+      }
+      if (!all) continue;
+      Evaluate<kCollect>(doc, matched);
+      lead.Next();
+      doc = lead.doc();
+    }
+  }
+
+  template <bool kCollect>
+  void RunDisjunction(std::vector<uint64_t>* matched) {
+    // `live` is re-sorted by doc.
+    std::vector<WandTerm*> live;
+    for (WandTerm* term : by_order_) {
+      if (term->cursor.doc() != kNoMoreDocs) live.push_back(term);
+    }
+    while (true) {
+      // Only the cursors up to the last pivot moved: insertion sort, and
+      // the exhausted ones (kNoMoreDocs) end up last, to be dropped.
+      for (size_t i = 1; i < live.size(); ++i) {
+        WandTerm* term = live[i];
+        size_t j = i;
+        for (; j > 0 && live[j - 1]->cursor.doc() > term->cursor.doc(); --j) {
+          live[j] = live[j - 1];
+        }
+        live[j] = term;
+      }
+      while (!live.empty() && live.back()->cursor.doc() == kNoMoreDocs) {
+        context_->Fail(live.back()->cursor.status());
+        live.pop_back();
+      }
+      if (live.empty()) break;
+      const bool pruning = Pruning<kCollect>();
+      const double threshold =
+          pruning ? Threshold() : -std::numeric_limits<double>::infinity();
       // The pivot: the first term where the bounds of the terms up to it
       // reach the threshold. A document before the pivot's can only hold
       // terms before it. The bonus needs two terms, so it counts from the
@@ -161,7 +267,6 @@ class Wand {
             next = std::min(next, live[pivot + 1]->cursor.doc());
           }
           for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.SeekTo(next);
-          RemoveExhausted(&live);
           continue;
         }
       }
@@ -174,12 +279,9 @@ class Wand {
         totals_->lower_bound = true;
         for (size_t i = 0; i < pivot; ++i) live[i]->cursor.SeekTo(pivot_doc);
       }
-      RemoveExhausted(&live);
     }
-    for (auto& term : terms_) context_->Fail(term->cursor.status());
   }
 
- private:
   template <bool kCollect>
   void Evaluate(uint32_t doc, std::vector<uint64_t>* matched) {
     if (!filter_->Accept(doc)) return;
@@ -248,18 +350,6 @@ class Wand {
                             : 0.0;
   }
 
-  void RemoveExhausted(std::vector<WandTerm*>* live) {
-    live->erase(std::remove_if(live->begin(), live->end(),
-                               [this](WandTerm* t) {
-                                 if (t->cursor.doc() != kNoMoreDocs) {
-                                   return false;
-                                 }
-                                 context_->Fail(t->cursor.status());
-                                 return true;
-                               }),
-                live->end());
-  }
-
   SegmentContext* context_;
   SegmentFilter* filter_;
   const SearchSpec& spec_;
@@ -271,6 +361,10 @@ class Wand {
   std::vector<std::unique_ptr<Iter>> excluded_;
   std::unique_ptr<ProximityScorer> proximity_;
   std::vector<WandTerm*> bonus_carriers_;
+  // Must clauses: every term is required (no should clause then).
+  bool conjunction_ = false;
+  // A required term has no postings in the segment.
+  bool nothing_ = false;
 };
 
 }  // namespace
@@ -279,11 +373,12 @@ bool WandApplies(const PlanNode& root) {
   if (root.kind == PlanNode::Kind::kTerm) {
     return root.fields == TextFields::kTitleAndBody;
   }
-  if (root.kind != PlanNode::Kind::kBoolean || !root.must.empty() ||
-      root.should.empty()) {
-    return false;
-  }
-  for (const PlanNode& child : root.should) {
+  if (root.kind != PlanNode::Kind::kBoolean) return false;
+  // Terms only as should clauses, or only as must clauses.
+  if (root.must.empty() == root.should.empty()) return false;
+  const std::vector<PlanNode>& terms =
+      root.must.empty() ? root.should : root.must;
+  for (const PlanNode& child : terms) {
     if (child.kind != PlanNode::Kind::kTerm ||
         child.fields != TextFields::kTitleAndBody) {
       return false;

@@ -5,8 +5,11 @@
 // query, a disjunction of plain terms: cursors sorted by document, a pivot
 // where the terms' score bounds first reach the k-th best score, and whole
 // blocks of postings skipped when their stored bounds (Impact) cannot reach
-// it. The proximity bonus takes part in the bounds, so the top k it keeps
-// is exact under the full score.
+// it. The conjunction of plain terms runs the same way (Lucene's block-max
+// conjunction): the rarest term leads, and a run of documents is skipped
+// when the bounds of the blocks every cursor is on cannot reach the k-th
+// best score. The proximity bonus takes part in the bounds, so the top k
+// either keeps is exact under the full score.
 
 #include <cstdint>
 #include <vector>
@@ -19,8 +22,9 @@
 
 namespace sift::storage::segment {
 
-// Whether `root` has the shape WAND runs: a plain term of title and body,
-// or a boolean of such terms as should clauses (any must_not clauses).
+// Whether `root` has a shape this file runs: a plain term of title and
+// body, or a boolean of such terms either all as should clauses or all as
+// must clauses (with any must_not clauses).
 bool WandApplies(const PlanNode& root);
 
 // Runs `root` (WandApplies) over the context's segment in relevance order,
