@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/command_line.h"
 #include "bench/json_writer.h"
 #include "bench/report.h"
 #include "common/analysis/analyzer.h"
@@ -26,33 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Makes `dir` if it is missing; refuses one that holds anything, because
-// the figures need a fresh index and removing a person's files is not ours
-// to do.
-absl::Status PrepareIndexDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::exists(dir, error)) {
-    if (!fs::is_directory(dir, error)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--dir ", dir, " is not a directory"));
-    }
-    if (!fs::is_empty(dir, error) || error) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--dir ", dir,
-          " is not empty: give a new or empty directory, so that the "
-          "figures are those of a fresh index"));
-    }
-    return absl::OkStatus();
-  }
-  fs::create_directories(dir, error);
-  if (error) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot make --dir ", dir, ": ", error.message()));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& content) {

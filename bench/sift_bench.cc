@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "bench/cluster_bench.h"
+#include "bench/command_line.h"
 #include "bench/in_process_bench.h"
 #include "bench/queries.h"
 
@@ -85,25 +86,6 @@ int Fail(absl::string_view message) {
   return 1;
 }
 
-// Flag names are spelled with underscores in the code; the command line may
-// use hyphens (--warmup-min), as the peers' scripts do.
-std::vector<char*> HyphensToUnderscores(int argc, char** argv,
-                                        std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (size_t i = 1; i < storage.size(); ++i) {
-    std::string& arg = storage[i];
-    if (arg == "--") break;
-    if (arg.rfind("--", 0) != 0) continue;
-    const size_t end = std::min(arg.find('='), arg.size());
-    for (size_t j = 2; j < end; ++j) {
-      if (arg[j] == '-') arg[j] = '_';
-    }
-  }
-  std::vector<char*> args;
-  for (std::string& arg : storage) args.push_back(arg.data());
-  return args;
-}
-
 bool WriteReport(const std::string& json) {
   std::fwrite(json.data(), 1, json.size(), stdout);
   std::fflush(stdout);
@@ -129,7 +111,8 @@ int main(int argc, char** argv) {
       "  end to end: sift-bench [--target HOST:PORT] [--ingest HOST:PORT] "
       "--docs DOCS --queries Q.tsv [--clients 1,8,32] [--seconds 20]");
   std::vector<std::string> storage;
-  std::vector<char*> args = HyphensToUnderscores(argc, argv, storage);
+  std::vector<char*> args =
+      sift::bench::HyphensToUnderscores(argc, argv, storage);
   const std::vector<char*> rest =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (rest.size() > 1) {

@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "bench/command_line.h"
 #include "bench/json_writer.h"
 #include "bench/process_stats.h"
 #include "bench/report.h"
@@ -116,25 +117,6 @@ void LogLine(absl::string_view line) {
                static_cast<int>(line.size()), line.data());
 }
 
-// Flag names are spelled with underscores in the code; the command line may
-// use hyphens (--search-threads), as sift-bench allows.
-std::vector<char*> HyphensToUnderscores(int argc, char** argv,
-                                        std::vector<std::string>& storage) {
-  storage.assign(argv, argv + argc);
-  for (size_t i = 1; i < storage.size(); ++i) {
-    std::string& arg = storage[i];
-    if (arg == "--") break;
-    if (arg.rfind("--", 0) != 0) continue;
-    const size_t end = std::min(arg.find('='), arg.size());
-    for (size_t j = 2; j < end; ++j) {
-      if (arg[j] == '-') arg[j] = '_';
-    }
-  }
-  std::vector<char*> args;
-  for (std::string& arg : storage) args.push_back(arg.data());
-  return args;
-}
-
 // The 1, 5 and 15 minute load averages of /proc/loadavg, e.g. "0.52 0.31
 // 0.20"; empty where it cannot be read.
 std::string ReadLoadAverage() {
@@ -142,26 +124,6 @@ std::string ReadLoadAverage() {
   std::string one, five, fifteen;
   if (!(in >> one >> five >> fifteen)) return "";
   return absl::StrCat(one, " ", five, " ", fifteen);
-}
-
-// Makes `dir` if it is missing; refuses one that holds anything, because the
-// figures need a fresh index and removing a person's files is not ours to do.
-absl::Status PrepareIndexDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code error;
-  if (fs::exists(dir, error)) {
-    if (!fs::is_directory(dir, error) || !fs::is_empty(dir, error) || error) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("--dir ", dir, " is not an empty directory"));
-    }
-    return absl::OkStatus();
-  }
-  fs::create_directories(dir, error);
-  if (error) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot make --dir ", dir, ": ", error.message()));
-  }
-  return absl::OkStatus();
 }
 
 struct Search {
