@@ -50,36 +50,11 @@ double Bm25f::Idf(uint64_t doc_freq) const {
   return std::log(1.0 + (doc_count_ - df + 0.5) / (df + 0.5));
 }
 
-double Bm25f::Normaliser(double b, uint32_t length, double average) {
-  if (average == 0.0) return 1.0;
-  return 1.0 - b + b * static_cast<double>(length) / average;
-}
-
 double Bm25f::FieldTf(double weight, uint32_t tf, double b, uint32_t length,
                       double average) {
-  // A field without the term adds nothing, whatever its length: with b = 1
-  // an empty field's normaliser is 0, and 0 / 0 would make the score NaN.
+  // As WeightedTf: a field without the term adds nothing.
   if (tf == 0) return 0.0;
   return weight * static_cast<double>(tf) / Normaliser(b, length, average);
-}
-
-double Bm25f::WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
-                         uint32_t title_length, uint32_t body_length) const {
-  double tf = 0.0;
-  if (fields != TextFields::kBody) {
-    tf += FieldTf(params_.title_weight, tf_title, params_.title_b, title_length,
-                  avg_title_length_);
-  }
-  if (fields != TextFields::kTitle) {
-    tf += FieldTf(params_.body_weight, tf_body, params_.body_b, body_length,
-                  avg_body_length_);
-  }
-  return tf;
-}
-
-double Bm25f::Score(double idf, double weighted_tf) const {
-  if (weighted_tf == 0.0) return 0.0;
-  return idf * weighted_tf * (params_.k1 + 1.0) / (params_.k1 + weighted_tf);
 }
 
 double Bm25f::FieldProximity(
@@ -169,15 +144,12 @@ double Bm25f::FieldProximityBound(double idf, uint32_t occurrences,
 
 double Bm25f::ProximityBound(double idf, uint32_t tf_title, uint32_t tf_body,
                              uint32_t others_title, uint32_t others_body,
-                             uint32_t title_length,
-                             uint32_t body_length) const {
+                             const LengthNorms& norms) const {
   if (params_.proximity_weight == 0.0) return 0.0;
-  const double in_title = FieldProximityBound(
-      idf, tf_title, others_title,
-      Normaliser(params_.title_b, title_length, avg_title_length_));
-  const double in_body = FieldProximityBound(
-      idf, tf_body, others_body,
-      Normaliser(params_.body_b, body_length, avg_body_length_));
+  const double in_title =
+      FieldProximityBound(idf, tf_title, others_title, norms.title);
+  const double in_body =
+      FieldProximityBound(idf, tf_body, others_body, norms.body);
   return params_.proximity_weight *
          (params_.title_weight * in_title + params_.body_weight * in_body);
 }

@@ -67,13 +67,46 @@ class Bm25f {
   // ln(1 + (N - df + 0.5) / (df + 0.5)).
   double Idf(uint64_t doc_freq) const;
 
+  // A document's length normalisers, 1 - b + b * length / average per
+  // field: the same for every query term, so a search that scores several
+  // terms in one document computes them once.
+  struct LengthNorms {
+    double title = 1.0;
+    double body = 1.0;
+  };
+  LengthNorms Norms(uint32_t title_length, uint32_t body_length) const {
+    return {Normaliser(params_.title_b, title_length, avg_title_length_),
+            Normaliser(params_.body_b, body_length, avg_body_length_)};
+  }
+
   // The weighted, length-normalised term frequency tf~ of the fields in
   // `fields`; the other field's frequency is ignored.
   double WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
-                    uint32_t title_length, uint32_t body_length) const;
+                    uint32_t title_length, uint32_t body_length) const {
+    return WeightedTf(fields, tf_title, tf_body,
+                      Norms(title_length, body_length));
+  }
+  // The same from the document's Norms: bit for bit the same number.
+  double WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
+                    const LengthNorms& norms) const {
+    double tf = 0.0;
+    // A field without the term adds nothing, whatever its length: with
+    // b = 1 an empty field's normaliser is 0, and 0 / 0 would make the
+    // score NaN.
+    if (fields != TextFields::kBody && tf_title != 0) {
+      tf += params_.title_weight * static_cast<double>(tf_title) / norms.title;
+    }
+    if (fields != TextFields::kTitle && tf_body != 0) {
+      tf += params_.body_weight * static_cast<double>(tf_body) / norms.body;
+    }
+    return tf;
+  }
 
   // idf * tf~ * (k1 + 1) / (k1 + tf~); 0 when tf~ is 0.
-  double Score(double idf, double weighted_tf) const;
+  double Score(double idf, double weighted_tf) const {
+    if (weighted_tf == 0.0) return 0.0;
+    return idf * weighted_tf * (params_.k1 + 1.0) / (params_.k1 + weighted_tf);
+  }
 
   // The term proximity bonus of one document (BM25TP, Rasolofo and Savoy,
   // ECIR 2003): every two occurrences of different query terms at most
@@ -103,7 +136,13 @@ class Bm25f {
   // last place above it.
   double ProximityBound(double idf, uint32_t tf_title, uint32_t tf_body,
                         uint32_t others_title, uint32_t others_body,
-                        uint32_t title_length, uint32_t body_length) const;
+                        uint32_t title_length, uint32_t body_length) const {
+    return ProximityBound(idf, tf_title, tf_body, others_title, others_body,
+                          Norms(title_length, body_length));
+  }
+  double ProximityBound(double idf, uint32_t tf_title, uint32_t tf_body,
+                        uint32_t others_title, uint32_t others_body,
+                        const LengthNorms& norms) const;
   static constexpr uint32_t kAnyOccurrences = 0xFFFFFFFFu;
 
   // Explanations (v1::Explanation trees) of the numbers above. Each is
@@ -147,8 +186,12 @@ class Bm25f {
     std::vector<double> contribution;
   };
 
-  // 1 - b + b * length / average, or 1 when the average is 0.
-  static double Normaliser(double b, uint32_t length, double average);
+  // 1 - b + b * length / average, or 1 when the average is 0. Inline, as
+  // Score: they run for every candidate document.
+  static double Normaliser(double b, uint32_t length, double average) {
+    if (average == 0.0) return 1.0;
+    return 1.0 - b + b * static_cast<double>(length) / average;
+  }
   // weight * tf / Normaliser(b, length, average): one field's share of tf~.
   static double FieldTf(double weight, uint32_t tf, double b, uint32_t length,
                         double average);

@@ -112,13 +112,15 @@ double ProximityScorer::Bound(uint32_t raw) {
   }
   const Columns& c = context_->columns();
   const Bm25f& bm25 = context_->bm25();
+  const Bm25f::LengthNorms norms =
+      bm25.Norms(c.title_lengths[raw], c.body_lengths[raw]);
   double bound = 0.0;
   for (size_t i = 0; i < terms_.size(); ++i) {
     const Term& term = terms_[i];
     if (term.tf_title == 0 && term.tf_body == 0) continue;
-    bound += bm25.ProximityBound(
-        idfs_[i], term.tf_title, term.tf_body, all_title - term.tf_title,
-        all_body - term.tf_body, c.title_lengths[raw], c.body_lengths[raw]);
+    bound += bm25.ProximityBound(idfs_[i], term.tf_title, term.tf_body,
+                                 all_title - term.tf_title,
+                                 all_body - term.tf_body, norms);
   }
   return WithRoundingMargin(bound);
 }

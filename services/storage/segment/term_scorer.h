@@ -23,9 +23,18 @@ class TermScorer {
   // The score of document `raw` with these frequencies in its title and
   // body (the one of a field the scorer does not count is ignored).
   double Score(uint32_t raw, uint32_t tf_title, uint32_t tf_body) const {
-    return bm25_->Score(idf_, bm25_->WeightedTf(fields_, tf_title, tf_body,
-                                                columns_->title_lengths[raw],
-                                                columns_->body_lengths[raw]));
+    return Score(Norms(raw), tf_title, tf_body);
+  }
+  // The same with the document's length normalisers, computed once for all
+  // the terms scored in it: bit for bit the same number.
+  double Score(const Bm25f::LengthNorms& norms, uint32_t tf_title,
+               uint32_t tf_body) const {
+    return bm25_->Score(idf_,
+                        bm25_->WeightedTf(fields_, tf_title, tf_body, norms));
+  }
+  Bm25f::LengthNorms Norms(uint32_t raw) const {
+    return bm25_->Norms(columns_->title_lengths[raw],
+                        columns_->body_lengths[raw]);
   }
 
   // At least the score of every posting `impact` describes: BM25F grows

@@ -293,10 +293,12 @@ class Wand {
     if constexpr (kCollect) {
       (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
     }
+    const Bm25f::LengthNorms norms = context_->bm25().Norms(
+        columns_.title_lengths[doc], columns_.body_lengths[doc]);
     double score = 0.0;
     for (WandTerm* term : by_order_) {
       if (term->cursor.doc() != doc) continue;
-      score += term->scorer.Score(doc, term->cursor.tf_title(),
+      score += term->scorer.Score(norms, term->cursor.tf_title(),
                                   term->cursor.tf_body());
     }
     if (proximity_ != nullptr) {
