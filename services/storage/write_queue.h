@@ -31,7 +31,7 @@ class WriteQueue {
   // it.
   void Submit(Item* item,
               absl::FunctionRef<void(absl::Span<Item* const>)> commit) {
-    Waiter self{item};
+    Waiter self(item);
     mu_.Lock();
     queue_.push_back(&self);
     while (!self.done && queue_.front() != &self) self.cv.Wait(&mu_);
@@ -65,6 +65,7 @@ class WriteQueue {
 
  private:
   struct Waiter {
+    explicit Waiter(Item* item) : item(item) {}
     Item* item;
     bool done = false;
     CondVar cv;
