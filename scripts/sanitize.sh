@@ -58,6 +58,13 @@ rm -rf "$logs"
 mkdir -p "$logs"
 # log_exe_name: report files are named <tool>.<binary>.<pid>.
 common="log_path=$logs/$kind:log_exe_name=1"
+# The instrumented servers are slower: the integration tests stretch their
+# deadlines, and the servers' timeouts, by this factor
+# (tests/integration/cluster.h).
+case "$kind" in
+  address) export SIFT_TEST_TIME_SCALE="${SIFT_TEST_TIME_SCALE:-3}" ;;
+  thread) export SIFT_TEST_TIME_SCALE="${SIFT_TEST_TIME_SCALE:-10}" ;;
+esac
 case "$kind" in
   address)
     # halt_on_error (UBSan): stop at the first report, so that the test that

@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -81,8 +83,21 @@ int PickFreePort() {
   return port;
 }
 
+absl::Duration TestTime(absl::Duration d) {
+  static const double scale = [] {
+    const char* value = std::getenv("SIFT_TEST_TIME_SCALE");
+    double parsed = 1.0;
+    if (value == nullptr || !absl::SimpleAtod(value, &parsed) || parsed < 1.0) {
+      return 1.0;
+    }
+    return parsed;
+  }();
+  return d * scale;
+}
+
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
-  return std::chrono::system_clock::now() + absl::ToChronoMilliseconds(d);
+  return std::chrono::system_clock::now() +
+         absl::ToChronoMilliseconds(TestTime(d));
 }
 
 absl::StatusOr<int> IndexAll(Cluster& cluster,
@@ -175,22 +190,28 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   const std::string shards = absl::StrJoin(c->shard_addresses_, ",");
   const std::string bin = SIFT_BIN_DIR;
   c->ingest_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
-  auto ingest =
-      Process::Start(bin + "/sift-ingest",
-                     {"--listen=" + c->ingest_address_, "--shards=" + shards},
-                     root + "/ingest.log");
+  auto ingest = Process::Start(
+      bin + "/sift-ingest",
+      {"--listen=" + c->ingest_address_, "--shards=" + shards,
+       absl::StrCat("--timeout_ms=",
+                    absl::ToInt64Milliseconds(TestTime(absl::Seconds(30))))},
+      root + "/ingest.log");
   if (!ingest.ok()) return ingest.status();
   c->ingest_process_ = std::move(*ingest);
   c->query_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
-  std::vector<std::string> query_args = {"--listen=" + c->query_address_,
-                                         "--shards=" + shards};
+  // The servers' own defaults, scaled; a test's query_flags come after
+  // and win.
+  std::vector<std::string> query_args = {
+      "--listen=" + c->query_address_, "--shards=" + shards,
+      absl::StrCat("--timeout_ms=",
+                   absl::ToInt64Milliseconds(TestTime(absl::Seconds(10))))};
   query_args.insert(query_args.end(), query_flags.begin(), query_flags.end());
   auto query =
       Process::Start(bin + "/sift-query", query_args, root + "/query.log");
   if (!query.ok()) return query.status();
   c->query_process_ = std::move(*query);
   for (const std::string& addr : {c->ingest_address_, c->query_address_}) {
-    absl::Status s = WaitForServing(addr, absl::Seconds(30));
+    absl::Status s = WaitForServing(addr, TestTime(absl::Seconds(30)));
     if (!s.ok()) {
       return absl::Status(s.code(), absl::StrCat(s.message(), "\n", c->Logs()));
     }
@@ -237,7 +258,8 @@ absl::Status Cluster::StartShard(int i) {
                      absl::StrCat(root_, "/shard-", i, ".log"));
   if (!p.ok()) return p.status();
   shards_[i] = std::move(*p);
-  absl::Status s = WaitForServing(shard_addresses_[i], absl::Seconds(30));
+  absl::Status s =
+      WaitForServing(shard_addresses_[i], TestTime(absl::Seconds(30)));
   if (!s.ok()) {
     return absl::Status(s.code(), absl::StrCat(s.message(), "\n", Logs()));
   }

@@ -112,7 +112,13 @@ absl::StatusOr<std::string> ReadSharedFile(const std::string& relative);
 // order of the shared file; NOT_FOUND as above when it is missing.
 absl::StatusOr<std::vector<v1::DocumentInput>> CranfieldInputs();
 
-// Grpc deadline helper: now + `d`.
+// `d` times SIFT_TEST_TIME_SCALE from the environment (1 when unset or not
+// a number of at least 1): scripts/sanitize.sh sets it, because the
+// instrumented servers run many times slower. Every deadline and timeout
+// of these tests, and of the servers Cluster starts, goes through it.
+absl::Duration TestTime(absl::Duration d);
+
+// Grpc deadline helper: now + TestTime(`d`).
 std::chrono::system_clock::time_point DeadlineIn(absl::Duration d);
 
 // Sends `inputs` to the cluster's ingest service in batches of 500, each
