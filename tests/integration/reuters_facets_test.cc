@@ -14,6 +14,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -268,6 +269,8 @@ TEST(ReutersFacetsTest, CountsOverEveryMatchEqualTheCorpus) {
     v1::SearchResponse faceted;
     grpc::Status s = Search(**cluster, request, &faceted);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_FALSE(faceted.partial())
+        << absl::StrJoin(faceted.shard_errors(), "; ");
     const uint64_t total = faceted.total_hits();
     ASSERT_GT(total, 20u);
     ASSERT_LT(total, 10000u);
@@ -280,6 +283,7 @@ TEST(ReutersFacetsTest, CountsOverEveryMatchEqualTheCorpus) {
       v1::SearchResponse page;
       s = Search(**cluster, request, &page);
       ASSERT_TRUE(s.ok()) << s.error_message();
+      ASSERT_FALSE(page.partial()) << absl::StrJoin(page.shard_errors(), "; ");
       for (const v1::Hit& hit : page.hits()) {
         matched.push_back(by_id.at(hit.id()));
       }
