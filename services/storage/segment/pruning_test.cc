@@ -536,9 +536,9 @@ void ExpectEngineEqualsExhaustive(const testing::SearchFunction& engine,
 }
 
 // Block-max WAND, the block-max conjunction, the proximity bounds that
-// skip reading positions, the iterator tree, filters, deletions and replacements, cursors and date
-// orders, over many segments and over one: every answer equals the
-// exhaustive evaluation, hit for hit and score for score.
+// skip reading positions, the iterator tree, filters, deletions and
+// replacements, cursors and date orders, over many segments and over one: every
+// answer equals the exhaustive evaluation, hit for hit and score for score.
 TEST_P(PruningTest, EveryPruningPathEqualsExhaustiveEvaluation) {
   std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(3000, 500, 7);
   // Replacements and deletions across segments.
