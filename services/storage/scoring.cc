@@ -50,13 +50,6 @@ double Bm25f::Idf(uint64_t doc_freq) const {
   return std::log(1.0 + (doc_count_ - df + 0.5) / (df + 0.5));
 }
 
-double Bm25f::FieldTf(double weight, uint32_t tf, double b, uint32_t length,
-                      double average) {
-  // As WeightedTf: a field without the term adds nothing.
-  if (tf == 0) return 0.0;
-  return weight * static_cast<double>(tf) / Normaliser(b, length, average);
-}
-
 double Bm25f::FieldProximity(
     absl::Span<const double> idfs,
     const std::vector<std::vector<uint32_t>>& positions, double normaliser,
@@ -186,7 +179,7 @@ v1::Explanation Bm25f::ExplainScore(std::string what, v1::Explanation idf,
                    double b, uint32_t length, double average) {
     if (count == 0) return;
     v1::Explanation* f =
-        AddNode(tf, FieldTf(weight, count, b, length, average),
+        AddNode(tf, FieldTf(weight, count, Normaliser(b, length, average)),
                 absl::StrCat(name,
                              ", weight * tf / (1 - b + b * length / "
                              "avg_length), from:"));

@@ -90,14 +90,11 @@ class Bm25f {
   double WeightedTf(TextFields fields, uint32_t tf_title, uint32_t tf_body,
                     const LengthNorms& norms) const {
     double tf = 0.0;
-    // A field without the term adds nothing, whatever its length: with
-    // b = 1 an empty field's normaliser is 0, and 0 / 0 would make the
-    // score NaN.
-    if (fields != TextFields::kBody && tf_title != 0) {
-      tf += params_.title_weight * static_cast<double>(tf_title) / norms.title;
+    if (fields != TextFields::kBody) {
+      tf += FieldTf(params_.title_weight, tf_title, norms.title);
     }
-    if (fields != TextFields::kTitle && tf_body != 0) {
-      tf += params_.body_weight * static_cast<double>(tf_body) / norms.body;
+    if (fields != TextFields::kTitle) {
+      tf += FieldTf(params_.body_weight, tf_body, norms.body);
     }
     return tf;
   }
@@ -192,9 +189,13 @@ class Bm25f {
     if (average == 0.0) return 1.0;
     return 1.0 - b + b * static_cast<double>(length) / average;
   }
-  // weight * tf / Normaliser(b, length, average): one field's share of tf~.
-  static double FieldTf(double weight, uint32_t tf, double b, uint32_t length,
-                        double average);
+  // weight * tf / normaliser: one field's share of tf~. A field without
+  // the term adds nothing, whatever its length: with b = 1 an empty field's
+  // normaliser is 0, and 0 / 0 would make the score NaN.
+  static double FieldTf(double weight, uint32_t tf, double normaliser) {
+    if (tf == 0) return 0.0;
+    return weight * static_cast<double>(tf) / normaliser;
+  }
   // The proximity sum of one field, before its weight; fills `parts` when
   // not null.
   double FieldProximity(absl::Span<const double> idfs,
