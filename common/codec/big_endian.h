@@ -23,6 +23,16 @@ inline uint32_t GetBigEndian32(const char* p) {
          (uint32_t{u[2]} << 8) | uint32_t{u[3]};
 }
 
+inline void PutBigEndian64(std::string* out, uint64_t value) {
+  PutBigEndian32(out, static_cast<uint32_t>(value >> 32));
+  PutBigEndian32(out, static_cast<uint32_t>(value));
+}
+
+// Reads eight bytes at `p`.
+inline uint64_t GetBigEndian64(const char* p) {
+  return (uint64_t{GetBigEndian32(p)} << 32) | GetBigEndian32(p + 4);
+}
+
 }  // namespace sift::codec
 
 #endif  // SIFT_COMMON_CODEC_BIG_ENDIAN_H_

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +22,16 @@ class Env;
 }  // namespace rocksdb
 
 namespace sift::storage {
+
+// A write's place in the shard's history: the term of the primary that
+// ordered it and its sequence number. Sequence numbers start at 1 and have
+// no gaps; {0, 0} means "no write yet". A shard without copies writes with
+// term 0.
+struct OpId {
+  uint64_t term = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const OpId&, const OpId&) = default;
+};
 
 // Tuning of an index; the defaults suit one shard on a small machine.
 struct IndexOptions {
@@ -41,6 +53,13 @@ struct IndexOptions {
   // Concurrent writes share one commit, and so one synced write-ahead log
   // write, at most this many at a time; 1 commits every write alone.
   size_t max_write_group = 32;
+  // The op log: the last writes kept, with their sequence numbers, for
+  // copies of the shard that fall behind to replay (docs/replication.md).
+  // At most `op_log_writes` writes and about `op_log_bytes` bytes (it is
+  // trimmed in steps, so it holds up to an eighth more); 0 writes keeps
+  // none, as a shard without copies needs none.
+  size_t op_log_writes = 0;
+  size_t op_log_bytes = size_t{256} << 20;
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;
@@ -111,8 +130,44 @@ class Index {
   };
   virtual absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareWrite(
       const v1::WriteRequest& request) const = 0;
+  // The write is ordered by the primary of `term`: it takes the next
+  // sequence number, recorded with it (and in the op log) and set in
+  // `*committed` when that is not null.
   virtual absl::StatusOr<v1::WriteResponse> CommitWrite(
-      std::unique_ptr<PreparedWrite> prepared) = 0;
+      std::unique_ptr<PreparedWrite> prepared, uint64_t term,
+      OpId* committed) = 0;
+  absl::StatusOr<v1::WriteResponse> CommitWrite(
+      std::unique_ptr<PreparedWrite> prepared) {
+    return CommitWrite(std::move(prepared), 0, nullptr);
+  }
+
+  // Replays writes another copy of the shard ordered, with their terms and
+  // sequence numbers, in one synced write. The first must follow LastOp()
+  // and the rest must follow each other (FAILED_PRECONDITION otherwise, with
+  // nothing applied). A write the primary could apply applies here too; if
+  // one fails all the same, the ones before it are applied and its error
+  // returned.
+  virtual absl::Status ApplyLogged(
+      absl::Span<const v1::LoggedWrite> writes) = 0;
+
+  // The last write applied ({0, 0} before the first).
+  virtual OpId LastOp() const = 0;
+
+  // Writes of the op log from sequence number `from` on, in order, until
+  // one would take the total past `max_bytes` (the first always comes).
+  // Empty when `from` is past LastOp(); OUT_OF_RANGE when the log no longer
+  // holds `from` (a copy that needs it must start from a checkpoint).
+  virtual absl::StatusOr<std::vector<v1::LoggedWrite>> ReadOpLog(
+      uint64_t from, size_t max_bytes) const = 0;
+
+  // The term of write `seq`, from the op log or the last write; 0 for seq
+  // 0; NOT_FOUND when neither holds it.
+  virtual absl::StatusOr<uint64_t> TermAt(uint64_t seq) const = 0;
+
+  // Writes a consistent copy of the index into the new folder `dir` (hard
+  // links where the files allow), which Open opens as an index of its own;
+  // returns the last write the copy holds. Writes go on meanwhile.
+  virtual absl::StatusOr<OpId> Checkpoint(const std::string& dir) const = 0;
 
   // Shard counters, the shard's document frequency of each term and its
   // approximate size on disk.

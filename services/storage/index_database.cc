@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <initializer_list>
+#include <limits>
 #include <system_error>
 #include <utility>
 
@@ -15,6 +16,7 @@
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
 #include "rocksdb/transaction_log.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "services/storage/internal/rocksdb_status.h"
 
@@ -86,6 +88,9 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(
       {kFamilyNames[kPending], family(false, fast, 64 << 10)},
       {kFamilyNames[kSegments], family(true, fast, 16 << 10)},
       {kFamilyNames[kMeta], family(false, fast, 4 << 10)},
+      // Written once, read by a copy catching up, soon trimmed: kept out of
+      // the others' compactions.
+      {kFamilyNames[kOpLog], family(false, fast, 64 << 10)},
   };
 }
 
@@ -163,6 +168,38 @@ absl::StatusOr<std::unique_ptr<IndexDatabase>> IndexDatabase::Open(
   }
   return std::unique_ptr<IndexDatabase>(
       new IndexDatabase(dir, db, std::move(handles)));
+}
+
+absl::Status IndexDatabase::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(rocksdb::Checkpoint::Create(db_, &raw),
+                                         "starting a checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // The memtables are not flushed first: a flush would wait for the
+  // memtables of every family, and the copied log holds what they do.
+  return FromRocksDbStatus(
+      checkpoint->CreateCheckpoint(dir, std::numeric_limits<uint64_t>::max()),
+      absl::StrCat("writing a checkpoint to ", dir));
+}
+
+absl::StatusOr<OpId> IndexDatabase::ReadLastOp(const std::string& dir) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (int i = 0; i < kFamilyCount; ++i) {
+    families.emplace_back(kFamilyNames[i], rocksdb::ColumnFamilyOptions());
+  }
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  SIFT_RETURN_IF_ERROR(
+      FromRocksDbStatus(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir,
+                                                     families, &handles, &db),
+                        absl::StrCat("opening the checkpoint in ", dir)));
+  std::string value;
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), handles[kMeta], kLastOpKey, &value);
+  CloseDb(db, handles);
+  if (s.IsNotFound()) return OpId{};
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(s, "reading the last write"));
+  return DecodeOpId(value);
 }
 
 IndexDatabase::~IndexDatabase() {

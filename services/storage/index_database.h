@@ -72,6 +72,14 @@ class IndexDatabase {
   // compacts the log family, empty once every memory segment is flushed.
   absl::Status FlushForClose();
 
+  // Writes a consistent copy of the database into the new folder `dir`:
+  // hard links to the table files, copies of the write-ahead log.
+  absl::Status Checkpoint(const std::string& dir) const;
+
+  // The last write recorded in the database in `dir` (a checkpoint), read
+  // without opening it for writing.
+  static absl::StatusOr<OpId> ReadLastOp(const std::string& dir);
+
   // Closes the database. Idempotent; nothing may use it afterwards.
   absl::Status Close();
 

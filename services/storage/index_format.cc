@@ -1,5 +1,6 @@
 #include "services/storage/index_format.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/codec/big_endian.h"
 #include "common/codec/varint.h"
 #include "services/storage/analyzed_field.h"
@@ -7,7 +8,9 @@
 namespace sift::storage {
 
 using codec::GetBigEndian32;
+using codec::GetBigEndian64;
 using codec::PutBigEndian32;
+using codec::PutBigEndian64;
 
 std::string Location::Encode() const {
   std::string out;
@@ -121,6 +124,57 @@ absl::StatusOr<uint32_t> DecodeSegmentId(absl::string_view in) {
     return absl::DataLossError("corrupt next segment id");
   }
   return id;
+}
+
+std::string EncodeOpId(const OpId& id) {
+  std::string out;
+  PutBigEndian64(&out, id.term);
+  PutBigEndian64(&out, id.seq);
+  return out;
+}
+
+absl::StatusOr<OpId> DecodeOpId(absl::string_view in) {
+  if (in.size() != 16) return absl::DataLossError("corrupt last operation");
+  return OpId{GetBigEndian64(in.data()), GetBigEndian64(in.data() + 8)};
+}
+
+std::string OpLogKey(uint64_t seq) {
+  std::string key;
+  PutBigEndian64(&key, seq);
+  return key;
+}
+
+std::optional<uint64_t> DecodeOpLogKey(absl::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return GetBigEndian64(key.data());
+}
+
+std::string EncodeOpLogValue(uint64_t term, absl::string_view request) {
+  std::string out;
+  out.reserve(8 + request.size());
+  PutBigEndian64(&out, term);
+  out.append(request.data(), request.size());
+  return out;
+}
+
+absl::StatusOr<uint64_t> DecodeOpLogTerm(absl::string_view value) {
+  if (value.size() < 8) return absl::DataLossError("corrupt op log entry");
+  return GetBigEndian64(value.data());
+}
+
+absl::StatusOr<v1::LoggedWrite> DecodeOpLogValue(uint64_t seq,
+                                                 absl::string_view value) {
+  v1::LoggedWrite out;
+  absl::StatusOr<uint64_t> term = DecodeOpLogTerm(value);
+  if (!term.ok()) return term.status();
+  out.set_term(*term);
+  out.set_seq(seq);
+  value.remove_prefix(8);
+  if (!out.mutable_request()->ParseFromArray(value.data(),
+                                             static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("corrupt op log entry ", seq));
+  }
+  return out;
 }
 
 }  // namespace sift::storage

@@ -14,22 +14,25 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "services/storage/index.h"
 #include "services/storage/segment/builder.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::storage {
 
 // Column families, in the order RocksDB opens them.
-enum FamilyIndex { kDefault, kDocs, kIds, kPending, kSegments, kMeta };
-inline constexpr const char* kFamilyNames[] = {"default", "docs",     "ids",
-                                               "pending", "segments", "meta"};
-inline constexpr int kFamilyCount = 6;
+enum FamilyIndex { kDefault, kDocs, kIds, kPending, kSegments, kMeta, kOpLog };
+inline constexpr const char* kFamilyNames[] = {
+    "default", "docs", "ids", "pending", "segments", "meta", "oplog"};
+inline constexpr int kFamilyCount = 7;
 
 // The meta family's keys, and the format this build reads and writes.
 inline constexpr char kFormatKey[] = "format";
 inline constexpr char kFormat[] = "sift-segments-2";
 inline constexpr char kSegmentListKey[] = "segments";
 inline constexpr char kNextSegmentKey[] = "next_segment";
+// The last write applied: its term and sequence number (EncodeOpId).
+inline constexpr char kLastOpKey[] = "last_op";
 
 // Where a document lives: segment id and doc number (the ids family's
 // value), 8 bytes, big-endian.
@@ -59,6 +62,22 @@ absl::StatusOr<std::vector<v1::AnalyzedDocument>> DecodeLogEntry(
 // The flushed segments' ids (kSegmentListKey's value).
 std::string EncodeSegmentList(absl::Span<const uint32_t> ids);
 absl::StatusOr<std::vector<uint32_t>> DecodeSegmentList(absl::string_view in);
+
+// kLastOpKey's value: term and sequence number, 8 bytes each, big-endian.
+std::string EncodeOpId(const OpId& id);
+absl::StatusOr<OpId> DecodeOpId(absl::string_view in);
+
+// The oplog family's key of the write with sequence number `seq`:
+// big-endian, so that keys sort in sequence order.
+std::string OpLogKey(uint64_t seq);
+std::optional<uint64_t> DecodeOpLogKey(absl::string_view key);
+// The oplog family's value: the write's term, 8 bytes big-endian, then the
+// serialized WriteRequest.
+std::string EncodeOpLogValue(uint64_t term, absl::string_view request);
+// The write of `seq` back from a value; DATA_LOSS when it is not one.
+absl::StatusOr<v1::LoggedWrite> DecodeOpLogValue(uint64_t seq,
+                                                 absl::string_view value);
+absl::StatusOr<uint64_t> DecodeOpLogTerm(absl::string_view value);
 
 // kNextSegmentKey's value: the smallest id never given to a segment.
 std::string EncodeSegmentId(uint32_t id);

@@ -128,8 +128,107 @@ absl::Status SegmentIndex::Load() {
     next_segment_id_ = std::max(next_segment_id_, id + 1);
   }
   SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "replaying the log"));
+  SIFT_RETURN_IF_ERROR(LoadOpLog());
   Publish(IndexView::Make(std::move(segments)));
   return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::LoadOpLog() {
+  rocksdb::DB* db = db_->db();
+  std::string value;
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), db_->family(kMeta), kLastOpKey, &value);
+  OpId last;
+  if (s.ok()) {
+    SIFT_ASSIGN_OR_RETURN(last, DecodeOpId(value));
+  } else if (!s.IsNotFound()) {
+    return FromRocksDbStatus(s, "reading the last write");
+  }
+  {
+    MutexLock lock(&op_mu_);
+    last_op_ = last;
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), db_->family(kOpLog)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::optional<uint64_t> seq =
+        DecodeOpLogKey(absl::string_view(it->key().data(), it->key().size()));
+    if (!seq) return absl::DataLossError("corrupt op log key");
+    op_log_.emplace_back(*seq, it->value().size() - 8);
+    op_log_total_bytes_ += it->value().size() - 8;
+  }
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading the op log"));
+  if (options_.op_log_writes == 0 && !op_log_.empty()) {
+    // Kept by an earlier run with copies; nothing reads it now.
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    SIFT_RETURN_IF_ERROR(
+        FromRocksDbStatus(db->DeleteRange(write_options, db_->family(kOpLog),
+                                          OpLogKey(op_log_.front().first),
+                                          OpLogKey(op_log_.back().first + 1)),
+                          "dropping the op log"));
+    op_log_.clear();
+    op_log_total_bytes_ = 0;
+  }
+  return absl::OkStatus();
+}
+
+OpId SegmentIndex::LastOp() const {
+  MutexLock lock(&op_mu_);
+  return last_op_;
+}
+
+absl::StatusOr<std::vector<v1::LoggedWrite>> SegmentIndex::ReadOpLog(
+    uint64_t from, size_t max_bytes) const {
+  std::vector<v1::LoggedWrite> out;
+  // Read before the iterator: what the iterator sees is at least this.
+  const uint64_t last = LastOp().seq;
+  if (from > last) return out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db()->NewIterator(rocksdb::ReadOptions(), db_->family(kOpLog)));
+  size_t bytes = 0;
+  uint64_t expected = from;
+  for (it->Seek(OpLogKey(from)); it->Valid(); it->Next()) {
+    const std::optional<uint64_t> seq =
+        DecodeOpLogKey(absl::string_view(it->key().data(), it->key().size()));
+    if (!seq) return absl::DataLossError("corrupt op log key");
+    if (*seq != expected) break;
+    if (!out.empty() && bytes + it->value().size() > max_bytes) break;
+    SIFT_ASSIGN_OR_RETURN(
+        out.emplace_back(),
+        DecodeOpLogValue(
+            *seq, absl::string_view(it->value().data(), it->value().size())));
+    bytes += it->value().size();
+    ++expected;
+  }
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading the op log"));
+  if (out.empty()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("the op log no longer holds write ", from,
+                     "; a copy that lacks it must start from a checkpoint"));
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> SegmentIndex::TermAt(uint64_t seq) const {
+  if (seq == 0) return 0;
+  const OpId last = LastOp();
+  if (seq == last.seq) return last.term;
+  std::string value;
+  rocksdb::Status s = db_->db()->Get(
+      rocksdb::ReadOptions(), db_->family(kOpLog), OpLogKey(seq), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("the op log does not hold write ", seq));
+  }
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(s, "reading the op log"));
+  return DecodeOpLogTerm(value);
+}
+
+absl::StatusOr<OpId> SegmentIndex::Checkpoint(const std::string& dir) const {
+  SIFT_RETURN_IF_ERROR(db_->Checkpoint(dir));
+  // What the copy holds is whatever RocksDB captured; ask the copy.
+  return IndexDatabase::ReadLastOp(dir);
 }
 
 absl::Status SegmentIndex::Close() {

@@ -2,6 +2,7 @@
 #define SIFT_SERVICES_STORAGE_SEGMENT_INDEX_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,7 +50,7 @@ namespace sift::storage {
 //              (held across the commit's synced write);
 //   view_mu_   guards the pointer to the current view (held to copy or
 //              swap it, nothing more).
-// work_mu_ and bg_mu_ are leaves: nothing else is taken while they are
+// work_mu_, op_mu_ and bg_mu_ are leaves: nothing else is taken while they are
 // held. WriteQueue's own lock is released before a leader commits.
 class SegmentIndex final : public Index {
  public:
@@ -67,8 +68,16 @@ class SegmentIndex final : public Index {
       const v1::WriteRequest& request) override;
   absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareWrite(
       const v1::WriteRequest& request) const override;
+  using Index::CommitWrite;
   absl::StatusOr<v1::WriteResponse> CommitWrite(
-      std::unique_ptr<PreparedWrite> prepared) override;
+      std::unique_ptr<PreparedWrite> prepared, uint64_t term,
+      OpId* committed) override;
+  absl::Status ApplyLogged(absl::Span<const v1::LoggedWrite> writes) override;
+  OpId LastOp() const override;
+  absl::StatusOr<std::vector<v1::LoggedWrite>> ReadOpLog(
+      uint64_t from, size_t max_bytes) const override;
+  absl::StatusOr<uint64_t> TermAt(uint64_t seq) const override;
+  absl::StatusOr<OpId> Checkpoint(const std::string& dir) const override;
   absl::StatusOr<IndexStats> Stats(
       absl::Span<const TermKey> terms) const override;
   absl::StatusOr<segment::SearchResult> Search(
@@ -108,6 +117,9 @@ class SegmentIndex final : public Index {
   SegmentIndex(std::unique_ptr<IndexDatabase> db, const IndexOptions& options);
 
   absl::Status Load();
+  // Reads the last write and the op log's extent; drops the op log when
+  // this index keeps none.
+  absl::Status LoadOpLog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Sets `out`'s normalised source and distinct, non-empty tags from
   // `doc`; INVALID_ARGUMENT naming the value under `path`.
   static absl::Status KeywordsOf(const v1::Document& doc,
@@ -126,6 +138,12 @@ class SegmentIndex final : public Index {
       Prepared& write,
       absl::flat_hash_map<std::string, std::optional<Location>>& located,
       rocksdb::WriteBatch& batch, IndexViewBuilder& next)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Adds the op log entries of the writes the group committed (`logged`,
+  // in sequence order) and the trimming they make due to `batch`; Commit
+  // then applies the same change to op_log_.
+  void AddToOpLog(absl::Span<const std::pair<OpId, const Prepared*>> logged,
+                  rocksdb::WriteBatch& batch, size_t* trimmed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Wakes the background thread when the memory segments are due.
   void RequestWorkIfDue(const IndexView& view);
@@ -157,6 +175,10 @@ class SegmentIndex final : public Index {
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(view_mu_);
   uint32_t next_segment_id_ ABSL_GUARDED_BY(write_mu_) = 1;
+  // The op log's writes as (sequence number, bytes), oldest first, and
+  // their total bytes.
+  std::deque<std::pair<uint64_t, size_t>> op_log_ ABSL_GUARDED_BY(write_mu_);
+  size_t op_log_total_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
 
   mutable Mutex view_mu_;
@@ -170,6 +192,11 @@ class SegmentIndex final : public Index {
   bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
   bool work_requested_ ABSL_GUARDED_BY(work_mu_) = false;
   std::thread worker_;
+
+  // The last write committed; a leaf, so that LastOp never waits for a
+  // commit.
+  mutable Mutex op_mu_;
+  OpId last_op_ ABSL_GUARDED_BY(op_mu_);
 
   mutable Mutex bg_mu_;
   absl::Status bg_error_ ABSL_GUARDED_BY(bg_mu_);

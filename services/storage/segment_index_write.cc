@@ -55,12 +55,23 @@ struct SegmentIndex::Prepared final : Index::PreparedWrite {
   size_t new_doc_count = 0;
   segment::SegmentValues built;
   std::string log_entry;
+  // The serialized request, for the op log (empty when it keeps none).
+  std::string request_bytes;
+  // The term of the primary that ordered it.
+  uint64_t term = 0;
 };
 
-// A prepared write waiting in the write queue, and its result.
+// Prepared writes waiting in the write queue, and their outcome: one write
+// a client sent, or a run of writes a copy replays.
 struct SegmentIndex::PendingWrite {
-  Prepared* write = nullptr;
+  std::vector<Prepared*> writes;
+  // For a replay, the sequence number writes[0] must take (the rest follow
+  // it); 0 gives the writes the next sequence numbers.
+  uint64_t replay_from = 0;
+  // The response of a single write, or the first error.
   absl::StatusOr<v1::WriteResponse> result;
+  // The last of `writes` committed.
+  OpId committed;
 };
 
 absl::Status SegmentIndex::KeywordsOf(const v1::Document& doc,
@@ -168,21 +179,59 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
     out->log_entry = EncodeLogEntry(new_docs);
   }
   out->new_doc_count = new_docs.size();
+  if (options_.op_log_writes > 0)
+    request.SerializeToString(&out->request_bytes);
   return out;
 }
 
 absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
-    std::unique_ptr<PreparedWrite> prepared_write) {
+    std::unique_ptr<PreparedWrite> prepared_write, uint64_t term,
+    OpId* committed) {
   auto* prepared = dynamic_cast<Prepared*>(prepared_write.get());
   if (prepared == nullptr) {
     return absl::InvalidArgumentError(
         "the prepared write comes from another index");
   }
-  PendingWrite pending{prepared, v1::WriteResponse()};
+  prepared->term = term;
+  PendingWrite pending;
+  pending.writes = {prepared};
   write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
     CommitGroup(group);
   });
+  if (pending.result.ok() && committed != nullptr) {
+    *committed = pending.committed;
+  }
   return std::move(pending.result);
+}
+
+absl::Status SegmentIndex::ApplyLogged(
+    absl::Span<const v1::LoggedWrite> writes) {
+  if (writes.empty()) return absl::OkStatus();
+  std::vector<std::unique_ptr<PreparedWrite>> owned;
+  PendingWrite pending;
+  pending.replay_from = writes[0].seq();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (writes[i].seq() != pending.replay_from + i) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "replayed writes must be consecutive: write ", i, " has sequence ",
+          "number ", writes[i].seq(), ", not ", pending.replay_from + i));
+    }
+    absl::StatusOr<std::unique_ptr<PreparedWrite>> prepared =
+        PrepareWrite(writes[i].request());
+    if (!prepared.ok()) {
+      return absl::Status(prepared.status().code(),
+                          absl::StrCat("replaying write ", writes[i].seq(),
+                                       ": ", prepared.status().message()));
+    }
+    auto* raw = static_cast<Prepared*>(prepared->get());
+    raw->term = writes[i].term();
+    pending.writes.push_back(raw);
+    owned.push_back(*std::move(prepared));
+  }
+  write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
+    CommitGroup(group);
+  });
+  return pending.result.status();
 }
 
 void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
@@ -210,8 +259,10 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   std::vector<std::string> ids;
   absl::flat_hash_map<std::string, std::optional<Location>> located;
   for (PendingWrite* w : group) {
-    for (const std::string& id : w->write->distinct) {
-      if (located.emplace(id, std::nullopt).second) ids.push_back(id);
+    for (const Prepared* write : w->writes) {
+      for (const std::string& id : write->distinct) {
+        if (located.emplace(id, std::nullopt).second) ids.push_back(id);
+      }
     }
   }
   std::vector<rocksdb::Slice> keys(ids.begin(), ids.end());
@@ -235,11 +286,35 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   IndexViewBuilder next(CurrentView());
   rocksdb::WriteBatch batch;
   std::vector<PendingWrite*> accepted;
+  // Sequence numbers go to the writes that commit, in commit order: a
+  // failed write leaves no gap in the history.
+  OpId last = LastOp();
+  std::vector<std::pair<OpId, const Prepared*>> logged;
   for (PendingWrite* w : group) {
-    w->result = AddToCommit(*w->write, located, batch, next);
-    if (w->result.ok()) accepted.push_back(w);
+    if (w->replay_from != 0 && w->replay_from != last.seq + 1) {
+      w->result = absl::FailedPreconditionError(absl::StrCat(
+          "replayed writes start at sequence number ", w->replay_from,
+          " but the shard's last write is ", last.seq));
+      continue;
+    }
+    for (Prepared* write : w->writes) {
+      absl::StatusOr<v1::WriteResponse> result =
+          AddToCommit(*write, located, batch, next);
+      if (!result.ok()) {
+        w->result = result.status();
+        break;
+      }
+      last = OpId{write->term, last.seq + 1};
+      logged.emplace_back(last, write);
+      w->committed = last;
+      w->result = std::move(result);
+    }
+    if (w->committed.seq != 0) accepted.push_back(w);
   }
   if (accepted.empty()) return;
+  batch.Put(db_->family(kMeta), kLastOpKey, EncodeOpId(last));
+  size_t trimmed = 0;
+  AddToOpLog(logged, batch, &trimmed);
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
   const absl::Status written =
@@ -247,6 +322,20 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   if (!written.ok()) {
     for (PendingWrite* w : accepted) w->result = written;
     return;
+  }
+  if (options_.op_log_writes > 0) {
+    for (const auto& [id, write] : logged) {
+      op_log_.emplace_back(id.seq, write->request_bytes.size());
+      op_log_total_bytes_ += write->request_bytes.size();
+    }
+    for (; trimmed > 0; --trimmed) {
+      op_log_total_bytes_ -= op_log_.front().second;
+      op_log_.pop_front();
+    }
+  }
+  {
+    MutexLock lock(&op_mu_);
+    last_op_ = last;
   }
   std::shared_ptr<const IndexView> view = next.Build();
   RequestWorkIfDue(*view);
@@ -316,6 +405,42 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
     next.Add({memory, segment::LiveDocs::AllLive(memory->doc_count())});
   }
   return response;
+}
+
+void SegmentIndex::AddToOpLog(
+    absl::Span<const std::pair<OpId, const Prepared*>> logged,
+    rocksdb::WriteBatch& batch, size_t* trimmed) {
+  *trimmed = 0;
+  if (options_.op_log_writes == 0) return;
+  size_t count = op_log_.size();
+  size_t bytes = op_log_total_bytes_;
+  for (const auto& [id, write] : logged) {
+    batch.Put(db_->family(kOpLog), OpLogKey(id.seq),
+              EncodeOpLogValue(id.term, write->request_bytes));
+    ++count;
+    bytes += write->request_bytes.size();
+  }
+  // Trimmed in steps of an eighth, so that a busy shard does not add a
+  // range deletion to every commit.
+  const size_t max_writes = options_.op_log_writes;
+  const size_t max_bytes = options_.op_log_bytes;
+  if (count <= max_writes + max_writes / 8 &&
+      bytes <= max_bytes + max_bytes / 8) {
+    return;
+  }
+  // Never the writes just added: op_log_ holds only older ones.
+  size_t n = 0;
+  while (n < op_log_.size() && (count > max_writes || bytes > max_bytes)) {
+    --count;
+    bytes -= op_log_[n].second;
+    ++n;
+  }
+  if (n == 0) return;
+  const uint64_t end =
+      n < op_log_.size() ? op_log_[n].first : logged.front().first.seq;
+  batch.DeleteRange(db_->family(kOpLog), OpLogKey(op_log_.front().first),
+                    OpLogKey(end));
+  *trimmed = n;
 }
 
 void SegmentIndex::RequestWorkIfDue(const IndexView& view) {

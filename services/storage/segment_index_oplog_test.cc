@@ -1,0 +1,274 @@
+// The shard's history: sequence numbers and terms of writes, the op log a
+// copy catches up from, replaying it into another index, and checkpoints.
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/storage/internal/index_test_util.h"
+#include "services/storage/internal/test_util.h"
+#include "services/storage/segment_index.h"
+
+namespace sift::storage {
+namespace {
+
+using ::sift::storage::testing::Delete;
+using ::sift::storage::testing::HitIds;
+using ::sift::storage::testing::MatchAll;
+using ::sift::storage::testing::QuietOptions;
+using ::sift::storage::testing::RandomBatches;
+using ::sift::storage::testing::SearcherOf;
+using ::sift::storage::testing::SearchFor;
+using ::sift::storage::testing::TempDir;
+using ::sift::storage::testing::Upsert;
+using ::sift::storage::testing::WriteOf;
+using ::sift::testing::IsOk;
+using ::sift::testing::IsOkAndHolds;
+using ::sift::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+IndexOptions WithOpLog(size_t writes, size_t bytes = size_t{1} << 30) {
+  IndexOptions options = QuietOptions();
+  options.op_log_writes = writes;
+  options.op_log_bytes = bytes;
+  return options;
+}
+
+std::unique_ptr<SegmentIndex> OpenIndex(const std::string& dir,
+                                        const IndexOptions& options) {
+  auto index = SegmentIndex::Open(dir, options);
+  EXPECT_THAT(index, IsOk());
+  return index.ok() ? *std::move(index) : nullptr;
+}
+
+// Commits `request` as a write the primary of `term` ordered.
+OpId Commit(SegmentIndex& index, const v1::WriteRequest& request,
+            uint64_t term) {
+  auto prepared = index.PrepareWrite(request);
+  EXPECT_THAT(prepared, IsOk());
+  OpId id;
+  EXPECT_THAT(index.CommitWrite(*std::move(prepared), term, &id), IsOk());
+  return id;
+}
+
+// Every document id the index holds, in id order.
+std::vector<std::string> AllIds(SegmentIndex& index) {
+  auto response = SearcherOf(index)(SearchFor(MatchAll(), 100000));
+  EXPECT_THAT(response, IsOk());
+  std::vector<std::string> ids = HitIds(*response);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST(OpLogTest, WritesTakeConsecutiveSequenceNumbersThatSurviveARestart) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  EXPECT_EQ(index->LastOp(), (OpId{0, 0}));
+  EXPECT_EQ(Commit(*index, WriteOf({Upsert({.id = "a", .body = "x"})}), 3),
+            (OpId{3, 1}));
+  EXPECT_EQ(Commit(*index, WriteOf({Delete("a")}), 3), (OpId{3, 2}));
+  EXPECT_EQ(Commit(*index, WriteOf({Upsert({.id = "b", .body = "y"})}), 4),
+            (OpId{4, 3}));
+  ASSERT_THAT(index->Close(), IsOk());
+  index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  EXPECT_EQ(index->LastOp(), (OpId{4, 3}));
+  EXPECT_EQ(Commit(*index, WriteOf({Delete("b")}), 4), (OpId{4, 4}));
+  EXPECT_THAT(index->TermAt(1), IsOkAndHolds(3u));
+  EXPECT_THAT(index->TermAt(4), IsOkAndHolds(4u));
+  EXPECT_THAT(index->TermAt(9), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(OpLogTest, AFailedWriteTakesNoSequenceNumber) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  Commit(*index, WriteOf({Upsert({.id = "a", .body = "x"})}), 1);
+  v1::WriteRequest bad = WriteOf({Upsert({.id = "b", .body = "y"})});
+  bad.mutable_ops(0)->mutable_upsert()->mutable_body()->add_term_ids(99);
+  EXPECT_THAT(index->PrepareWrite(bad),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Commit(*index, WriteOf({Upsert({.id = "c", .body = "z"})}), 1),
+            (OpId{1, 2}));
+}
+
+TEST(OpLogTest, ReadsTheRetainedWritesInOrderWithinTheByteBudget) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  std::vector<v1::WriteRequest> sent;
+  for (int i = 0; i < 10; ++i) {
+    sent.push_back(WriteOf({Upsert(
+        {.id = absl::StrCat("d", i), .body = absl::StrCat("word", i)})}));
+    Commit(*index, sent.back(), 2);
+  }
+  auto all = index->ReadOpLog(4, size_t{1} << 20);
+  ASSERT_THAT(all, IsOk());
+  ASSERT_THAT(*all, SizeIs(7));
+  for (size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].seq(), 4 + i);
+    EXPECT_EQ((*all)[i].term(), 2u);
+    EXPECT_EQ((*all)[i].request().SerializeAsString(),
+              sent[3 + i].SerializeAsString());
+  }
+  // A budget smaller than one write still returns one.
+  auto one = index->ReadOpLog(4, 1);
+  ASSERT_THAT(one, IsOk());
+  EXPECT_THAT(*one, SizeIs(1));
+  auto none = index->ReadOpLog(11, size_t{1} << 20);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST(OpLogTest, TrimsToItsLimitAndSaysWhenAWriteIsGone) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(16));
+  for (int i = 0; i < 100; ++i) {
+    Commit(*index, WriteOf({Upsert({.id = absl::StrCat("d", i), .body = "x"})}),
+           1);
+  }
+  EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("must start from a checkpoint")));
+  // At least the limit is kept, at most an eighth more.
+  auto kept = index->ReadOpLog(100 - 15, size_t{1} << 20);
+  ASSERT_THAT(kept, IsOk());
+  EXPECT_THAT(*kept, SizeIs(16));
+  EXPECT_THAT(index->ReadOpLog(100 - 18, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  // The extent survives a restart, and trimming goes on from it.
+  ASSERT_THAT(index->Close(), IsOk());
+  index = OpenIndex(dir.Sub("db"), WithOpLog(16));
+  for (int i = 0; i < 40; ++i) {
+    Commit(*index, WriteOf({Delete(absl::StrCat("d", i))}), 1);
+  }
+  EXPECT_THAT(index->ReadOpLog(140 - 15, size_t{1} << 20), IsOk());
+  EXPECT_THAT(index->ReadOpLog(100, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+}
+
+TEST(OpLogTest, TrimsByBytes) {
+  TempDir dir;
+  // Each write is well over 100 bytes: a 1,000-byte log holds under 10.
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(1000, 1000));
+  for (int i = 0; i < 50; ++i) {
+    Commit(*index,
+           WriteOf({Upsert({.id = absl::StrCat("d", i),
+                            .body = std::string(40, 'a') + " " +
+                                    std::string(40, 'b') + " " +
+                                    std::string(40, 'c')})}),
+           1);
+  }
+  EXPECT_THAT(index->ReadOpLog(50 - 11, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(index->ReadOpLog(50, size_t{1} << 20), IsOk());
+}
+
+TEST(OpLogTest, WithoutAnOpLogTheLastWriteIsStillKnown) {
+  TempDir dir;
+  {
+    auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+    Commit(*index, WriteOf({Upsert({.id = "a", .body = "x"})}), 1);
+  }
+  // Reopened without one, the old log is dropped.
+  auto index = OpenIndex(dir.Sub("db"), QuietOptions());
+  EXPECT_EQ(Commit(*index, WriteOf({Upsert({.id = "b", .body = "y"})}), 0),
+            (OpId{0, 2}));
+  EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(index->TermAt(2), IsOkAndHolds(0u));
+  EXPECT_THAT(index->TermAt(1), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
+  TempDir dir;
+  auto primary = OpenIndex(dir.Sub("primary"), WithOpLog(10000));
+  const auto batches = RandomBatches(600, 25, 7);
+  uint64_t term = 1;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (i == batches.size() / 2) term = 2;
+    Commit(*primary, WriteOf(batches[i]), term);
+    if (i % 3 == 0) {
+      Commit(*primary,
+             WriteOf({Delete(batches[i][0].upsert().document().id())}), term);
+    }
+  }
+  ASSERT_THAT(primary->Flush(), IsOk());
+
+  auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(10000));
+  uint64_t next = 1;
+  while (next <= primary->LastOp().seq) {
+    auto writes = primary->ReadOpLog(next, 64 << 10);
+    ASSERT_THAT(writes, IsOk());
+    ASSERT_THAT(copy->ApplyLogged(*writes), IsOk());
+    next += writes->size();
+  }
+  EXPECT_EQ(copy->LastOp(), primary->LastOp());
+  EXPECT_EQ(AllIds(*copy), AllIds(*primary));
+  EXPECT_EQ(copy->DocCount(), primary->DocCount());
+  // The copy keeps the history too, so that it can serve it as a primary.
+  auto from_copy = copy->ReadOpLog(1, 1);
+  ASSERT_THAT(from_copy, IsOk());
+  EXPECT_EQ((*from_copy)[0].SerializeAsString(),
+            (*primary->ReadOpLog(1, 1))[0].SerializeAsString());
+}
+
+TEST(OpLogTest, ReplayRefusesAGapOrAnOverlap) {
+  TempDir dir;
+  auto primary = OpenIndex(dir.Sub("primary"), WithOpLog(100));
+  for (int i = 0; i < 5; ++i) {
+    Commit(*primary,
+           WriteOf({Upsert({.id = absl::StrCat("d", i), .body = "x"})}), 1);
+  }
+  auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(100));
+  auto from_three = primary->ReadOpLog(3, 1 << 20);
+  ASSERT_THAT(from_three, IsOk());
+  EXPECT_THAT(copy->ApplyLogged(*from_three),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("start at sequence number 3")));
+  EXPECT_EQ(copy->LastOp(), (OpId{0, 0}));
+  auto all = primary->ReadOpLog(1, 1 << 20);
+  ASSERT_THAT(all, IsOk());
+  std::vector<v1::LoggedWrite> gap = {(*all)[0], (*all)[2]};
+  EXPECT_THAT(copy->ApplyLogged(gap),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("consecutive")));
+  ASSERT_THAT(copy->ApplyLogged(*all), IsOk());
+  EXPECT_THAT(copy->ApplyLogged(*all),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(copy->LastOp(), (OpId{1, 5}));
+}
+
+TEST(OpLogTest, ACheckpointOpensAsAnIndexWithTheSameDocumentsAndHistory) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  const auto batches = RandomBatches(300, 30, 11);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    Commit(*index, WriteOf(batches[i]), 5);
+    // Some documents flushed, some only in memory segments.
+    if (i == batches.size() / 2) ASSERT_THAT(index->Flush(), IsOk());
+  }
+  auto at = index->Checkpoint(dir.Sub("checkpoint"));
+  ASSERT_THAT(at, IsOk());
+  EXPECT_EQ(*at, index->LastOp());
+  // Writes after the checkpoint do not reach it.
+  Commit(*index, WriteOf({Delete(batches[0][0].upsert().document().id())}), 5);
+
+  auto copy = OpenIndex(dir.Sub("checkpoint"), WithOpLog(100));
+  EXPECT_EQ(copy->LastOp(), *at);
+  EXPECT_EQ(copy->DocCount(), index->DocCount() + 1);
+  // It catches up from the log like any copy.
+  auto rest = index->ReadOpLog(at->seq + 1, 1 << 20);
+  ASSERT_THAT(rest, IsOk());
+  ASSERT_THAT(copy->ApplyLogged(*rest), IsOk());
+  EXPECT_EQ(AllIds(*copy), AllIds(*index));
+  EXPECT_THAT(index->Checkpoint(dir.Sub("checkpoint")), ::testing::Not(IsOk()));
+}
+
+}  // namespace
+}  // namespace sift::storage
