@@ -75,6 +75,7 @@ SHARD_LIST=""
 for i in $(seq 0 $((SHARDS - 1))); do
   port=$((STORAGE_BASE + i))
   "$BIN/sift-storage" --listen="127.0.0.1:$port" --data_dir="$DATA/shard-$i" \
+    --shard="$i" --shards="$SHARDS" \
     >>"$DATA/logs/storage-$i.log" 2>&1 &
   PIDS+=($!)
   SHARD_LIST="${SHARD_LIST:+$SHARD_LIST,}127.0.0.1:$port"

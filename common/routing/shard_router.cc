@@ -1,5 +1,11 @@
 #include "common/routing/shard_router.h"
 
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
 namespace sift {
 
 uint64_t StableHash64(absl::string_view bytes) {
@@ -21,6 +27,25 @@ uint64_t StableHash64(absl::string_view bytes) {
 uint32_t ShardForId(absl::string_view id, uint32_t num_shards) {
   if (num_shards <= 1) return 0;
   return static_cast<uint32_t>(StableHash64(id) % num_shards);
+}
+
+std::string FormatShardRef(const ShardRef& ref) {
+  return absl::StrCat(ref.shard, "/", ref.count);
+}
+
+std::optional<ShardRef> ParseShardRef(absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
+  ShardRef ref;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &ref.shard) ||
+      !absl::SimpleAtoi(parts[1], &ref.count) || ref.count == 0 ||
+      ref.shard >= ref.count) {
+    return std::nullopt;
+  }
+  return ref;
+}
+
+std::string DescribeShardRef(const ShardRef& ref) {
+  return absl::StrCat("shard ", ref.shard, " of ", ref.count);
 }
 
 }  // namespace sift

@@ -34,5 +34,22 @@ TEST(ShardRouterTest, SpreadsSequentialIdsEvenly) {
   }
 }
 
+TEST(ShardRefTest, FormatsAndParsesShardAndCount) {
+  EXPECT_EQ(FormatShardRef({2, 3}), "2/3");
+  EXPECT_EQ(ParseShardRef("2/3"), (ShardRef{2, 3}));
+  EXPECT_EQ(ParseShardRef("0/1"), (ShardRef{0, 1}));
+  EXPECT_EQ(DescribeShardRef({2, 3}), "shard 2 of 3");
+}
+
+TEST(ShardRefTest, RefusesWhatIsNotAShardOfACluster) {
+  EXPECT_EQ(ParseShardRef(""), std::nullopt);
+  EXPECT_EQ(ParseShardRef("3/3"), std::nullopt);
+  EXPECT_EQ(ParseShardRef("0/0"), std::nullopt);
+  EXPECT_EQ(ParseShardRef("1"), std::nullopt);
+  EXPECT_EQ(ParseShardRef("1/2/3"), std::nullopt);
+  EXPECT_EQ(ParseShardRef("-1/2"), std::nullopt);
+  EXPECT_EQ(ParseShardRef("a/2"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sift

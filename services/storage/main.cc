@@ -16,6 +16,7 @@
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
 #include "services/storage/index_factory.h"
+#include "services/storage/shard_identity.h"
 #include "services/storage/storage_handler.h"
 #include "services/storage/storage_service.h"
 
@@ -30,6 +31,11 @@ ABSL_FLAG(int, max_queue, 1024,
           "Requests that may wait for a worker before new ones are refused "
           "with RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, block_cache_mb, 256, "RocksDB block cache size in MiB");
+ABSL_FLAG(std::string, shard, "",
+          "Which shard this member holds, 0-based; with --shards, it is "
+          "written into the data folder the first time and checked on every "
+          "start and every request. Empty: what the data folder says");
+ABSL_FLAG(int, shards, 0, "The number of shards of the cluster (see --shard)");
 ABSL_FLAG(int, drain_seconds, 10,
           "On SIGINT/SIGTERM, how long calls in flight may take to finish");
 
@@ -70,6 +76,11 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("cannot create --data_dir ", data_dir, ": ",
                              ec.message()));
   }
+  auto wanted = sift::storage::ParseShardFlags(absl::GetFlag(FLAGS_shard),
+                                               absl::GetFlag(FLAGS_shards));
+  if (!wanted.ok()) return Fail(std::string(wanted.status().message()));
+  auto identity = sift::storage::LoadShardIdentity(data_dir, *wanted);
+  if (!identity.ok()) return Fail(std::string(identity.status().message()));
 
   // A failed background flush or merge stops writes until a retry succeeds;
   // health says so meanwhile (NOT_SERVING), so that probes and operators
@@ -97,7 +108,8 @@ int main(int argc, char** argv) {
   sift::storage::StorageHandler handler(index->get());
   auto executor =
       std::make_unique<sift::Executor>(threads, static_cast<size_t>(max_queue));
-  sift::storage::StorageServiceImpl service(&handler, executor.get());
+  sift::storage::StorageServiceImpl service(&handler, executor.get(),
+                                            *identity);
 
   const std::string listen = absl::GetFlag(FLAGS_listen);
   auto server = sift::StartServer(listen, {&service});
@@ -105,8 +117,10 @@ int main(int argc, char** argv) {
   health.Attach(server->get());
 
   std::fprintf(
-      stderr, "sift-storage listening on %s, data in %s, %llu documents\n",
+      stderr, "sift-storage listening on %s, data in %s (%s), %llu documents\n",
       BoundAddress(listen, (*server)->port()).c_str(), data_dir.c_str(),
+      *identity ? sift::DescribeShardRef(**identity).c_str()
+                : "no shard identity",
       static_cast<unsigned long long>((*index)->DocCount()));
 
   const int signal = sift::WaitForTerminationSignal();

@@ -13,10 +13,14 @@
 namespace sift::storage {
 namespace {
 
-void SetDeadline(grpc::ClientContext& context, absl::Time deadline) {
+// Every call carries its deadline and, when the client knows it, the shard
+// it is meant for, which the member checks.
+void SetUp(grpc::ClientContext& context, absl::Time deadline,
+           const std::optional<ShardRef>& shard) {
   if (deadline != absl::InfiniteFuture()) {
     context.set_deadline(absl::ToChronoTime(deadline));
   }
+  if (shard) context.AddMetadata(kShardMetadataKey, FormatShardRef(*shard));
 }
 
 absl::Status Annotate(const grpc::Status& status, const std::string& address) {
@@ -28,10 +32,11 @@ absl::Status Annotate(const grpc::Status& status, const std::string& address) {
 
 // Runs one blocking unary call.
 template <typename Resp, typename Req, typename Method>
-absl::StatusOr<Resp> Call(const std::string& address, Method method,
+absl::StatusOr<Resp> Call(const std::string& address,
+                          const std::optional<ShardRef>& shard, Method method,
                           const Req& request, absl::Time deadline) {
   grpc::ClientContext context;
-  SetDeadline(context, deadline);
+  SetUp(context, deadline, shard);
   Resp response;
   grpc::Status status = method(&context, request, &response);
   if (!status.ok()) return Annotate(status, address);
@@ -47,11 +52,12 @@ struct AsyncCall {
 };
 
 template <typename Req, typename Resp, typename Start>
-void CallAsync(const std::string& address, Start start, const Req& request,
-               absl::Time deadline, StorageClient::Callback<Resp> done) {
+void CallAsync(const std::string& address, const std::optional<ShardRef>& shard,
+               Start start, const Req& request, absl::Time deadline,
+               StorageClient::Callback<Resp> done) {
   auto* call = new AsyncCall<Req, Resp>;
   call->request = request;
-  SetDeadline(call->context, deadline);
+  SetUp(call->context, deadline, shard);
   start(&call->context, &call->request, &call->response,
         [call, address, done = std::move(done)](grpc::Status status) {
           if (status.ok()) {
@@ -66,12 +72,14 @@ void CallAsync(const std::string& address, Start start, const Req& request,
 }  // namespace
 
 StorageClient::StorageClient(std::string address,
-                             std::shared_ptr<grpc::Channel> channel)
+                             std::shared_ptr<grpc::Channel> channel,
+                             std::optional<ShardRef> shard)
     : address_(std::move(address)),
+      shard_(shard),
       stub_(v1::StorageService::NewStub(std::move(channel))) {}
 
 std::unique_ptr<StorageClient> StorageClient::Connect(
-    const std::string& address) {
+    const std::string& address, std::optional<ShardRef> shard) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
@@ -79,14 +87,16 @@ std::unique_ptr<StorageClient> StorageClient::Connect(
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   return std::make_unique<StorageClient>(
-      address, grpc::CreateCustomChannel(
-                   address, grpc::InsecureChannelCredentials(), args));
+      address,
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                args),
+      shard);
 }
 
 absl::StatusOr<v1::WriteResponse> StorageClient::Write(
     const v1::WriteRequest& request, absl::Time deadline) const {
   return Call<v1::WriteResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, const auto& q, auto* r) { return stub_->Write(c, q, r); },
       request, deadline);
 }
@@ -94,7 +104,7 @@ absl::StatusOr<v1::WriteResponse> StorageClient::Write(
 absl::StatusOr<v1::StatsResponse> StorageClient::Stats(
     const v1::StatsRequest& request, absl::Time deadline) const {
   return Call<v1::StatsResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, const auto& q, auto* r) { return stub_->Stats(c, q, r); },
       request, deadline);
 }
@@ -102,7 +112,7 @@ absl::StatusOr<v1::StatsResponse> StorageClient::Stats(
 absl::StatusOr<v1::ShardSearchResponse> StorageClient::Search(
     const v1::ShardSearchRequest& request, absl::Time deadline) const {
   return Call<v1::ShardSearchResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, const auto& q, auto* r) {
         return stub_->Search(c, q, r);
       },
@@ -112,7 +122,7 @@ absl::StatusOr<v1::ShardSearchResponse> StorageClient::Search(
 absl::StatusOr<v1::FetchResponse> StorageClient::Fetch(
     const v1::FetchRequest& request, absl::Time deadline) const {
   return Call<v1::FetchResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, const auto& q, auto* r) { return stub_->Fetch(c, q, r); },
       request, deadline);
 }
@@ -121,7 +131,7 @@ void StorageClient::StatsAsync(const v1::StatsRequest& request,
                                absl::Time deadline,
                                Callback<v1::StatsResponse> done) const {
   CallAsync<v1::StatsRequest, v1::StatsResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, auto* q, auto* r, auto cb) {
         stub_->async()->Stats(c, q, r, std::move(cb));
       },
@@ -132,7 +142,7 @@ void StorageClient::SearchAsync(const v1::ShardSearchRequest& request,
                                 absl::Time deadline,
                                 Callback<v1::ShardSearchResponse> done) const {
   CallAsync<v1::ShardSearchRequest, v1::ShardSearchResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, auto* q, auto* r, auto cb) {
         stub_->async()->Search(c, q, r, std::move(cb));
       },
@@ -143,7 +153,7 @@ void StorageClient::FetchAsync(const v1::FetchRequest& request,
                                absl::Time deadline,
                                Callback<v1::FetchResponse> done) const {
   CallAsync<v1::FetchRequest, v1::FetchResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, auto* q, auto* r, auto cb) {
         stub_->async()->Fetch(c, q, r, std::move(cb));
       },
@@ -154,7 +164,7 @@ void StorageClient::WriteAsync(const v1::WriteRequest& request,
                                absl::Time deadline,
                                Callback<v1::WriteResponse> done) const {
   CallAsync<v1::WriteRequest, v1::WriteResponse>(
-      address_,
+      address_, shard_,
       [this](auto* c, auto* q, auto* r, auto cb) {
         stub_->async()->Write(c, q, r, std::move(cb));
       },
@@ -163,7 +173,7 @@ void StorageClient::WriteAsync(const v1::WriteRequest& request,
 
 absl::StatusOr<std::vector<std::unique_ptr<StorageClient>>> ConnectShards(
     const std::string& comma_separated_addresses) {
-  std::vector<std::unique_ptr<StorageClient>> clients;
+  std::vector<std::string> addresses;
   for (absl::string_view part :
        absl::StrSplit(comma_separated_addresses, ',')) {
     part = absl::StripAsciiWhitespace(part);
@@ -172,7 +182,12 @@ absl::StatusOr<std::vector<std::unique_ptr<StorageClient>>> ConnectShards(
           absl::StrCat("shard list \"", comma_separated_addresses,
                        "\" has an empty entry; give host:port,host:port,..."));
     }
-    clients.push_back(StorageClient::Connect(std::string(part)));
+    addresses.emplace_back(part);
+  }
+  std::vector<std::unique_ptr<StorageClient>> clients;
+  const auto count = static_cast<uint32_t>(addresses.size());
+  for (uint32_t i = 0; i < count; ++i) {
+    clients.push_back(StorageClient::Connect(addresses[i], ShardRef{i, count}));
   }
   return clients;
 }

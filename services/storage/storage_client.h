@@ -3,11 +3,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/routing/shard_router.h"
 #include "sift/v1/storage.grpc.pb.h"
 
 namespace sift::storage {
@@ -21,11 +23,16 @@ class StorageClient {
   template <typename T>
   using Callback = std::function<void(absl::StatusOr<T>)>;
 
-  // Connects lazily; never fails here, calls fail UNAVAILABLE instead.
-  StorageClient(std::string address, std::shared_ptr<grpc::Channel> channel);
-  static std::unique_ptr<StorageClient> Connect(const std::string& address);
+  // Connects lazily; never fails here, calls fail UNAVAILABLE instead. With
+  // `shard`, every call says which shard it is meant for, and a member
+  // holding another one refuses it (FAILED_PRECONDITION).
+  StorageClient(std::string address, std::shared_ptr<grpc::Channel> channel,
+                std::optional<ShardRef> shard = std::nullopt);
+  static std::unique_ptr<StorageClient> Connect(
+      const std::string& address, std::optional<ShardRef> shard = std::nullopt);
 
   const std::string& address() const { return address_; }
+  const std::optional<ShardRef>& shard() const { return shard_; }
 
   // Blocking calls.
   absl::StatusOr<v1::WriteResponse> Write(const v1::WriteRequest& request,
@@ -50,10 +57,12 @@ class StorageClient {
 
  private:
   std::string address_;
+  std::optional<ShardRef> shard_;
   std::unique_ptr<v1::StorageService::Stub> stub_;
 };
 
-// Clients for a comma-separated list of shard addresses, in shard order.
+// Clients for a comma-separated list of shard addresses, in shard order:
+// the i-th of n is shard i of n.
 // INVALID_ARGUMENT for an empty list or an empty entry.
 absl::StatusOr<std::vector<std::unique_ptr<StorageClient>>> ConnectShards(
     const std::string& comma_separated_addresses);

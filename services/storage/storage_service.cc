@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
+#include "services/storage/shard_identity.h"
 
 namespace sift::storage {
 namespace {
@@ -43,38 +44,59 @@ grpc::ServerUnaryReactor* RunOnExecutor(const grpc::Service* service,
   return reactor;
 }
 
+// The request's kShardMetadataKey value, if it has one.
+std::optional<absl::string_view> RoutedShard(
+    const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kShardMetadataKey);
+  if (it == metadata.end()) return std::nullopt;
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
 }  // namespace
+
+template <typename Request, typename Response, typename Work>
+grpc::ServerUnaryReactor* StorageServiceImpl::Run(
+    grpc::CallbackServerContext* context, const Request* request,
+    Response* response, Work work) {
+  const absl::Status routed = CheckRouting(identity_, RoutedShard(*context));
+  if (!routed.ok()) {
+    PublishedBy(this);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(routed));
+    return reactor;
+  }
+  return RunOnExecutor(this, context, request, response, executor_,
+                       std::move(work));
+}
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Write(
     grpc::CallbackServerContext* context, const v1::WriteRequest* request,
     v1::WriteResponse* response) {
-  return RunOnExecutor(
-      this, context, request, response, executor_,
-      [this](const v1::WriteRequest& r) { return handler_->Write(r); });
+  return Run(context, request, response,
+             [this](const v1::WriteRequest& r) { return handler_->Write(r); });
 }
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest* request,
     v1::StatsResponse* response) {
-  return RunOnExecutor(
-      this, context, request, response, executor_,
-      [this](const v1::StatsRequest& r) { return handler_->Stats(r); });
+  return Run(context, request, response,
+             [this](const v1::StatsRequest& r) { return handler_->Stats(r); });
 }
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Search(
     grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
     v1::ShardSearchResponse* response) {
-  return RunOnExecutor(
-      this, context, request, response, executor_,
+  return Run(
+      context, request, response,
       [this](const v1::ShardSearchRequest& r) { return handler_->Search(r); });
 }
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Fetch(
     grpc::CallbackServerContext* context, const v1::FetchRequest* request,
     v1::FetchResponse* response) {
-  return RunOnExecutor(
-      this, context, request, response, executor_,
-      [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
+  return Run(context, request, response,
+             [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
 }
 
 }  // namespace sift::storage

@@ -3,6 +3,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <optional>
+
+#include "common/routing/shard_router.h"
 #include "common/server/executor.h"
 #include "services/storage/storage_handler.h"
 #include "sift/v1/storage.grpc.pb.h"
@@ -17,8 +20,9 @@ class StorageServiceImpl final : public v1::StorageService::CallbackService {
  public:
   // Neither is owned; both must outlive the service, and the executor must
   // keep running until the server has shut down.
-  StorageServiceImpl(StorageHandler* handler, Executor* executor)
-      : handler_(handler), executor_(executor) {}
+  StorageServiceImpl(StorageHandler* handler, Executor* executor,
+                     std::optional<ShardRef> identity = std::nullopt)
+      : handler_(handler), executor_(executor), identity_(identity) {}
 
   grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* context,
                                   const v1::WriteRequest* request,
@@ -34,8 +38,14 @@ class StorageServiceImpl final : public v1::StorageService::CallbackService {
                                   v1::FetchResponse* response) override;
 
  private:
+  template <typename Request, typename Response, typename Work>
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                const Request* request, Response* response,
+                                Work work);
+
   StorageHandler* handler_;
   Executor* executor_;
+  const std::optional<ShardRef> identity_;
 };
 
 }  // namespace sift::storage

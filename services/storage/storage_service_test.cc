@@ -29,6 +29,7 @@ using ::sift::storage::testing::Upsert;
 using ::sift::storage::testing::WriteOf;
 using ::sift::testing::IsOk;
 using ::sift::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -37,7 +38,8 @@ absl::Time Deadline() { return absl::Now() + absl::Seconds(10); }
 // A real shard: RocksDB in a temp dir, served on 127.0.0.1 port 0.
 class StorageServiceTest : public ::testing::Test {
  protected:
-  void Start(size_t max_queue) {
+  void Start(size_t max_queue,
+             std::optional<ShardRef> identity = std::nullopt) {
     IndexOptions options;
     options.block_cache_bytes = 4 << 20;
     options.write_buffer_bytes = 4 << 20;
@@ -46,8 +48,8 @@ class StorageServiceTest : public ::testing::Test {
     index_ = *std::move(index);
     handler_ = std::make_unique<StorageHandler>(index_.get());
     executor_ = std::make_unique<Executor>(2, max_queue);
-    service_ =
-        std::make_unique<StorageServiceImpl>(handler_.get(), executor_.get());
+    service_ = std::make_unique<StorageServiceImpl>(handler_.get(),
+                                                    executor_.get(), identity);
     auto server = StartServer("127.0.0.1:0", {service_.get()});
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -68,6 +70,35 @@ class StorageServiceTest : public ::testing::Test {
   std::unique_ptr<RunningServer> server_;
   std::unique_ptr<StorageClient> client_;
 };
+
+TEST_F(StorageServiceTest, RefusesRequestsRoutedForAnotherShard) {
+  Start(64, ShardRef{1, 3});
+  const std::string address = absl::StrCat("127.0.0.1:", server_->port());
+  const v1::WriteRequest write = WriteOf({Upsert({.id = "a", .body = "x"})});
+  auto mine = StorageClient::Connect(address, ShardRef{1, 3});
+  EXPECT_THAT(mine->Write(write, Deadline()), IsOk());
+  EXPECT_THAT(mine->Search(SearchFor(Term("x")), Deadline()), IsOk());
+
+  auto other_shard = StorageClient::Connect(address, ShardRef{2, 3});
+  EXPECT_THAT(other_shard->Write(write, Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("holds shard 1 of 3"),
+                             HasSubstr("routed to shard 2 of 3"))));
+  EXPECT_THAT(other_shard->Search(SearchFor(Term("x")), Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  auto other_count = StorageClient::Connect(address, ShardRef{1, 4});
+  EXPECT_THAT(other_count->Fetch(v1::FetchRequest(), Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("routed to shard 1 of 4")));
+  EXPECT_THAT(other_count->Stats(v1::StatsRequest(), Deadline()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Nothing misrouted was stored.
+  auto stats = mine->Stats(v1::StatsRequest(), Deadline());
+  ASSERT_THAT(stats, IsOk());
+  EXPECT_EQ(stats->doc_count(), 1u);
+  // A client that says nothing (a tool) is served.
+  EXPECT_THAT(client_->Stats(v1::StatsRequest(), Deadline()), IsOk());
+}
 
 TEST_F(StorageServiceTest, EveryRpcRoundTrips) {
   Start(64);

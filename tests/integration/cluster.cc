@@ -252,10 +252,11 @@ void Cluster::StopShard(int i, int signal) {
 
 absl::Status Cluster::StartShard(int i) {
   const std::string data = absl::StrCat(root_, "/shard-", i);
-  auto p =
-      Process::Start(std::string(SIFT_BIN_DIR) + "/sift-storage",
-                     {"--listen=" + shard_addresses_[i], "--data_dir=" + data},
-                     absl::StrCat(root_, "/shard-", i, ".log"));
+  auto p = Process::Start(std::string(SIFT_BIN_DIR) + "/sift-storage",
+                          {"--listen=" + shard_addresses_[i],
+                           "--data_dir=" + data, absl::StrCat("--shard=", i),
+                           absl::StrCat("--shards=", shard_addresses_.size())},
+                          absl::StrCat(root_, "/shard-", i, ".log"));
   if (!p.ok()) return p.status();
   shards_[i] = std::move(*p);
   absl::Status s =
