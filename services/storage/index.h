@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -56,7 +57,8 @@ struct IndexOptions {
   // The op log: the last writes kept, with their sequence numbers, for
   // copies of the shard that fall behind to replay (docs/replication.md).
   // At most `op_log_writes` writes and about `op_log_bytes` bytes (it is
-  // trimmed in steps, so it holds up to an eighth more); 0 writes keeps
+  // trimmed in steps, so it holds up to an eighth more, plus the writes of
+  // one commit); writes not yet applied are always kept. 0 writes keeps
   // none, as a shard without copies needs none.
   size_t op_log_writes = 0;
   size_t op_log_bytes = size_t{256} << 20;
@@ -141,21 +143,46 @@ class Index {
     return CommitWrite(std::move(prepared), 0, nullptr);
   }
 
-  // Replays writes another copy of the shard ordered, with their terms and
-  // sequence numbers, in one synced write. The first must follow LastOp()
-  // and the rest must follow each other (FAILED_PRECONDITION otherwise, with
-  // nothing applied). A write the primary could apply applies here too; if
-  // one fails all the same, the ones before it are applied and its error
-  // returned.
-  virtual absl::Status ApplyLogged(
+  // Log-first writes, for a shard with copies (docs/replication.md): every
+  // copy appends a write to its op log before any copy applies it, and a
+  // write is applied once every in-sync copy has it, so that no copy ever
+  // applies a write a failover could lose. CommitWrite is for a shard
+  // without copies, and refuses while logged writes wait to be applied.
+
+  // The primary's side: appends the prepared write to the op log, synced,
+  // with the next sequence number and `term`, without applying it.
+  // Concurrent appends share one synced write. FAILED_PRECONDITION when the
+  // index keeps no op log.
+  virtual absl::StatusOr<OpId> AppendToLog(PreparedWrite& prepared,
+                                           uint64_t term) = 0;
+  // A copy's side: appends writes the primary ordered, synced. They must be
+  // consecutive and the first must follow LogEnd() (FAILED_PRECONDITION
+  // otherwise, with nothing appended).
+  virtual absl::Status AppendLogged(
       absl::Span<const v1::LoggedWrite> writes) = 0;
+  // Applies the logged writes after LastOp() through `through`, in order,
+  // and returns their responses. `prepared` may hold some of them by
+  // sequence number, already prepared (the primary's own; the ones used
+  // are taken out); the others are read back from the log. Not synced by
+  // itself: the log holds the writes, and an index reopened after a crash
+  // has lost at most some applies, which it finds still in the log.
+  virtual absl::StatusOr<std::vector<v1::WriteResponse>> ApplyLog(
+      uint64_t through,
+      absl::flat_hash_map<uint64_t, std::unique_ptr<PreparedWrite>>*
+          prepared) = 0;
+  // Drops the logged writes after `after`, which were never applied: a
+  // copy's tail that the primary it now follows does not have.
+  // FAILED_PRECONDITION when writes after `after` are already applied.
+  virtual absl::Status TruncateLog(uint64_t after) = 0;
+  // The last write in the op log; LastOp() when none waits to be applied.
+  virtual OpId LogEnd() const = 0;
 
   // The last write applied ({0, 0} before the first).
   virtual OpId LastOp() const = 0;
 
   // Writes of the op log from sequence number `from` on, in order, until
   // one would take the total past `max_bytes` (the first always comes).
-  // Empty when `from` is past LastOp(); OUT_OF_RANGE when the log no longer
+  // Empty when `from` is past LogEnd(); OUT_OF_RANGE when the log no longer
   // holds `from` (a copy that needs it must start from a checkpoint).
   virtual absl::StatusOr<std::vector<v1::LoggedWrite>> ReadOpLog(
       uint64_t from, size_t max_bytes) const = 0;

@@ -35,7 +35,8 @@ SegmentIndex::SegmentIndex(std::unique_ptr<IndexDatabase> db,
     : options_(options),
       db_(std::move(db)),
       view_(IndexView::Empty()),
-      write_queue_(options.max_write_group) {}
+      write_queue_(options.max_write_group),
+      append_queue_(options.max_write_group) {}
 
 SegmentIndex::~SegmentIndex() {
   // Nobody is left to report to; the log already holds every
@@ -148,28 +149,39 @@ absl::Status SegmentIndex::LoadOpLog() {
     MutexLock lock(&op_mu_);
     last_op_ = last;
   }
+  MutexLock log_lock(&log_mu_);
+  OpId end = last;
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), db_->family(kOpLog)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::optional<uint64_t> seq =
         DecodeOpLogKey(absl::string_view(it->key().data(), it->key().size()));
     if (!seq) return absl::DataLossError("corrupt op log key");
-    op_log_.emplace_back(*seq, it->value().size() - 8);
-    op_log_total_bytes_ += it->value().size() - 8;
+    const absl::string_view value(it->value().data(), it->value().size());
+    SIFT_ASSIGN_OR_RETURN(const uint64_t term, DecodeOpLogTerm(value));
+    op_log_.Add(*seq, value.size() - 8);
+    if (*seq > end.seq) end = OpId{term, *seq};
   }
   SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "reading the op log"));
   if (options_.op_log_writes == 0 && !op_log_.empty()) {
+    if (end.seq != last.seq) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the op log holds writes ", last.seq + 1, " to ", end.seq,
+          " that were never applied; open the index with an op log (as a "
+          "copy of a replicated shard) to apply or drop them"));
+    }
     // Kept by an earlier run with copies; nothing reads it now.
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
     SIFT_RETURN_IF_ERROR(
         FromRocksDbStatus(db->DeleteRange(write_options, db_->family(kOpLog),
-                                          OpLogKey(op_log_.front().first),
-                                          OpLogKey(op_log_.back().first + 1)),
+                                          OpLogKey(op_log_.first()),
+                                          OpLogKey(op_log_.last() + 1)),
                           "dropping the op log"));
-    op_log_.clear();
-    op_log_total_bytes_ = 0;
+    op_log_.DropAfter(0);
   }
+  MutexLock lock(&op_mu_);
+  log_end_ = end;
   return absl::OkStatus();
 }
 
@@ -178,11 +190,16 @@ OpId SegmentIndex::LastOp() const {
   return last_op_;
 }
 
+OpId SegmentIndex::LogEnd() const {
+  MutexLock lock(&op_mu_);
+  return log_end_;
+}
+
 absl::StatusOr<std::vector<v1::LoggedWrite>> SegmentIndex::ReadOpLog(
     uint64_t from, size_t max_bytes) const {
   std::vector<v1::LoggedWrite> out;
   // Read before the iterator: what the iterator sees is at least this.
-  const uint64_t last = LastOp().seq;
+  const uint64_t last = LogEnd().seq;
   if (from > last) return out;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->db()->NewIterator(rocksdb::ReadOptions(), db_->family(kOpLog)));
@@ -214,6 +231,8 @@ absl::StatusOr<uint64_t> SegmentIndex::TermAt(uint64_t seq) const {
   if (seq == 0) return 0;
   const OpId last = LastOp();
   if (seq == last.seq) return last.term;
+  const OpId end = LogEnd();
+  if (seq == end.seq) return end.term;
   std::string value;
   rocksdb::Status s = db_->db()->Get(
       rocksdb::ReadOptions(), db_->family(kOpLog), OpLogKey(seq), &value);

@@ -19,6 +19,7 @@
 #include "services/storage/index.h"
 #include "services/storage/index_database.h"
 #include "services/storage/index_view.h"
+#include "services/storage/op_log_extent.h"
 #include "services/storage/segment/builder.h"
 #include "services/storage/segment/segment.h"
 #include "services/storage/write_queue.h"
@@ -48,6 +49,8 @@ namespace sift::storage {
 //   merge_mu_  serialises flushes and merges (held while one builds);
 //   write_mu_  serialises commits: of a write group, of a flush or merge
 //              (held across the commit's synced write);
+//   log_mu_    serialises changes of the op log (held across an append's
+//              synced write);
 //   view_mu_   guards the pointer to the current view (held to copy or
 //              swap it, nothing more).
 // work_mu_, op_mu_ and bg_mu_ are leaves: nothing else is taken while they are
@@ -72,8 +75,16 @@ class SegmentIndex final : public Index {
   absl::StatusOr<v1::WriteResponse> CommitWrite(
       std::unique_ptr<PreparedWrite> prepared, uint64_t term,
       OpId* committed) override;
-  absl::Status ApplyLogged(absl::Span<const v1::LoggedWrite> writes) override;
+  absl::StatusOr<OpId> AppendToLog(PreparedWrite& prepared,
+                                   uint64_t term) override;
+  absl::Status AppendLogged(absl::Span<const v1::LoggedWrite> writes) override;
+  absl::StatusOr<std::vector<v1::WriteResponse>> ApplyLog(
+      uint64_t through,
+      absl::flat_hash_map<uint64_t, std::unique_ptr<PreparedWrite>>* prepared)
+      override;
+  absl::Status TruncateLog(uint64_t after) override;
   OpId LastOp() const override;
+  OpId LogEnd() const override;
   absl::StatusOr<std::vector<v1::LoggedWrite>> ReadOpLog(
       uint64_t from, size_t max_bytes) const override;
   absl::StatusOr<uint64_t> TermAt(uint64_t seq) const override;
@@ -113,6 +124,7 @@ class SegmentIndex final : public Index {
  private:
   struct Prepared;
   struct PendingWrite;
+  struct PendingAppend;
 
   SegmentIndex(std::unique_ptr<IndexDatabase> db, const IndexOptions& options);
 
@@ -139,12 +151,8 @@ class SegmentIndex final : public Index {
       absl::flat_hash_map<std::string, std::optional<Location>>& located,
       rocksdb::WriteBatch& batch, IndexViewBuilder& next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
-  // Adds the op log entries of the writes the group committed (`logged`,
-  // in sequence order) and the trimming they make due to `batch`; Commit
-  // then applies the same change to op_log_.
-  void AddToOpLog(absl::Span<const std::pair<OpId, const Prepared*>> logged,
-                  rocksdb::WriteBatch& batch, size_t* trimmed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // One group of appends to the op log as one synced write.
+  void AppendGroup(absl::Span<PendingAppend* const> group);
   // Wakes the background thread when the memory segments are due.
   void RequestWorkIfDue(const IndexView& view);
 
@@ -175,16 +183,19 @@ class SegmentIndex final : public Index {
 
   Mutex write_mu_ ABSL_ACQUIRED_BEFORE(view_mu_);
   uint32_t next_segment_id_ ABSL_GUARDED_BY(write_mu_) = 1;
-  // The op log's writes as (sequence number, bytes), oldest first, and
-  // their total bytes.
-  std::deque<std::pair<uint64_t, size_t>> op_log_ ABSL_GUARDED_BY(write_mu_);
-  size_t op_log_total_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
+
   bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
+
+  // Serialises changes of the op log: appends (held across their synced
+  // write), the log entries and trimming of commits, truncation.
+  Mutex log_mu_ ABSL_ACQUIRED_AFTER(write_mu_);
+  OpLogExtent op_log_ ABSL_GUARDED_BY(log_mu_);
 
   mutable Mutex view_mu_;
   std::shared_ptr<const IndexView> view_ ABSL_GUARDED_BY(view_mu_);
 
   WriteQueue<PendingWrite> write_queue_;
+  WriteQueue<PendingAppend> append_queue_;
 
   // Background work.
   Mutex work_mu_;
@@ -193,10 +204,11 @@ class SegmentIndex final : public Index {
   bool work_requested_ ABSL_GUARDED_BY(work_mu_) = false;
   std::thread worker_;
 
-  // The last write committed; a leaf, so that LastOp never waits for a
-  // commit.
+  // The last write applied and the last in the op log; a leaf, so that
+  // neither read waits for a commit.
   mutable Mutex op_mu_;
   OpId last_op_ ABSL_GUARDED_BY(op_mu_);
+  OpId log_end_ ABSL_GUARDED_BY(op_mu_);
 
   mutable Mutex bg_mu_;
   absl::Status bg_error_ ABSL_GUARDED_BY(bg_mu_);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
@@ -135,11 +136,11 @@ TEST(OpLogTest, TrimsToItsLimitAndSaysWhenAWriteIsGone) {
   EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
               StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("must start from a checkpoint")));
-  // At least the limit is kept, at most an eighth more.
+  // At least the limit is kept, at most an eighth more and one commit's.
   auto kept = index->ReadOpLog(100 - 15, size_t{1} << 20);
   ASSERT_THAT(kept, IsOk());
   EXPECT_THAT(*kept, SizeIs(16));
-  EXPECT_THAT(index->ReadOpLog(100 - 18, size_t{1} << 20),
+  EXPECT_THAT(index->ReadOpLog(100 - 19, size_t{1} << 20),
               StatusIs(absl::StatusCode::kOutOfRange));
   // The extent survives a restart, and trimming goes on from it.
   ASSERT_THAT(index->Close(), IsOk());
@@ -205,8 +206,12 @@ TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
   while (next <= primary->LastOp().seq) {
     auto writes = primary->ReadOpLog(next, 64 << 10);
     ASSERT_THAT(writes, IsOk());
-    ASSERT_THAT(copy->ApplyLogged(*writes), IsOk());
+    ASSERT_THAT(copy->AppendLogged(*writes), IsOk());
     next += writes->size();
+    // Appended, not applied, until the copy is told to.
+    EXPECT_EQ(copy->LogEnd().seq, next - 1);
+    EXPECT_LT(copy->LastOp().seq, next - 1);
+    ASSERT_THAT(copy->ApplyLog(next - 1, nullptr), IsOk());
   }
   EXPECT_EQ(copy->LastOp(), primary->LastOp());
   EXPECT_EQ(AllIds(*copy), AllIds(*primary));
@@ -218,7 +223,7 @@ TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
             (*primary->ReadOpLog(1, 1))[0].SerializeAsString());
 }
 
-TEST(OpLogTest, ReplayRefusesAGapOrAnOverlap) {
+TEST(OpLogTest, AppendingRefusesAGapOrAnOverlap) {
   TempDir dir;
   auto primary = OpenIndex(dir.Sub("primary"), WithOpLog(100));
   for (int i = 0; i < 5; ++i) {
@@ -228,20 +233,92 @@ TEST(OpLogTest, ReplayRefusesAGapOrAnOverlap) {
   auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(100));
   auto from_three = primary->ReadOpLog(3, 1 << 20);
   ASSERT_THAT(from_three, IsOk());
-  EXPECT_THAT(copy->ApplyLogged(*from_three),
+  EXPECT_THAT(copy->AppendLogged(*from_three),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("start at sequence number 3")));
-  EXPECT_EQ(copy->LastOp(), (OpId{0, 0}));
+  EXPECT_EQ(copy->LogEnd(), (OpId{0, 0}));
   auto all = primary->ReadOpLog(1, 1 << 20);
   ASSERT_THAT(all, IsOk());
   std::vector<v1::LoggedWrite> gap = {(*all)[0], (*all)[2]};
-  EXPECT_THAT(copy->ApplyLogged(gap),
+  EXPECT_THAT(copy->AppendLogged(gap),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("consecutive")));
-  ASSERT_THAT(copy->ApplyLogged(*all), IsOk());
-  EXPECT_THAT(copy->ApplyLogged(*all),
+  ASSERT_THAT(copy->AppendLogged(*all), IsOk());
+  EXPECT_THAT(copy->AppendLogged(*all),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(copy->LogEnd(), (OpId{1, 5}));
+  EXPECT_THAT(copy->ApplyLog(6, nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("op log ends at 5")));
+  EXPECT_THAT(copy->ApplyLog(5, nullptr), IsOk());
   EXPECT_EQ(copy->LastOp(), (OpId{1, 5}));
+  EXPECT_EQ(copy->DocCount(), 5u);
+}
+
+TEST(OpLogTest, ThePrimaryAppendsThenAppliesWhatItPrepared) {
+  TempDir dir;
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  const v1::WriteRequest first = WriteOf({Upsert({.id = "a", .body = "x"})});
+  const v1::WriteRequest second =
+      WriteOf({Upsert({.id = "a", .body = "y"}), Delete("b")});
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>> ready;
+  for (const v1::WriteRequest* request : {&first, &second}) {
+    auto prepared = index->PrepareWrite(*request);
+    ASSERT_THAT(prepared, IsOk());
+    auto id = index->AppendToLog(**prepared, 7);
+    ASSERT_THAT(id, IsOk());
+    ready[id->seq] = *std::move(prepared);
+  }
+  EXPECT_EQ(index->LogEnd(), (OpId{7, 2}));
+  EXPECT_EQ(index->LastOp(), (OpId{0, 0}));
+  EXPECT_EQ(index->DocCount(), 0u);
+  // A write through the combined path would jump the queue.
+  EXPECT_THAT(index->Apply(WriteOf({Delete("a")})),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+
+  auto responses = index->ApplyLog(2, &ready);
+  ASSERT_THAT(responses, IsOk());
+  ASSERT_THAT(*responses, SizeIs(2));
+  EXPECT_FALSE((*responses)[0].results(0).existed());
+  EXPECT_TRUE((*responses)[1].results(0).existed());
+  EXPECT_FALSE((*responses)[1].results(1).existed());
+  EXPECT_THAT(ready, IsEmpty());
+  EXPECT_EQ(index->LastOp(), (OpId{7, 2}));
+  EXPECT_EQ(AllIds(*index), std::vector<std::string>{"a"});
+}
+
+TEST(OpLogTest, WritesLoggedButNotAppliedSurviveARestartAndCanBeDropped) {
+  TempDir dir;
+  {
+    auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+    for (int i = 0; i < 4; ++i) {
+      auto prepared = index->PrepareWrite(
+          WriteOf({Upsert({.id = absl::StrCat("d", i), .body = "x"})}));
+      ASSERT_THAT(prepared, IsOk());
+      ASSERT_THAT(index->AppendToLog(**prepared, 2), IsOk());
+    }
+    ASSERT_THAT(index->ApplyLog(2, nullptr), IsOk());
+  }
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(100));
+  EXPECT_EQ(index->LastOp(), (OpId{2, 2}));
+  EXPECT_EQ(index->LogEnd(), (OpId{2, 4}));
+  EXPECT_THAT(index->TruncateLog(1),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("up to 2 are applied")));
+  ASSERT_THAT(index->TruncateLog(3), IsOk());
+  EXPECT_EQ(index->LogEnd(), (OpId{2, 3}));
+  EXPECT_THAT(index->ReadOpLog(4, 1 << 20), IsOkAndHolds(IsEmpty()));
+  ASSERT_THAT(index->ApplyLog(3, nullptr), IsOk());
+  EXPECT_EQ(AllIds(*index), (std::vector<std::string>{"d0", "d1", "d2"}));
+  // Without an op log, writes never applied are not silently dropped.
+  ASSERT_THAT(index->TruncateLog(3), IsOk());
+  auto prepared = index->PrepareWrite(WriteOf({Delete("d0")}));
+  ASSERT_THAT(prepared, IsOk());
+  ASSERT_THAT(index->AppendToLog(**prepared, 2), IsOk());
+  ASSERT_THAT(index->Close(), IsOk());
+  EXPECT_THAT(SegmentIndex::Open(dir.Sub("db"), QuietOptions()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("never applied")));
 }
 
 TEST(OpLogTest, ACheckpointOpensAsAnIndexWithTheSameDocumentsAndHistory) {
@@ -265,7 +342,8 @@ TEST(OpLogTest, ACheckpointOpensAsAnIndexWithTheSameDocumentsAndHistory) {
   // It catches up from the log like any copy.
   auto rest = index->ReadOpLog(at->seq + 1, 1 << 20);
   ASSERT_THAT(rest, IsOk());
-  ASSERT_THAT(copy->ApplyLogged(*rest), IsOk());
+  ASSERT_THAT(copy->AppendLogged(*rest), IsOk());
+  ASSERT_THAT(copy->ApplyLog(copy->LogEnd().seq, nullptr), IsOk());
   EXPECT_EQ(AllIds(*copy), AllIds(*index));
   EXPECT_THAT(index->Checkpoint(dir.Sub("checkpoint")), ::testing::Not(IsOk()));
 }

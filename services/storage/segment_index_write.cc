@@ -3,6 +3,7 @@
 // in a group with whatever other writes arrived meanwhile: one MultiGet of
 // their ids, one synced write, one new view.
 
+#include <deque>
 #include <set>
 #include <utility>
 
@@ -62,16 +63,28 @@ struct SegmentIndex::Prepared final : Index::PreparedWrite {
 };
 
 // Prepared writes waiting in the write queue, and their outcome: one write
-// a client sent, or a run of writes a copy replays.
+// a client sent, or a run of logged writes a copy or a primary applies.
 struct SegmentIndex::PendingWrite {
   std::vector<Prepared*> writes;
-  // For a replay, the sequence number writes[0] must take (the rest follow
-  // it); 0 gives the writes the next sequence numbers.
-  uint64_t replay_from = 0;
-  // The response of a single write, or the first error.
-  absl::StatusOr<v1::WriteResponse> result;
+  // For logged writes, the sequence number writes[0] has (the rest follow
+  // it); 0 gives the writes the next sequence numbers and logs them.
+  uint64_t logged_from = 0;
+  // The response of each write committed, in order; the first error.
+  std::vector<v1::WriteResponse> responses;
+  absl::Status status;
   // The last of `writes` committed.
   OpId committed;
+};
+
+// Writes waiting in the append queue: the primary's, prepared, or a run of
+// logged writes a copy received.
+struct SegmentIndex::PendingAppend {
+  const Prepared* write = nullptr;
+  uint64_t term = 0;
+  absl::Span<const v1::LoggedWrite> logged;
+  absl::Status status;
+  // The last write appended.
+  OpId appended;
 };
 
 absl::Status SegmentIndex::KeywordsOf(const v1::Document& doc,
@@ -192,51 +205,198 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
     return absl::InvalidArgumentError(
         "the prepared write comes from another index");
   }
+  if (LogEnd().seq != LastOp().seq) {
+    return absl::FailedPreconditionError(
+        "the op log holds writes not yet applied: write through the log");
+  }
   prepared->term = term;
   PendingWrite pending;
   pending.writes = {prepared};
   write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
     CommitGroup(group);
   });
-  if (pending.result.ok() && committed != nullptr) {
-    *committed = pending.committed;
-  }
-  return std::move(pending.result);
+  if (!pending.status.ok()) return pending.status;
+  if (committed != nullptr) *committed = pending.committed;
+  return std::move(pending.responses.front());
 }
 
-absl::Status SegmentIndex::ApplyLogged(
+absl::StatusOr<OpId> SegmentIndex::AppendToLog(PreparedWrite& prepared,
+                                               uint64_t term) {
+  auto* write = dynamic_cast<Prepared*>(&prepared);
+  if (write == nullptr) {
+    return absl::InvalidArgumentError(
+        "the prepared write comes from another index");
+  }
+  // ApplyLog finds the write's term here.
+  write->term = term;
+  PendingAppend pending;
+  pending.write = write;
+  pending.term = term;
+  append_queue_.Submit(
+      &pending,
+      [this](absl::Span<PendingAppend* const> group) { AppendGroup(group); });
+  if (!pending.status.ok()) return pending.status;
+  return pending.appended;
+}
+
+absl::Status SegmentIndex::AppendLogged(
     absl::Span<const v1::LoggedWrite> writes) {
   if (writes.empty()) return absl::OkStatus();
+  for (size_t i = 1; i < writes.size(); ++i) {
+    if (writes[i].seq() != writes[0].seq() + i) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "logged writes must be consecutive: write ", i, " has sequence ",
+          "number ", writes[i].seq(), ", not ", writes[0].seq() + i));
+    }
+  }
+  PendingAppend pending;
+  pending.logged = writes;
+  append_queue_.Submit(
+      &pending,
+      [this](absl::Span<PendingAppend* const> group) { AppendGroup(group); });
+  return pending.status;
+}
+
+void SegmentIndex::AppendGroup(absl::Span<PendingAppend* const> group) {
+  if (options_.op_log_writes == 0) {
+    for (PendingAppend* a : group) {
+      a->status = absl::FailedPreconditionError(
+          "this index keeps no op log (IndexOptions::op_log_writes is 0)");
+    }
+    return;
+  }
+  MutexLock log_lock(&log_mu_);
+  OpId end = LogEnd();
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<uint64_t, size_t>> added;
+  std::vector<PendingAppend*> accepted;
+  for (PendingAppend* a : group) {
+    if (a->write != nullptr) {
+      end = OpId{a->term, end.seq + 1};
+      batch.Put(db_->family(kOpLog), OpLogKey(end.seq),
+                EncodeOpLogValue(end.term, a->write->request_bytes));
+      added.emplace_back(end.seq, a->write->request_bytes.size());
+    } else {
+      if (a->logged.front().seq() != end.seq + 1) {
+        a->status = absl::FailedPreconditionError(absl::StrCat(
+            "logged writes start at sequence number ", a->logged.front().seq(),
+            " but the op log ends at ", end.seq));
+        continue;
+      }
+      for (const v1::LoggedWrite& logged : a->logged) {
+        if (logged.term() < end.term) {
+          a->status = absl::FailedPreconditionError(
+              absl::StrCat("write ", logged.seq(), " has term ", logged.term(),
+                           ", older than the op log's last term ", end.term));
+          break;
+        }
+        const std::string request = logged.request().SerializeAsString();
+        end = OpId{logged.term(), logged.seq()};
+        batch.Put(db_->family(kOpLog), OpLogKey(end.seq),
+                  EncodeOpLogValue(end.term, request));
+        added.emplace_back(end.seq, request.size());
+      }
+      if (!a->status.ok()) continue;
+    }
+    a->appended = end;
+    accepted.push_back(a);
+  }
+  if (accepted.empty()) return;
+  const std::optional<std::pair<uint64_t, uint64_t>> trim = op_log_.TrimDue(
+      options_.op_log_writes, options_.op_log_bytes, LastOp().seq);
+  if (trim) {
+    batch.DeleteRange(db_->family(kOpLog), OpLogKey(trim->first),
+                      OpLogKey(trim->second));
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  const absl::Status written = FromRocksDbStatus(
+      db_->db()->Write(write_options, &batch), "appending to the op log");
+  if (!written.ok()) {
+    for (PendingAppend* a : accepted) a->status = written;
+    return;
+  }
+  if (trim) op_log_.DropBefore(trim->second);
+  for (const auto& [seq, bytes] : added) op_log_.Add(seq, bytes);
+  MutexLock lock(&op_mu_);
+  log_end_ = end;
+}
+
+absl::StatusOr<std::vector<v1::WriteResponse>> SegmentIndex::ApplyLog(
+    uint64_t through,
+    absl::flat_hash_map<uint64_t, std::unique_ptr<PreparedWrite>>* prepared) {
+  const uint64_t from = LastOp().seq + 1;
+  if (through < from) return std::vector<v1::WriteResponse>();
+  if (through > LogEnd().seq) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot apply through write ", through,
+                     ": the op log ends at ", LogEnd().seq));
+  }
+  // The writes not prepared already are read back from the log; a deque
+  // keeps each where PrepareWrite saw it.
+  std::deque<v1::LoggedWrite> read;
   std::vector<std::unique_ptr<PreparedWrite>> owned;
   PendingWrite pending;
-  pending.replay_from = writes[0].seq();
-  for (size_t i = 0; i < writes.size(); ++i) {
-    if (writes[i].seq() != pending.replay_from + i) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "replayed writes must be consecutive: write ", i, " has sequence ",
-          "number ", writes[i].seq(), ", not ", pending.replay_from + i));
+  pending.logged_from = from;
+  for (uint64_t seq = from; seq <= through; ++seq) {
+    std::unique_ptr<PreparedWrite> write;
+    if (prepared != nullptr) {
+      auto it = prepared->find(seq);
+      if (it != prepared->end()) {
+        write = std::move(it->second);
+        prepared->erase(it);
+      }
     }
-    absl::StatusOr<std::unique_ptr<PreparedWrite>> prepared =
-        PrepareWrite(writes[i].request());
-    if (!prepared.ok()) {
-      return absl::Status(prepared.status().code(),
-                          absl::StrCat("replaying write ", writes[i].seq(),
-                                       ": ", prepared.status().message()));
+    if (write == nullptr) {
+      SIFT_ASSIGN_OR_RETURN(std::vector<v1::LoggedWrite> one,
+                            ReadOpLog(seq, 1));
+      read.push_back(std::move(one.front()));
+      absl::StatusOr<std::unique_ptr<PreparedWrite>> from_log =
+          PrepareWrite(read.back().request());
+      if (!from_log.ok()) {
+        return absl::Status(from_log.status().code(),
+                            absl::StrCat("applying logged write ", seq, ": ",
+                                         from_log.status().message()));
+      }
+      write = *std::move(from_log);
+      static_cast<Prepared*>(write.get())->term = read.back().term();
     }
-    auto* raw = static_cast<Prepared*>(prepared->get());
-    raw->term = writes[i].term();
-    pending.writes.push_back(raw);
-    owned.push_back(*std::move(prepared));
+    pending.writes.push_back(static_cast<Prepared*>(write.get()));
+    owned.push_back(std::move(write));
   }
   write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
     CommitGroup(group);
   });
-  return pending.result.status();
+  if (!pending.status.ok()) return pending.status;
+  return std::move(pending.responses);
+}
+
+absl::Status SegmentIndex::TruncateLog(uint64_t after) {
+  MutexLock log_lock(&log_mu_);
+  const OpId applied = LastOp();
+  const OpId end = LogEnd();
+  if (after < applied.seq) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot drop logged writes after ", after,
+                     ": writes up to ", applied.seq, " are applied"));
+  }
+  if (after >= end.seq) return absl::OkStatus();
+  SIFT_ASSIGN_OR_RETURN(const uint64_t term, TermAt(after));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
+      db_->db()->DeleteRange(write_options, db_->family(kOpLog),
+                             OpLogKey(after + 1), OpLogKey(end.seq + 1)),
+      "truncating the op log"));
+  op_log_.DropAfter(after);
+  MutexLock lock(&op_mu_);
+  log_end_ = OpId{term, after};
+  return absl::OkStatus();
 }
 
 void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   auto fail_all = [&group](const absl::Status& status) {
-    for (PendingWrite* w : group) w->result = status;
+    for (PendingWrite* w : group) w->status = status;
   };
   const absl::Status stopped = BackgroundError();
   if (!stopped.ok()) {
@@ -289,53 +449,69 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   // Sequence numbers go to the writes that commit, in commit order: a
   // failed write leaves no gap in the history.
   OpId last = LastOp();
-  std::vector<std::pair<OpId, const Prepared*>> logged;
+  std::vector<std::pair<OpId, const Prepared*>> to_log;
+  bool sync = false;
   for (PendingWrite* w : group) {
-    if (w->replay_from != 0 && w->replay_from != last.seq + 1) {
-      w->result = absl::FailedPreconditionError(absl::StrCat(
-          "replayed writes start at sequence number ", w->replay_from,
-          " but the shard's last write is ", last.seq));
+    if (w->logged_from != 0 && w->logged_from != last.seq + 1) {
+      w->status = absl::FailedPreconditionError(absl::StrCat(
+          "logged writes start at sequence number ", w->logged_from,
+          " but the shard's last applied write is ", last.seq));
       continue;
     }
     for (Prepared* write : w->writes) {
       absl::StatusOr<v1::WriteResponse> result =
           AddToCommit(*write, located, batch, next);
       if (!result.ok()) {
-        w->result = result.status();
+        w->status = result.status();
         break;
       }
       last = OpId{write->term, last.seq + 1};
-      logged.emplace_back(last, write);
+      if (w->logged_from == 0) to_log.emplace_back(last, write);
       w->committed = last;
-      w->result = std::move(result);
+      w->responses.push_back(*std::move(result));
     }
     if (w->committed.seq != 0) accepted.push_back(w);
+    // Writes already in the op log are durable there; applying them again
+    // after a crash is what the log is for.
+    if (w->logged_from == 0) sync = true;
   }
   if (accepted.empty()) return;
   batch.Put(db_->family(kMeta), kLastOpKey, EncodeOpId(last));
-  size_t trimmed = 0;
-  AddToOpLog(logged, batch, &trimmed);
+  MutexLock log_lock(&log_mu_);
+  std::optional<std::pair<uint64_t, uint64_t>> trim;
+  if (options_.op_log_writes > 0) {
+    for (const auto& [id, write] : to_log) {
+      batch.Put(db_->family(kOpLog), OpLogKey(id.seq),
+                EncodeOpLogValue(id.term, write->request_bytes));
+    }
+    trim = op_log_.TrimDue(options_.op_log_writes, options_.op_log_bytes,
+                           LastOp().seq);
+    if (trim) {
+      batch.DeleteRange(db_->family(kOpLog), OpLogKey(trim->first),
+                        OpLogKey(trim->second));
+    }
+  }
   rocksdb::WriteOptions write_options;
-  write_options.sync = true;
+  write_options.sync = sync;
   const absl::Status written =
       FromRocksDbStatus(db_->db()->Write(write_options, &batch), "writing");
   if (!written.ok()) {
-    for (PendingWrite* w : accepted) w->result = written;
+    for (PendingWrite* w : accepted) {
+      w->status = written;
+      w->responses.clear();
+    }
     return;
   }
   if (options_.op_log_writes > 0) {
-    for (const auto& [id, write] : logged) {
-      op_log_.emplace_back(id.seq, write->request_bytes.size());
-      op_log_total_bytes_ += write->request_bytes.size();
-    }
-    for (; trimmed > 0; --trimmed) {
-      op_log_total_bytes_ -= op_log_.front().second;
-      op_log_.pop_front();
+    if (trim) op_log_.DropBefore(trim->second);
+    for (const auto& [id, write] : to_log) {
+      op_log_.Add(id.seq, write->request_bytes.size());
     }
   }
   {
     MutexLock lock(&op_mu_);
     last_op_ = last;
+    if (!to_log.empty()) log_end_ = last;
   }
   std::shared_ptr<const IndexView> view = next.Build();
   RequestWorkIfDue(*view);
@@ -405,42 +581,6 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
     next.Add({memory, segment::LiveDocs::AllLive(memory->doc_count())});
   }
   return response;
-}
-
-void SegmentIndex::AddToOpLog(
-    absl::Span<const std::pair<OpId, const Prepared*>> logged,
-    rocksdb::WriteBatch& batch, size_t* trimmed) {
-  *trimmed = 0;
-  if (options_.op_log_writes == 0) return;
-  size_t count = op_log_.size();
-  size_t bytes = op_log_total_bytes_;
-  for (const auto& [id, write] : logged) {
-    batch.Put(db_->family(kOpLog), OpLogKey(id.seq),
-              EncodeOpLogValue(id.term, write->request_bytes));
-    ++count;
-    bytes += write->request_bytes.size();
-  }
-  // Trimmed in steps of an eighth, so that a busy shard does not add a
-  // range deletion to every commit.
-  const size_t max_writes = options_.op_log_writes;
-  const size_t max_bytes = options_.op_log_bytes;
-  if (count <= max_writes + max_writes / 8 &&
-      bytes <= max_bytes + max_bytes / 8) {
-    return;
-  }
-  // Never the writes just added: op_log_ holds only older ones.
-  size_t n = 0;
-  while (n < op_log_.size() && (count > max_writes || bytes > max_bytes)) {
-    --count;
-    bytes -= op_log_[n].second;
-    ++n;
-  }
-  if (n == 0) return;
-  const uint64_t end =
-      n < op_log_.size() ? op_log_[n].first : logged.front().first.seq;
-  batch.DeleteRange(db_->family(kOpLog), OpLogKey(op_log_.front().first),
-                    OpLogKey(end));
-  *trimmed = n;
 }
 
 void SegmentIndex::RequestWorkIfDue(const IndexView& view) {
