@@ -1,0 +1,120 @@
+#include "services/storage/replication/shard_follower.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/server/server_runner.h"
+#include "common/status/grpc_status.h"
+#include "common/status/status_macros.h"
+
+namespace sift::storage {
+
+ShardFollower::ShardFollower(Index* index, FollowerOptions options)
+    : index_(index), options_(std::move(options)) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  stub_ = v1::ReplicationService::NewStub(grpc::CreateCustomChannel(
+      options_.primary_address, grpc::InsecureChannelCredentials(), args));
+  thread_ = std::thread([this] { Run(); });
+}
+
+ShardFollower::~ShardFollower() {
+  {
+    MutexLock lock(&mu_);
+    stopping_ = true;
+    if (call_ != nullptr) call_->TryCancel();
+    stop_cv_.SignalAll();
+  }
+  thread_.join();
+}
+
+FollowerState ShardFollower::State() const {
+  MutexLock lock(&mu_);
+  return state_;
+}
+
+void ShardFollower::Run() {
+  uint64_t known_commit = 0;
+  absl::Duration backoff = absl::Milliseconds(50);
+  while (true) {
+    const absl::Status status = Step(&known_commit);
+    MutexLock lock(&mu_);
+    if (stopping_) return;
+    state_.last_error = status;
+    if (status.ok()) {
+      state_.needs_checkpoint = false;
+      backoff = absl::Milliseconds(50);
+      continue;
+    }
+    if (absl::IsOutOfRange(status)) state_.needs_checkpoint = true;
+    stop_cv_.WaitWithTimeout(&mu_, backoff);
+    if (stopping_) return;
+    backoff = std::min(backoff * 2, absl::Seconds(1));
+  }
+}
+
+absl::Status ShardFollower::Step(uint64_t* known_commit) {
+  const OpId end = index_->LogEnd();
+  v1::PullWritesRequest request;
+  request.set_member(options_.member);
+  request.set_shard(options_.shard.shard);
+  request.set_shard_count(options_.shard.count);
+  request.set_term(options_.term);
+  request.set_last_seq(end.seq);
+  request.set_last_term(end.term);
+  request.set_max_bytes(static_cast<uint32_t>(options_.max_pull_bytes));
+  request.set_wait_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(options_.pull_wait)));
+  request.set_known_commit_seq(*known_commit);
+
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + options_.pull_wait + absl::Seconds(5)));
+  context.AddMetadata(kShardMetadataKey, FormatShardRef(options_.shard));
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("stopping");
+    call_ = &context;
+  }
+  v1::PullWritesResponse response;
+  const grpc::Status called = stub_->PullWrites(&context, request, &response);
+  {
+    MutexLock lock(&mu_);
+    call_ = nullptr;
+  }
+  if (!called.ok()) {
+    const absl::Status status = FromGrpcStatus(called);
+    return absl::Status(
+        status.code(),
+        absl::StrCat("pulling from the primary at ", options_.primary_address,
+                     ": ", status.message()));
+  }
+  if (response.truncate()) {
+    // Everything applied here is in the primary's log (it was committed);
+    // the rest is dropped and asked for again.
+    return index_->TruncateLog(index_->LastOp().seq);
+  }
+  if (response.writes_size() > 0) {
+    std::vector<v1::LoggedWrite> writes(
+        std::make_move_iterator(response.mutable_writes()->begin()),
+        std::make_move_iterator(response.mutable_writes()->end()));
+    SIFT_RETURN_IF_ERROR(index_->AppendLogged(writes));
+  }
+  const uint64_t apply_to =
+      std::min(response.commit_seq(), index_->LogEnd().seq);
+  if (apply_to > index_->LastOp().seq) {
+    SIFT_RETURN_IF_ERROR(index_->ApplyLog(apply_to, nullptr).status());
+  }
+  *known_commit = response.commit_seq();
+  MutexLock lock(&mu_);
+  state_.primary_last_seq = response.primary_last_seq();
+  state_.commit_seq = response.commit_seq();
+  return absl::OkStatus();
+}
+
+}  // namespace sift::storage
