@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,7 +14,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/server/executor.h"
 #include "common/server/server_runner.h"
 #include "common/status/status_matchers.h"
 #include "common/sync/mutex.h"
@@ -69,13 +69,16 @@ class ReplicationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     primary_index_ = OpenWithLog(dir_.Sub("primary"));
-    executor_ = std::make_unique<Executor>(4, 64);
     service_ = std::make_unique<ReplicationServiceImpl>(
         [this] {
           MutexLock lock(&mu_);
           return primary_;
         },
-        executor_.get(), kShard);
+        [this] {
+          // Not owned by the caller: the fixture keeps the index.
+          return std::shared_ptr<Index>(primary_index_.get(), [](Index*) {});
+        },
+        dir_.Sub("scratch"), kShard);
     auto server = StartServer("127.0.0.1:0", {service_.get()});
     ASSERT_THAT(server, IsOk());
     server_ = *std::move(server);
@@ -89,7 +92,6 @@ class ReplicationTest : public ::testing::Test {
       primary_.reset();
     }
     server_->Shutdown(absl::Seconds(1));
-    executor_.reset();
   }
 
   // Makes the primary of `term` with the in-sync set `in_sync`.
@@ -145,7 +147,6 @@ class ReplicationTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<SegmentIndex> primary_index_;
-  std::unique_ptr<Executor> executor_;
   std::unique_ptr<ReplicationServiceImpl> service_;
   std::unique_ptr<RunningServer> server_;
   std::string address_;
@@ -349,6 +350,57 @@ TEST_F(ReplicationTest, ACopyTooFarBehindIsToldToStartFromACheckpoint) {
   EXPECT_THAT(followers_.back()->State().last_error,
               StatusIs(absl::StatusCode::kOutOfRange,
                        HasSubstr("start from a checkpoint")));
+}
+
+TEST_F(ReplicationTest, ACopyStartsFromACheckpointThenFollowsTheLog) {
+  IndexOptions options = QuietOptions();
+  options.op_log_writes = 8;
+  primary_index_.reset();
+  auto index = SegmentIndex::Open(dir_.Sub("small-log"), options);
+  ASSERT_THAT(index, IsOk());
+  primary_index_ = *std::move(index);
+  StartPrimary(3, {"p"});
+  for (int i = 0; i < 60; ++i) ASSERT_THAT(primary()->Write(Doc(i)), IsOk());
+  ASSERT_THAT(primary_index_->Flush(), IsOk());
+  for (int i = 60; i < 70; ++i) {
+    ASSERT_THAT(primary()->Write(WriteOf({Delete(absl::StrCat("d", i - 60))})),
+                IsOk());
+  }
+
+  v1::FetchCheckpointRequest request;
+  request.set_member("r1");
+  request.set_shard(kShard.shard);
+  request.set_shard_count(kShard.count);
+  request.set_term(3);
+  auto at =
+      DownloadCheckpoint(address_, request, dir_.Sub("r1"), absl::Seconds(30));
+  ASSERT_THAT(at, IsOk());
+  EXPECT_EQ(*at, primary_index_->LastOp());
+  SegmentIndex* r1 = nullptr;
+  copy_indexes_.push_back(OpenWithLog(dir_.Sub("r1")));
+  r1 = copy_indexes_.back().get();
+  ASSERT_NE(r1, nullptr);
+  EXPECT_EQ(r1->LastOp(), *at);
+  EXPECT_EQ(r1->DocCount(), 50u);
+  // The primary's scratch folder is empty again.
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.Sub("scratch")));
+
+  FollowCopy("r1", r1, 3);
+  for (int i = 70; i < 80; ++i) ASSERT_THAT(primary()->Write(Doc(i)), IsOk());
+  EXPECT_TRUE(Eventually([&] { return r1->LastOp().seq == 80; }));
+  EXPECT_EQ(r1->DocCount(), primary_index_->DocCount());
+}
+
+TEST_F(ReplicationTest, ACheckpointIsRefusedToAnotherShard) {
+  StartPrimary(1, {"p"});
+  v1::FetchCheckpointRequest request;
+  request.set_shard(1);
+  request.set_shard_count(2);
+  EXPECT_THAT(
+      DownloadCheckpoint(address_, request, dir_.Sub("r1"), absl::Seconds(30)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("routed to shard 1 of 2")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("r1")));
 }
 
 }  // namespace
