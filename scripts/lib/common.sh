@@ -10,6 +10,8 @@ SIFT_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   grpc-proto librocksdb-dev libabsl-dev libgtest-dev libgmock-dev
   libbenchmark-dev libicu-dev libstemmer-dev zlib1g-dev libzstd-dev
+  etcd-server golang-etcd-server-dev golang-github-gogo-protobuf-dev
+  golang-github-gogo-googleapis-dev
 )
 
 log() { printf '\033[1m[sift]\033[0m %s\n' "$*" >&2; }
