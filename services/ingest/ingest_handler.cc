@@ -123,7 +123,14 @@ PreparedDocument PrepareDocument(const v1::DocumentInput& input,
 IngestHandler::IngestHandler(
     std::vector<std::unique_ptr<storage::StorageClient>> shards,
     IngestOptions options, Executor* executor)
-    : shards_(std::move(shards)),
+    : IngestHandler(
+          std::make_shared<storage::StaticShardDirectory>(std::move(shards)),
+          std::move(options), executor) {}
+
+IngestHandler::IngestHandler(
+    std::shared_ptr<const storage::ShardDirectory> directory,
+    IngestOptions options, Executor* executor)
+    : directory_(std::move(directory)),
       options_(std::move(options)),
       executor_(executor) {}
 
@@ -163,7 +170,7 @@ absl::StatusOr<v1::IndexResponse> IngestHandler::Index(
   std::vector<v1::WriteOp> ops;
   std::vector<uint32_t> shard_of;
   std::vector<size_t> doc_of_op;
-  const auto num_shards = static_cast<uint32_t>(shards_.size());
+  const auto num_shards = directory_->shard_count();
   for (size_t i = 0; i < n; ++i) {
     if (!prepared[i].status.ok()) continue;
     shard_of.push_back(ShardForId(prepared[i].id, num_shards));
@@ -197,7 +204,7 @@ absl::StatusOr<v1::DeleteResponse> IngestHandler::Delete(
         absl::StrCat("ids: ", ids.size(), " in one call, limit ",
                      limits.max_batch_documents, " (split the call)"));
   }
-  const auto num_shards = static_cast<uint32_t>(shards_.size());
+  const auto num_shards = directory_->shard_count();
   std::vector<v1::WriteOp> ops(ids.size());
   std::vector<uint32_t> shard_of(ids.size());
   for (int i = 0; i < ids.size(); ++i) {
@@ -244,9 +251,9 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
   // A deque, because a write the shard refuses as malformed is split into
   // single-op writes appended while others are referenced.
   std::deque<PendingWrite> writes;
-  for (ShardBatch& batch : PlanShardBatches(
-           shard_of, op_bytes, static_cast<uint32_t>(shards_.size()),
-           options_.max_write_request_bytes)) {
+  for (ShardBatch& batch :
+       PlanShardBatches(shard_of, op_bytes, directory_->shard_count(),
+                        options_.max_write_request_bytes)) {
     PendingWrite& write = writes.emplace_back();
     write.shard = batch.shard;
     write.ops = std::move(batch.items);
@@ -285,13 +292,22 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
       }
       write.in_flight = true;
       ++write.attempts;
-      shards_[write.shard]->WriteAsync(
-          write.request, deadline,
-          [inbox, w](absl::StatusOr<v1::WriteResponse> response) {
-            MutexLock lock(&inbox->mu);
-            inbox->answers.push_back({w, std::move(response)});
-            inbox->answered.Signal();
-          });
+      auto answer = [inbox, w](absl::StatusOr<v1::WriteResponse> response) {
+        MutexLock lock(&inbox->mu);
+        inbox->answers.push_back({w, std::move(response)});
+        inbox->answered.Signal();
+      };
+      // The primary of the moment: during a failover there is none for a
+      // few seconds, which is retried like a shard that is down.
+      std::shared_ptr<storage::StorageClient> primary =
+          directory_->Primary(write.shard);
+      if (primary == nullptr) {
+        answer(absl::UnavailableError(
+            absl::StrCat("shard ", write.shard,
+                         " has no primary right now (failing over)")));
+        continue;
+      }
+      primary->WriteAsync(write.request, deadline, std::move(answer));
     }
 
     std::vector<Inbox::Answer> answers;
@@ -342,6 +358,10 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
         continue;
       }
       if (IsRetryableShardError(error.code())) {
+        // Perhaps it is no longer (or not yet) the primary.
+        if (error.code() == absl::StatusCode::kUnavailable) {
+          directory_->Refresh();
+        }
         if (stop) {
           // Given up because of the caller, not because the shard stayed
           // away.

@@ -16,6 +16,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "services/ingest/document_validator.h"
 #include "services/ingest/retry_policy.h"
+#include "services/storage/shard_directory.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/ingest.pb.h"
 #include "sift/v1/storage.pb.h"
@@ -75,6 +76,11 @@ class IngestHandler {
   // the handler.
   IngestHandler(std::vector<std::unique_ptr<storage::StorageClient>> shards,
                 IngestOptions options, Executor* executor);
+  // Shards as `directory` says, looked up for every write: a write goes to
+  // the shard's primary of the moment, and across a failover it is retried
+  // (per options.retry, within the deadline) on the new primary.
+  IngestHandler(std::shared_ptr<const storage::ShardDirectory> directory,
+                IngestOptions options, Executor* executor);
 
   // Indexes a batch. The whole call fails with INVALID_ARGUMENT only when
   // the batch is empty or exceeds max_batch_documents / max_batch_bytes.
@@ -99,7 +105,7 @@ class IngestHandler {
       const google::protobuf::RepeatedPtrField<std::string>& ids,
       absl::Time deadline, const CancelledFn& cancelled = nullptr) const;
 
-  size_t num_shards() const { return shards_.size(); }
+  size_t num_shards() const { return directory_->shard_count(); }
   const IngestOptions& options() const { return options_; }
 
  private:
@@ -115,7 +121,7 @@ class IngestHandler {
                                   absl::Time deadline,
                                   const CancelledFn& cancelled) const;
 
-  const std::vector<std::unique_ptr<storage::StorageClient>> shards_;
+  const std::shared_ptr<const storage::ShardDirectory> directory_;
   const IngestOptions options_;
   Executor* const executor_;
   const analysis::Analyzer analyzer_;

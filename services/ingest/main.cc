@@ -22,6 +22,12 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7701",
           "Address to serve IngestService on (host:port; port 0 picks one).");
+ABSL_FLAG(std::string, etcd, "",
+          "etcd endpoints (host:port,...) of a replicated cluster: the shards "
+          "and their copies come from its cluster map, not from --shards");
+ABSL_FLAG(std::string, cluster, "sift", "The cluster's name in etcd");
+ABSL_FLAG(int, etcd_wait_seconds, 120,
+          "With --etcd: how long to wait at start for the cluster to exist");
 ABSL_FLAG(std::string, shards, "127.0.0.1:7710",
           "Storage shard addresses, comma-separated, in shard order. Every "
           "ingest and query server must list the same shards in the same "
@@ -115,13 +121,15 @@ int main(int argc, char** argv) {
   const int max_queued = absl::GetFlag(FLAGS_max_queued_calls);
   if (max_queued < 0) return Fail("--max_queued_calls must not be negative");
 
-  auto shards = sift::storage::ConnectShards(absl::GetFlag(FLAGS_shards));
-  if (!shards.ok()) return Fail(std::string(shards.status().message()));
-  const size_t num_shards = shards->size();
+  auto directory = sift::storage::OpenShardDirectory(
+      absl::GetFlag(FLAGS_shards), absl::GetFlag(FLAGS_etcd),
+      absl::GetFlag(FLAGS_cluster),
+      absl::Seconds(absl::GetFlag(FLAGS_etcd_wait_seconds)));
+  if (!directory.ok()) return Fail(std::string(directory.status().message()));
+  const size_t num_shards = (*directory)->shard_count();
 
   auto executor = std::make_unique<sift::Executor>(threads, max_queued);
-  sift::ingest::IngestHandler handler(std::move(*shards), options,
-                                      executor.get());
+  sift::ingest::IngestHandler handler(*directory, options, executor.get());
   sift::ingest::IngestServiceOptions service_options;
   service_options.max_stream_rejections =
       absl::GetFlag(FLAGS_max_stream_rejections);

@@ -22,6 +22,12 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
           "Address to serve QueryService on (host:port; port 0 picks one).");
+ABSL_FLAG(std::string, etcd, "",
+          "etcd endpoints (host:port,...) of a replicated cluster: the shards "
+          "and their copies come from its cluster map, not from --shards");
+ABSL_FLAG(std::string, cluster, "sift", "The cluster's name in etcd");
+ABSL_FLAG(int, etcd_wait_seconds, 120,
+          "With --etcd: how long to wait at start for the cluster to exist");
 ABSL_FLAG(std::string, shards, "127.0.0.1:7710",
           "Storage shard addresses, comma-separated, in shard order.");
 ABSL_FLAG(int, threads, 0,
@@ -67,14 +73,15 @@ int main(int argc, char** argv) {
       "Serves sift.v1.QueryService over the given storage shards.");
   absl::ParseCommandLine(argc, argv);
 
-  auto shards = sift::storage::ConnectShards(absl::GetFlag(FLAGS_shards));
-  if (!shards.ok()) {
-    std::fprintf(stderr, "sift-query: --shards: %s\n",
-                 std::string(shards.status().message()).c_str());
+  auto directory = sift::storage::OpenShardDirectory(
+      absl::GetFlag(FLAGS_shards), absl::GetFlag(FLAGS_etcd),
+      absl::GetFlag(FLAGS_cluster),
+      absl::Seconds(absl::GetFlag(FLAGS_etcd_wait_seconds)));
+  if (!directory.ok()) {
+    std::fprintf(stderr, "sift-query: %s\n",
+                 std::string(directory.status().message()).c_str());
     return 2;
   }
-  std::vector<std::string> addresses;
-  for (const auto& shard : *shards) addresses.push_back(shard->address());
 
   sift::query::QueryOptions options;
   options.timeout = absl::Milliseconds(absl::GetFlag(FLAGS_timeout_ms));
@@ -108,8 +115,7 @@ int main(int argc, char** argv) {
   }
 
   const sift::analysis::Analyzer analyzer;
-  const sift::query::QueryHandler handler(*std::move(shards), &analyzer,
-                                          options);
+  const sift::query::QueryHandler handler(*directory, &analyzer, options);
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads <= 0) {
     threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -128,10 +134,9 @@ int main(int argc, char** argv) {
   }
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string host = listen.substr(0, listen.rfind(':'));
-  std::fprintf(stderr,
-               "sift-query: ready, listening on %s:%d, %zu shard(s): %s\n",
-               host.c_str(), (*server)->port(), addresses.size(),
-               absl::StrJoin(addresses, ",").c_str());
+  std::fprintf(stderr, "sift-query: ready, listening on %s:%d, %s\n",
+               host.c_str(), (*server)->port(),
+               sift::storage::DescribeDirectory(**directory).c_str());
 
   const int signal = sift::WaitForTerminationSignal();
   std::fprintf(stderr, "sift-query: signal %d, draining\n", signal);

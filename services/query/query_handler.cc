@@ -259,7 +259,14 @@ void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
 QueryHandler::QueryHandler(
     std::vector<std::unique_ptr<storage::StorageClient>> shards,
     const analysis::Analyzer* analyzer, QueryOptions options)
-    : shards_(std::move(shards)),
+    : QueryHandler(
+          std::make_shared<storage::StaticShardDirectory>(std::move(shards)),
+          analyzer, std::move(options)) {}
+
+QueryHandler::QueryHandler(
+    std::shared_ptr<const storage::ShardDirectory> directory,
+    const analysis::Analyzer* analyzer, QueryOptions options)
+    : directory_(std::move(directory)),
       analyzer_(analyzer),
       options_(std::move(options)) {}
 
@@ -381,6 +388,9 @@ absl::StatusOr<QueryHandler::Page> QueryHandler::Validate(
 absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     const v1::SearchRequest& request, absl::Time incoming_deadline) const {
   const absl::Time start = absl::Now();
+  // Where each shard's copies are now: one lookup for the whole search.
+  const std::vector<std::shared_ptr<const storage::ShardReader>> shards =
+      directory_->Readers();
   const absl::Time deadline = DeadlineFrom(incoming_deadline);
   SIFT_ASSIGN_OR_RETURN(Page page, Validate(request));
   ParserOptions parser;
@@ -408,14 +418,14 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     finish();
     return response;
   }
-  if (shards_.empty()) {
+  if (shards.empty()) {
     return absl::UnavailableError("no storage shards are configured");
   }
 
   // Shards that failed so far, by number; a shard that fails one phase is
   // left out of the later ones.
   std::map<size_t, absl::Status> errors;
-  std::vector<size_t> live(shards_.size());
+  std::vector<size_t> live(shards.size());
   for (size_t i = 0; i < live.size(); ++i) live[i] = i;
 
   // Global statistics, so that a document scores the same however the
@@ -450,7 +460,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     Gather<v1::StatsResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
-      shards_[live[k]]->StatsAsync(
+      shards[live[k]]->StatsAsync(
           stats_request, PhaseDeadline(deadline, kStatsShare), gather.Slot(k));
     }
     std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
@@ -507,7 +517,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   {
     Gather<v1::ShardSearchResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
-      shards_[live[k]]->SearchAsync(
+      shards[live[k]]->SearchAsync(
           search, PhaseDeadline(deadline, kSearchShare), gather.Slot(k));
     }
     std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
@@ -566,7 +576,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     Gather<v1::FetchResponse> gather(fetches.size());
     size_t k = 0;
     for (const auto& [shard, fetch] : fetches) {
-      shards_[shard]->FetchAsync(fetch, deadline, gather.Slot(k++));
+      shards[shard]->FetchAsync(fetch, deadline, gather.Slot(k++));
     }
     std::vector<absl::StatusOr<v1::FetchResponse>> answers = gather.Wait();
     k = 0;
@@ -645,18 +655,20 @@ absl::StatusOr<v1::GetResponse> QueryHandler::Get(const v1::GetRequest& request,
                                                   absl::Time deadline) const {
   const std::string& id = request.id();
   if (id.empty()) return absl::InvalidArgumentError("id: required");
+  const std::vector<std::shared_ptr<const storage::ShardReader>> shards =
+      directory_->Readers();
   if (id.size() > kMaxIdBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "id: ", id.size(), " bytes is over the limit of ", kMaxIdBytes));
   }
-  if (shards_.empty()) {
+  if (shards.empty()) {
     return absl::UnavailableError("no storage shards are configured");
   }
-  const uint32_t shard = ShardForId(id, static_cast<uint32_t>(shards_.size()));
+  const uint32_t shard = ShardForId(id, static_cast<uint32_t>(shards.size()));
   v1::FetchRequest fetch;
   fetch.add_ids(id);
   SIFT_ASSIGN_OR_RETURN(v1::FetchResponse fetched,
-                        shards_[shard]->Fetch(fetch, DeadlineFrom(deadline)));
+                        shards[shard]->Fetch(fetch, DeadlineFrom(deadline)));
   for (v1::FetchResult& result : *fetched.mutable_results()) {
     if (result.id() == id && result.found()) {
       v1::GetResponse response;
@@ -670,27 +682,59 @@ absl::StatusOr<v1::GetResponse> QueryHandler::Get(const v1::GetRequest& request,
 v1::ClusterStatsResponse QueryHandler::ClusterStats(
     absl::Time incoming_deadline) const {
   const absl::Time deadline = DeadlineFrom(incoming_deadline);
-  Gather<v1::StatsResponse> gather(shards_.size());
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    shards_[i]->StatsAsync(v1::StatsRequest(), deadline, gather.Slot(i));
+  const std::vector<std::vector<std::shared_ptr<storage::StorageClient>>>
+      copies = directory_->AllCopies();
+  struct Copy {
+    uint32_t shard;
+    std::shared_ptr<storage::StorageClient> client;
+  };
+  std::vector<Copy> all;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    for (const auto& client : copies[i]) {
+      all.push_back({static_cast<uint32_t>(i), client});
+    }
+  }
+  Gather<v1::StatsResponse> gather(all.size());
+  for (size_t k = 0; k < all.size(); ++k) {
+    all[k].client->StatsAsync(v1::StatsRequest(), deadline, gather.Slot(k));
   }
   std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
   v1::ClusterStatsResponse response;
-  for (size_t i = 0; i < shards_.size(); ++i) {
+  // Each shard counts once in the totals: its primary's figures, or any
+  // copy's when the primary did not answer.
+  std::vector<const v1::StatsResponse*> counted(copies.size(), nullptr);
+  for (size_t k = 0; k < all.size(); ++k) {
     v1::ShardStats* shard = response.add_shards();
-    shard->set_shard(static_cast<uint32_t>(i));
-    shard->set_address(shards_[i]->address());
-    if (!answers[i].ok()) {
-      shard->set_error(ShardError(i, answers[i].status()));
+    shard->set_shard(all[k].shard);
+    shard->set_address(all[k].client->address());
+    if (!answers[k].ok()) {
+      shard->set_error(ShardError(all[k].shard, answers[k].status()));
       continue;
     }
-    shard->set_documents(answers[i]->doc_count());
-    shard->set_disk_bytes(answers[i]->disk_bytes());
-    shard->set_background_error(answers[i]->background_error());
+    const v1::StatsResponse& answer = *answers[k];
+    shard->set_documents(answer.doc_count());
+    shard->set_disk_bytes(answer.disk_bytes());
+    shard->set_background_error(answer.background_error());
+    if (answer.has_replication()) {
+      *shard->mutable_replication() = answer.replication();
+    }
+    const v1::StatsResponse*& chosen = counted[all[k].shard];
+    if (chosen == nullptr || answer.replication().role() == "primary") {
+      chosen = &answer;
+    }
+  }
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (copies[i].empty()) {
+      v1::ShardStats* shard = response.add_shards();
+      shard->set_shard(static_cast<uint32_t>(i));
+      shard->set_error(ShardError(
+          i, absl::UnavailableError("no copy of the shard is registered")));
+    }
+    if (counted[i] == nullptr) continue;
     response.set_total_documents(response.total_documents() +
-                                 answers[i]->doc_count());
+                                 counted[i]->doc_count());
     response.set_total_disk_bytes(response.total_disk_bytes() +
-                                  answers[i]->disk_bytes());
+                                  counted[i]->disk_bytes());
   }
   return response;
 }

@@ -14,6 +14,7 @@
 #include "services/query/page_token.h"
 #include "services/query/query_parser.h"
 #include "services/query/snippet.h"
+#include "services/storage/shard_directory.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
 #include "sift/v1/storage.pb.h"
@@ -65,6 +66,10 @@ class QueryHandler {
   // `analyzer` is not owned and must outlive the handler.
   QueryHandler(std::vector<std::unique_ptr<storage::StorageClient>> shards,
                const analysis::Analyzer* analyzer, QueryOptions options);
+  // Shards as `directory` says, looked up for every request: reads go to
+  // any in-sync copy of a shard, and to another when one fails.
+  QueryHandler(std::shared_ptr<const storage::ShardDirectory> directory,
+               const analysis::Analyzer* analyzer, QueryOptions options);
 
   QueryHandler(const QueryHandler&) = delete;
   QueryHandler& operator=(const QueryHandler&) = delete;
@@ -105,7 +110,7 @@ class QueryHandler {
   // is listed with its error and left out of the totals. Never fails.
   v1::ClusterStatsResponse ClusterStats(absl::Time deadline) const;
 
-  size_t num_shards() const { return shards_.size(); }
+  size_t num_shards() const { return directory_->shard_count(); }
 
  private:
   // What validation makes of a request.
@@ -130,7 +135,7 @@ class QueryHandler {
   absl::StatusOr<Page> Validate(const v1::SearchRequest& request) const;
   absl::Time DeadlineFrom(absl::Time incoming) const;
 
-  std::vector<std::unique_ptr<storage::StorageClient>> shards_;
+  std::shared_ptr<const storage::ShardDirectory> directory_;
   const analysis::Analyzer* const analyzer_;
   const QueryOptions options_;
 };

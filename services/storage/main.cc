@@ -1,6 +1,9 @@
 // sift-storage: one storage shard serving StorageService over gRPC.
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -13,9 +16,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/cluster/cluster_map.h"
+#include "common/etcd/client.h"
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
 #include "services/storage/index_factory.h"
+#include "services/storage/replication/replication_service.h"
+#include "services/storage/replication/shard_member.h"
 #include "services/storage/shard_identity.h"
 #include "services/storage/storage_handler.h"
 #include "services/storage/storage_service.h"
@@ -36,6 +43,25 @@ ABSL_FLAG(std::string, shard, "",
           "written into the data folder the first time and checked on every "
           "start and every request. Empty: what the data folder says");
 ABSL_FLAG(int, shards, 0, "The number of shards of the cluster (see --shard)");
+ABSL_FLAG(std::string, etcd, "",
+          "etcd endpoints (host:port,...): this member is a copy of a "
+          "replicated shard, coordinated through etcd (docs/replication.md). "
+          "Empty: a shard on its own");
+ABSL_FLAG(std::string, cluster, "sift", "The cluster's name in etcd");
+ABSL_FLAG(std::string, member, "",
+          "This member's name, unique in the cluster (default: the host name)");
+ABSL_FLAG(std::string, advertise, "",
+          "host:port where other members, ingest and query reach this one "
+          "(default: --listen with the bound port)");
+ABSL_FLAG(int, copies, 0,
+          "Copies of each shard in the cluster (with --etcd; the cluster's "
+          "shape is fixed by the first member and checked by the others)");
+ABSL_FLAG(int, lease_ttl_seconds, 3,
+          "With --etcd: how long a member that stops answering keeps its "
+          "role; a primary's copies take over after about this long");
+ABSL_FLAG(int, op_log_writes, 100000,
+          "With --etcd: writes kept in the op log for copies that fall "
+          "behind; a copy further behind copies a checkpoint instead");
 ABSL_FLAG(int, drain_seconds, 10,
           "On SIGINT/SIGTERM, how long calls in flight may take to finish");
 
@@ -101,37 +127,138 @@ int main(int argc, char** argv) {
     }
     health.Set(status.ok());
   };
-  auto index = sift::storage::OpenIndex(data_dir, options);
-  if (!index.ok()) return Fail(index.status().ToString());
-
+  const std::string listen = absl::GetFlag(FLAGS_listen);
   const size_t threads = static_cast<size_t>(threads_flag);
-  sift::storage::StorageHandler handler(index->get());
   auto executor =
       std::make_unique<sift::Executor>(threads, static_cast<size_t>(max_queue));
+  const std::string etcd_endpoints = absl::GetFlag(FLAGS_etcd);
+
+  if (etcd_endpoints.empty()) {
+    auto index = sift::storage::OpenIndex(data_dir, options);
+    if (!index.ok()) return Fail(index.status().ToString());
+    sift::storage::StorageHandler handler(index->get());
+    sift::storage::StorageServiceImpl service(&handler, executor.get(),
+                                              *identity);
+    auto server = sift::StartServer(listen, {&service});
+    if (!server.ok()) return Fail(server.status().ToString());
+    health.Attach(server->get());
+    std::fprintf(
+        stderr,
+        "sift-storage listening on %s, data in %s (%s), %llu documents\n",
+        BoundAddress(listen, (*server)->port()).c_str(), data_dir.c_str(),
+        *identity ? sift::DescribeShardRef(**identity).c_str()
+                  : "no shard identity",
+        static_cast<unsigned long long>((*index)->DocCount()));
+
+    const int signal = sift::WaitForTerminationSignal();
+    std::fprintf(stderr, "sift-storage: signal %d, draining\n", signal);
+    // Order matters: calls in flight finish on the executor, then the
+    // executor runs what is left, then the database closes.
+    health.Detach();
+    (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+    executor.reset();
+    absl::Status closed = (*index)->Close();
+    if (!closed.ok()) return Fail(closed.ToString());
+    std::fprintf(stderr, "sift-storage: stopped cleanly\n");
+    return 0;
+  }
+
+  // A member of a replicated shard.
+  if (!*identity) {
+    return Fail("with --etcd, give --shard and --shards (the member's shard)");
+  }
+  const int copies = absl::GetFlag(FLAGS_copies);
+  if (copies < 1) return Fail("with --etcd, give --copies (at least 1)");
+  const int lease_ttl = absl::GetFlag(FLAGS_lease_ttl_seconds);
+  if (lease_ttl < 1) return Fail("--lease_ttl_seconds must be at least 1");
+  auto keys = sift::cluster::ClusterKeys::For(absl::GetFlag(FLAGS_cluster));
+  if (!keys.ok()) return Fail(std::string(keys.status().message()));
+  auto etcd = sift::etcd::Client::Connect(etcd_endpoints);
+  if (!etcd.ok()) return Fail(std::string(etcd.status().message()));
+
+  // The server starts first, so that the member can advertise the bound
+  // port; until the member is up, calls fail UNAVAILABLE.
+  std::atomic<sift::storage::ShardMember*> member{nullptr};
+  auto not_started = [] {
+    return absl::UnavailableError("the member is starting");
+  };
+  sift::storage::StorageHandler handler(
+      [&member]() -> std::shared_ptr<sift::storage::Index> {
+        sift::storage::ShardMember* m = member.load();
+        return m == nullptr ? nullptr : m->index();
+      },
+      [&member, &not_started](const sift::v1::WriteRequest& request)
+          -> absl::StatusOr<sift::v1::WriteResponse> {
+        sift::storage::ShardMember* m = member.load();
+        if (m == nullptr) return not_started();
+        return m->Write(request);
+      },
+      [&member] {
+        sift::storage::ShardMember* m = member.load();
+        return m == nullptr ? sift::v1::ReplicationStatus() : m->Status();
+      });
   sift::storage::StorageServiceImpl service(&handler, executor.get(),
                                             *identity);
-
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  auto server = sift::StartServer(listen, {&service});
+  sift::storage::ReplicationServiceImpl replication(
+      [&member]() -> std::shared_ptr<sift::storage::ShardPrimary> {
+        sift::storage::ShardMember* m = member.load();
+        return m == nullptr ? nullptr : m->primary();
+      },
+      [&member]() -> std::shared_ptr<sift::storage::Index> {
+        sift::storage::ShardMember* m = member.load();
+        return m == nullptr ? nullptr : m->index();
+      },
+      data_dir + "/scratch", *identity);
+  auto server = sift::StartServer(listen, {&service, &replication});
   if (!server.ok()) return Fail(server.status().ToString());
-  health.Attach(server->get());
 
-  std::fprintf(
-      stderr, "sift-storage listening on %s, data in %s (%s), %llu documents\n",
-      BoundAddress(listen, (*server)->port()).c_str(), data_dir.c_str(),
-      *identity ? sift::DescribeShardRef(**identity).c_str()
-                : "no shard identity",
-      static_cast<unsigned long long>((*index)->DocCount()));
+  sift::storage::MemberOptions member_options;
+  member_options.member = absl::GetFlag(FLAGS_member);
+  if (member_options.member.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    member_options.member = host;
+  }
+  member_options.address = absl::GetFlag(FLAGS_advertise);
+  if (member_options.address.empty()) {
+    member_options.address = BoundAddress(listen, (*server)->port());
+  }
+  member_options.shard = **identity;
+  member_options.copies = static_cast<uint32_t>(copies);
+  member_options.data_dir = data_dir;
+  member_options.index = options;
+  if (absl::GetFlag(FLAGS_op_log_writes) < 1) {
+    return Fail("--op_log_writes must be at least 1");
+  }
+  member_options.index.op_log_writes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_op_log_writes));
+  member_options.lease_ttl = absl::Seconds(lease_ttl);
+  auto started =
+      sift::storage::ShardMember::Start(etcd->get(), *keys, member_options);
+  if (!started.ok()) return Fail(started.status().ToString());
+  member.store(started->get());
+  health.Attach(server->get());
+  std::fprintf(stderr,
+               "sift-storage: member %s of %s (cluster %s, %d copies) on %s, "
+               "data in %s\n",
+               member_options.member.c_str(),
+               sift::DescribeShardRef(**identity).c_str(),
+               absl::GetFlag(FLAGS_cluster).c_str(), copies,
+               member_options.address.c_str(), data_dir.c_str());
 
   const int signal = sift::WaitForTerminationSignal();
-  std::fprintf(stderr, "sift-storage: signal %d, draining\n", signal);
-  // Order matters: calls in flight finish on the executor, then the
-  // executor runs what is left, then the database closes.
+  std::fprintf(stderr, "sift-storage: signal %d, handing over and draining\n",
+               signal);
   health.Detach();
-  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  const absl::Duration drain =
+      absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  // A primary hands over before the server stops, so that writes move to
+  // the new primary instead of failing.
+  (*started)->Leave(drain);
+  (*server)->Shutdown(drain);
   executor.reset();
-  absl::Status closed = (*index)->Close();
-  if (!closed.ok()) return Fail(closed.ToString());
+  member.store(nullptr);
+  started->reset();
   std::fprintf(stderr, "sift-storage: stopped cleanly\n");
   return 0;
 }

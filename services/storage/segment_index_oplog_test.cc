@@ -328,7 +328,9 @@ TEST(OpLogTest, ACheckpointOpensAsAnIndexWithTheSameDocumentsAndHistory) {
   for (size_t i = 0; i < batches.size(); ++i) {
     Commit(*index, WriteOf(batches[i]), 5);
     // Some documents flushed, some only in memory segments.
-    if (i == batches.size() / 2) ASSERT_THAT(index->Flush(), IsOk());
+    if (i == batches.size() / 2) {
+      ASSERT_THAT(index->Flush(), IsOk());
+    }
   }
   auto at = index->Checkpoint(dir.Sub("checkpoint"));
   ASSERT_THAT(at, IsOk());

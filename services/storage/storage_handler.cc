@@ -179,17 +179,28 @@ v1::ShardSearchResponse EncodeSearchResponse(const ShardQuery& query,
   return response;
 }
 
+absl::StatusOr<std::shared_ptr<Index>> StorageHandler::CurrentIndex() const {
+  std::shared_ptr<Index> index = index_();
+  if (index == nullptr) {
+    return absl::UnavailableError(
+        "this copy is replacing its index with a checkpoint of the primary's; "
+        "ask another copy");
+  }
+  return index;
+}
+
 absl::StatusOr<v1::WriteResponse> StorageHandler::Write(
     const v1::WriteRequest& request) {
   SIFT_RETURN_IF_ERROR(ValidateWriteRequest(request));
-  return index_->Apply(request);
+  return write_(request);
 }
 
 absl::StatusOr<v1::StatsResponse> StorageHandler::Stats(
     const v1::StatsRequest& request) {
   SIFT_ASSIGN_OR_RETURN(std::vector<TermKey> terms,
                         DecodeStatsRequest(request));
-  SIFT_ASSIGN_OR_RETURN(IndexStats stats, index_->Stats(terms));
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
+  SIFT_ASSIGN_OR_RETURN(IndexStats stats, index->Stats(terms));
   v1::StatsResponse response;
   response.set_doc_count(stats.doc_count);
   response.set_total_title_terms(stats.total_title_terms);
@@ -199,20 +210,23 @@ absl::StatusOr<v1::StatsResponse> StorageHandler::Stats(
   if (!stats.background_error.ok()) {
     response.set_background_error(stats.background_error.ToString());
   }
+  if (status_) *response.mutable_replication() = status_();
   return response;
 }
 
 absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
     const v1::ShardSearchRequest& request) {
   SIFT_ASSIGN_OR_RETURN(ShardQuery query, DecodeShardQuery(request));
-  SIFT_ASSIGN_OR_RETURN(segment::SearchResult result, index_->Search(query));
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
+  SIFT_ASSIGN_OR_RETURN(segment::SearchResult result, index->Search(query));
   return EncodeSearchResponse(query, std::move(result));
 }
 
 absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(
     const v1::FetchRequest& request) {
   SIFT_RETURN_IF_ERROR(ValidateFetchRequest(request));
-  return index_->Fetch(request);
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
+  return index->Fetch(request);
 }
 
 }  // namespace sift::storage

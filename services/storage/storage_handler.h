@@ -3,6 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,8 +36,26 @@ v1::ShardSearchResponse EncodeSearchResponse(const ShardQuery& query,
 // index does (a write waits for its fsync), so call it off gRPC threads.
 class StorageHandler {
  public:
-  // `index` is not owned and must outlive the handler.
-  explicit StorageHandler(Index* index) : index_(index) {}
+  using IndexSource = std::function<std::shared_ptr<Index>()>;
+  using WritePath =
+      std::function<absl::StatusOr<v1::WriteResponse>(const v1::WriteRequest&)>;
+  using StatusSource = std::function<v1::ReplicationStatus()>;
+
+  // A shard on its own: `index` is not owned and must outlive the handler.
+  explicit StorageHandler(Index* index)
+      : StorageHandler(
+            [index] { return std::shared_ptr<Index>(index, [](Index*) {}); },
+            [index](const v1::WriteRequest& request) {
+              return index->Apply(request);
+            },
+            nullptr) {}
+  // A member of a replicated shard: reads go to whatever index `index`
+  // returns now (null while a checkpoint replaces it: UNAVAILABLE), checked
+  // writes to `write`, and Stats carries `status` (when not null).
+  StorageHandler(IndexSource index, WritePath write, StatusSource status)
+      : index_(std::move(index)),
+        write_(std::move(write)),
+        status_(std::move(status)) {}
 
   absl::StatusOr<v1::WriteResponse> Write(const v1::WriteRequest& request);
   absl::StatusOr<v1::StatsResponse> Stats(const v1::StatsRequest& request);
@@ -43,7 +64,11 @@ class StorageHandler {
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request);
 
  private:
-  Index* index_;
+  absl::StatusOr<std::shared_ptr<Index>> CurrentIndex() const;
+
+  IndexSource index_;
+  WritePath write_;
+  StatusSource status_;
 };
 
 }  // namespace sift::storage

@@ -69,6 +69,10 @@ void Process::Stop(int signal) {
   pid_ = -1;
 }
 
+void Process::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
 int PickFreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

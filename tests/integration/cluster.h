@@ -28,6 +28,8 @@ class Process {
 
   // Sends `signal` and waits for the process to exit.
   void Stop(int signal);
+  // Sends `signal` without waiting (SIGSTOP, SIGCONT).
+  void Signal(int signal);
   bool running() const { return pid_ > 0; }
   const std::string& log_path() const { return log_path_; }
 

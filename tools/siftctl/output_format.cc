@@ -355,47 +355,80 @@ std::string FormatTrecLines(absl::string_view qid,
 }
 
 std::string FormatStatsTable(const v1::ClusterStatsResponse& response) {
-  struct Row {
-    std::string shard, address, documents, disk, error;
-  };
-  std::vector<Row> rows;
-  rows.push_back({"SHARD", "ADDRESS", "DOCUMENTS", "DISK", "ERROR"});
+  // The copies of replicated shards get their member, role, term, applied
+  // write and lag behind the primary as extra columns.
+  bool replicated = false;
+  for (const v1::ShardStats& shard : response.shards()) {
+    replicated = replicated || shard.has_replication();
+  }
+  // Per column: whether numbers in it align right.
+  std::vector<bool> right = {false, false, true, true};
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header = {"SHARD", "ADDRESS", "DOCUMENTS", "DISK"};
+  if (replicated) {
+    for (const char* name : {"MEMBER", "ROLE", "TERM", "APPLIED", "LAG"}) {
+      header.push_back(name);
+    }
+    right.insert(right.end(), {false, false, true, true, true});
+  }
+  header.push_back("ERROR");
+  right.push_back(false);
+  rows.push_back(header);
   for (const v1::ShardStats& shard : response.shards()) {
     const bool failed = !shard.error().empty();
+    const v1::ReplicationStatus& r = shard.replication();
     // A shard that answers but refuses writes says why in the same column.
-    const std::string error =
+    std::string error =
         failed ? shard.error()
         : shard.background_error().empty()
             ? ""
             : absl::StrCat("writes stopped: ", shard.background_error());
-    rows.push_back({absl::StrCat(shard.shard()),
-                    CleanForDisplay(shard.address()),
-                    failed ? "-" : WithThousands(shard.documents()),
-                    failed ? "-" : HumanBytes(shard.disk_bytes()),
-                    CleanForDisplay(error)});
+    if (error.empty() && !r.error().empty()) error = r.error();
+    std::vector<std::string> row = {
+        absl::StrCat(shard.shard()), CleanForDisplay(shard.address()),
+        failed ? "-" : WithThousands(shard.documents()),
+        failed ? "-" : HumanBytes(shard.disk_bytes())};
+    if (replicated) {
+      const bool known = !failed && shard.has_replication();
+      const uint64_t lag = r.primary_seq() > r.applied_seq()
+                               ? r.primary_seq() - r.applied_seq()
+                               : 0;
+      row.push_back(known ? CleanForDisplay(r.member()) : "-");
+      row.push_back(known ? absl::StrCat(CleanForDisplay(r.role()),
+                                         r.in_sync() ? "" : " (not in sync)")
+                          : "-");
+      row.push_back(known ? absl::StrCat(r.term()) : "-");
+      row.push_back(known ? WithThousands(r.applied_seq()) : "-");
+      row.push_back(known ? WithThousands(lag) : "-");
+    }
+    row.push_back(CleanForDisplay(error));
+    rows.push_back(std::move(row));
   }
-  rows.push_back({"total", "", WithThousands(response.total_documents()),
-                  HumanBytes(response.total_disk_bytes()), ""});
-  int widths[4] = {0, 0, 0, 0};
-  for (const Row& row : rows) {
-    widths[0] = std::max(widths[0], DisplayWidth(row.shard));
-    widths[1] = std::max(widths[1], DisplayWidth(row.address));
-    widths[2] = std::max(widths[2], DisplayWidth(row.documents));
-    widths[3] = std::max(widths[3], DisplayWidth(row.disk));
+  std::vector<std::string> total = {"total", "",
+                                    WithThousands(response.total_documents()),
+                                    HumanBytes(response.total_disk_bytes())};
+  total.resize(header.size());
+  rows.push_back(std::move(total));
+  std::vector<int> widths(header.size(), 0);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c + 1 < row.size(); ++c) {
+      widths[c] = std::max(widths[c], DisplayWidth(row[c]));
+    }
   }
   std::string out;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& row = rows[i];
-    // Numbers align right, except in the header.
-    const bool header = i == 0;
-    std::string line = absl::StrCat(
-        PadRight(row.shard, widths[0]), "  ", PadRight(row.address, widths[1]),
-        "  ",
-        header ? PadRight(row.documents, widths[2])
-               : PadLeft(row.documents, widths[2]),
-        "  ",
-        header ? PadRight(row.disk, widths[3]) : PadLeft(row.disk, widths[3]),
-        "  ", row.error);
+    const std::vector<std::string>& row = rows[i];
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (c > 0) line += "  ";
+      if (c + 1 == row.size()) {
+        line += row[c];
+      } else if (right[c] && i > 0) {
+        line += PadLeft(row[c], widths[c]);
+      } else {
+        line += PadRight(row[c], widths[c]);
+      }
+    }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     absl::StrAppend(&out, line, "\n");
   }

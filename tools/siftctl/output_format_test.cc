@@ -231,6 +231,38 @@ TEST(StatsTableTest, ListsShardsWithTotalsAndErrors) {
             "RESOURCE_EXHAUSTED: disk full");
 }
 
+TEST(StatsTableTest, ReplicatedCopiesShowRoleTermAndLag) {
+  v1::ClusterStatsResponse response;
+  for (int copy = 0; copy < 2; ++copy) {
+    v1::ShardStats* shard = response.add_shards();
+    shard->set_shard(0);
+    shard->set_address(absl::StrCat("10.0.0.", copy + 1, ":7710"));
+    shard->set_documents(1000 - 10 * copy);
+    shard->set_disk_bytes(1 << 20);
+    v1::ReplicationStatus* r = shard->mutable_replication();
+    r->set_member(absl::StrCat("s0-", copy));
+    r->set_role(copy == 0 ? "primary" : "replica");
+    r->set_term(3);
+    r->set_applied_seq(5000 - 40 * copy);
+    r->set_primary_seq(5000);
+    r->set_in_sync(copy == 0);
+  }
+  response.set_total_documents(1000);
+  response.set_total_disk_bytes(1 << 20);
+  std::vector<std::string> lines =
+      absl::StrSplit(FormatStatsTable(response), '\n');
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0],
+            "SHARD  ADDRESS        DOCUMENTS  DISK     MEMBER  ROLE          "
+            "         TERM  APPLIED  LAG  ERROR");
+  EXPECT_EQ(lines[1],
+            "0      10.0.0.1:7710      1,000  1.0 MiB  s0-0    primary       "
+            "            3    5,000    0");
+  EXPECT_EQ(lines[2],
+            "0      10.0.0.2:7710        990  1.0 MiB  s0-1    replica (not "
+            "in sync)     3    4,960   40");
+}
+
 TEST(JsonTest, UsesProtoFieldNamesAndPrintsZeroFields) {
   v1::SearchResponse response;
   response.add_hits()->set_id("a");

@@ -42,6 +42,8 @@ ShardPrimary::ShardPrimary(Index* index, PrimaryOptions options)
       copy.in_sync = true;
       // A copy gets copy_timeout from the election to show up.
       copy.last_seen = now;
+      copy.leaving = std::find(options_.gone.begin(), options_.gone.end(),
+                               member) != options_.gone.end();
     }
   }
   applier_ = std::thread([this] { ApplyLoop(); });
@@ -61,6 +63,18 @@ void ShardPrimary::StepDown(const absl::Status& why) {
   MutexLock lock(&mu_);
   if (stopped_.ok()) stopped_ = why;
   changed_.SignalAll();
+}
+
+void ShardPrimary::Drain(absl::Time deadline) {
+  {
+    MutexLock lock(&mu_);
+    draining_ = true;
+    while (stopped_.ok() && applied_ < log_end_ && absl::Now() < deadline) {
+      changed_.WaitWithDeadline(&mu_, deadline);
+    }
+  }
+  StepDown(absl::UnavailableError(
+      "the primary has handed over; write to the shard's new primary"));
 }
 
 absl::Status ShardPrimary::Stopped() const {
@@ -97,6 +111,10 @@ absl::StatusOr<v1::WriteResponse> ShardPrimary::Write(
   {
     MutexLock lock(&mu_);
     SIFT_RETURN_IF_ERROR(stopped_);
+    if (draining_) {
+      return absl::UnavailableError(
+          "the primary is handing over; write to the shard's new primary");
+    }
   }
   SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Index::PreparedWrite> prepared,
                         index_->PrepareWrite(request));
@@ -148,6 +166,10 @@ absl::StatusOr<v1::WriteResponse> ShardPrimary::Write(
 }
 
 void ShardPrimary::ApplyLoop() {
+  if (!options_.gone.empty()) {
+    const absl::Status published = PublishInSync();
+    if (absl::IsFailedPrecondition(published)) StepDown(published);
+  }
   MutexLock lock(&mu_);
   while (!closing_) {
     if (!stopped_.ok()) {

@@ -38,6 +38,10 @@ struct PrimaryOptions {
   // The in-sync set the election found (this member among them, or the
   // set empty for a new shard).
   std::vector<std::string> in_sync;
+  // Members of `in_sync` known to be gone (not registered in etcd): they
+  // leave the set before the first write is acknowledged, instead of
+  // holding it up for copy_timeout.
+  std::vector<std::string> gone;
   InSyncWriter write_in_sync;
   // Until when this member is certainly still the primary (its lease in
   // etcd); it applies and acknowledges nothing after that. Unset: always.
@@ -93,6 +97,10 @@ class ShardPrimary {
 
   // Refuses everything from now on, with `why`; waiting writes fail.
   void StepDown(const absl::Status& why);
+  // Refuses new writes, waits up to `deadline` for the ones logged to be
+  // applied (every in-sync copy then has the whole log, so that the next
+  // primary starts where this one ends), then steps down.
+  void Drain(absl::Time deadline);
   // OK while this is the primary; why it is not any more otherwise.
   absl::Status Stopped() const;
 
@@ -143,6 +151,7 @@ class ShardPrimary {
   std::set<uint64_t> waiting_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::WriteResponse> results_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 
   std::thread applier_;
 };
