@@ -185,9 +185,12 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
     const std::vector<std::string>& query_flags) {
   std::unique_ptr<Cluster> c(new Cluster);
   c->root_ = root;
+  // Every address first: each shard is started knowing the shard count.
   for (int i = 0; i < num_shards; ++i) {
     c->shard_addresses_.push_back(absl::StrCat("127.0.0.1:", PickFreePort()));
     c->shards_.emplace_back();
+  }
+  for (int i = 0; i < num_shards; ++i) {
     absl::Status s = c->StartShard(i);
     if (!s.ok()) return s;
   }
