@@ -16,8 +16,10 @@
 #include "common/analysis/analyzer.h"
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
+#include "services/query/admin_service.h"
 #include "services/query/query_handler.h"
 #include "services/query/query_service.h"
+#include "services/query/snapshot_admin.h"
 #include "services/storage/storage_client.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7700",
@@ -28,6 +30,9 @@ ABSL_FLAG(std::string, etcd, "",
 ABSL_FLAG(std::string, cluster, "sift", "The cluster's name in etcd");
 ABSL_FLAG(int, etcd_wait_seconds, 120,
           "With --etcd: how long to wait at start for the cluster to exist");
+ABSL_FLAG(std::string, snapshot_dir, "",
+          "Folder of the cluster's snapshots (the storage members' "
+          "--snapshot_dir); empty: AdminService refuses snapshots");
 ABSL_FLAG(std::string, shards, "127.0.0.1:7710",
           "Storage shard addresses, comma-separated, in shard order.");
 ABSL_FLAG(int, threads, 0,
@@ -126,7 +131,11 @@ int main(int argc, char** argv) {
       static_cast<size_t>(threads > 0 ? threads : 1),
       static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_max_queued))));
   sift::query::QueryServiceImpl service(&handler, executor.get());
-  auto server = sift::StartServer(absl::GetFlag(FLAGS_listen), {&service});
+  const sift::query::SnapshotAdmin snapshots(
+      *directory, absl::GetFlag(FLAGS_snapshot_dir), absl::Hours(1));
+  sift::query::AdminServiceImpl admin(&snapshots);
+  auto server =
+      sift::StartServer(absl::GetFlag(FLAGS_listen), {&service, &admin});
   if (!server.ok()) {
     std::fprintf(stderr, "sift-query: %s\n",
                  std::string(server.status().message()).c_str());

@@ -62,6 +62,9 @@ ABSL_FLAG(int, lease_ttl_seconds, 3,
 ABSL_FLAG(int, op_log_writes, 100000,
           "With --etcd: writes kept in the op log for copies that fall "
           "behind; a copy further behind copies a checkpoint instead");
+ABSL_FLAG(std::string, snapshot_dir, "",
+          "Folder snapshots are written to (shared with sift-query's "
+          "--snapshot_dir); empty: no snapshots");
 ABSL_FLAG(int, drain_seconds, 10,
           "On SIGINT/SIGTERM, how long calls in flight may take to finish");
 
@@ -137,6 +140,10 @@ int main(int argc, char** argv) {
     auto index = sift::storage::OpenIndex(data_dir, options);
     if (!index.ok()) return Fail(index.status().ToString());
     sift::storage::StorageHandler handler(index->get());
+    if (!absl::GetFlag(FLAGS_snapshot_dir).empty()) {
+      handler.set_snapshots(absl::GetFlag(FLAGS_snapshot_dir),
+                            *identity ? (*identity)->shard : 0);
+    }
     sift::storage::StorageServiceImpl service(&handler, executor.get(),
                                               *identity);
     auto server = sift::StartServer(listen, {&service});
@@ -197,6 +204,10 @@ int main(int argc, char** argv) {
         sift::storage::ShardMember* m = member.load();
         return m == nullptr ? sift::v1::ReplicationStatus() : m->Status();
       });
+  if (!absl::GetFlag(FLAGS_snapshot_dir).empty()) {
+    handler.set_snapshots(absl::GetFlag(FLAGS_snapshot_dir),
+                          (*identity)->shard);
+  }
   sift::storage::StorageServiceImpl service(&handler, executor.get(),
                                             *identity);
   sift::storage::ReplicationServiceImpl replication(

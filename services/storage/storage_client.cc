@@ -127,6 +127,16 @@ absl::StatusOr<v1::FetchResponse> StorageClient::Fetch(
       request, deadline);
 }
 
+absl::StatusOr<v1::ShardSnapshotResponse> StorageClient::Snapshot(
+    const v1::ShardSnapshotRequest& request, absl::Time deadline) const {
+  return Call<v1::ShardSnapshotResponse>(
+      address_, shard_,
+      [this](auto* c, const auto& q, auto* r) {
+        return stub_->Snapshot(c, q, r);
+      },
+      request, deadline);
+}
+
 void StorageClient::StatsAsync(const v1::StatsRequest& request,
                                absl::Time deadline,
                                Callback<v1::StatsResponse> done) const {

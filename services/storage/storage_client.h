@@ -43,6 +43,8 @@ class StorageClient {
       const v1::ShardSearchRequest& request, absl::Time deadline) const;
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request,
                                           absl::Time deadline) const;
+  absl::StatusOr<v1::ShardSnapshotResponse> Snapshot(
+      const v1::ShardSnapshotRequest& request, absl::Time deadline) const;
 
   // Non-blocking calls for fan-out: `done` runs once, on a gRPC thread, so
   // it must be quick and must not block. `request` is copied.

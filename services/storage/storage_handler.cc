@@ -1,7 +1,9 @@
 #include "services/storage/storage_handler.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "common/status/status_macros.h"
 #include "services/storage/analyzed_field.h"
 #include "services/storage/internal/request_checks.h"
+#include "services/storage/snapshot_paths.h"
 
 namespace sift::storage {
 namespace {
@@ -227,6 +230,37 @@ absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(
   SIFT_RETURN_IF_ERROR(ValidateFetchRequest(request));
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
   return index->Fetch(request);
+}
+
+absl::StatusOr<v1::ShardSnapshotResponse> StorageHandler::Snapshot(
+    const v1::ShardSnapshotRequest& request) {
+  SIFT_RETURN_IF_ERROR(CheckSnapshotName(request.name()));
+  if (snapshot_root_.empty()) {
+    return absl::FailedPreconditionError(
+        "this storage member has no snapshot folder; start it with "
+        "--snapshot_dir");
+  }
+  const std::string dir =
+      ShardSnapshotFolder(snapshot_root_, request.name(), snapshot_shard_);
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("snapshot \"", request.name(), "\" already has ", dir));
+  }
+  std::filesystem::create_directories(
+      SnapshotFolder(snapshot_root_, request.name()), ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "creating ", SnapshotFolder(snapshot_root_, request.name()), ": ",
+        ec.message()));
+  }
+  SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
+  SIFT_ASSIGN_OR_RETURN(const OpId at, index->Checkpoint(dir));
+  v1::ShardSnapshotResponse response;
+  response.set_last_seq(at.seq);
+  response.set_last_term(at.term);
+  response.set_doc_count(index->DocCount());
+  return response;
 }
 
 }  // namespace sift::storage

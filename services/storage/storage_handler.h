@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -62,6 +63,17 @@ class StorageHandler {
   absl::StatusOr<v1::ShardSearchResponse> Search(
       const v1::ShardSearchRequest& request);
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request);
+  // A checkpoint of the index as this shard's part of snapshot
+  // request.name, under the folder set_snapshots gave.
+  absl::StatusOr<v1::ShardSnapshotResponse> Snapshot(
+      const v1::ShardSnapshotRequest& request);
+
+  // Where Snapshot writes, and the shard it writes for; without it Snapshot
+  // fails FAILED_PRECONDITION. Call before serving.
+  void set_snapshots(std::string root, uint32_t shard) {
+    snapshot_root_ = std::move(root);
+    snapshot_shard_ = shard;
+  }
 
  private:
   absl::StatusOr<std::shared_ptr<Index>> CurrentIndex() const;
@@ -69,6 +81,8 @@ class StorageHandler {
   IndexSource index_;
   WritePath write_;
   StatusSource status_;
+  std::string snapshot_root_;
+  uint32_t snapshot_shard_ = 0;
 };
 
 }  // namespace sift::storage

@@ -99,4 +99,14 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Fetch(
              [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
 }
 
+grpc::ServerUnaryReactor* StorageServiceImpl::Snapshot(
+    grpc::CallbackServerContext* context,
+    const v1::ShardSnapshotRequest* request,
+    v1::ShardSnapshotResponse* response) {
+  return Run(context, request, response,
+             [this](const v1::ShardSnapshotRequest& r) {
+               return handler_->Snapshot(r);
+             });
+}
+
 }  // namespace sift::storage

@@ -36,6 +36,10 @@ class StorageServiceImpl final : public v1::StorageService::CallbackService {
   grpc::ServerUnaryReactor* Fetch(grpc::CallbackServerContext* context,
                                   const v1::FetchRequest* request,
                                   v1::FetchResponse* response) override;
+  grpc::ServerUnaryReactor* Snapshot(
+      grpc::CallbackServerContext* context,
+      const v1::ShardSnapshotRequest* request,
+      v1::ShardSnapshotResponse* response) override;
 
  private:
   template <typename Request, typename Response, typename Work>

@@ -158,6 +158,14 @@ int Run() {
             e.version = std::max(e.version, versions[i].second);
             unacknowledged++;
             failed_writes.emplace_back(start, absl::Now());
+            if (unacknowledged.load() <= 20) {
+              std::fprintf(
+                  stderr, "sift-chaos: write of %s not acknowledged: %s\n",
+                  versions[i].first.c_str(),
+                  s.ok() && i < static_cast<size_t>(response.results_size())
+                      ? response.results(static_cast<int>(i)).message().c_str()
+                      : s.error_message().c_str());
+            }
           }
         }
       }
@@ -179,6 +187,11 @@ int Run() {
             e.uncertain = true;
             unacknowledged++;
             failed_writes.emplace_back(start, absl::Now());
+            if (unacknowledged.load() <= 20) {
+              std::fprintf(stderr,
+                           "sift-chaos: delete of %s not acknowledged: %s\n",
+                           id.c_str(), s.error_message().c_str());
+            }
           }
         }
       }

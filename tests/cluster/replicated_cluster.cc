@@ -67,12 +67,14 @@ absl::StatusOr<std::unique_ptr<ReplicatedCluster>> ReplicatedCluster::Start(
   if (!ingest.ok()) return ingest.status();
   c->ingest_process_ = std::move(*ingest);
   c->query_address_ = absl::StrCat("127.0.0.1:", PickFreePort());
-  auto query = Process::Start(
-      bin + "/sift-query",
-      {"--listen=" + c->query_address_, etcd_flag,
-       absl::StrCat("--timeout_ms=",
-                    absl::ToInt64Milliseconds(TestTime(absl::Seconds(10))))},
-      root + "/query.log");
+  std::vector<std::string> query_args = {
+      "--listen=" + c->query_address_, etcd_flag,
+      absl::StrCat("--timeout_ms=",
+                   absl::ToInt64Milliseconds(TestTime(absl::Seconds(10))))};
+  query_args.insert(query_args.end(), c->options_.query_flags.begin(),
+                    c->options_.query_flags.end());
+  auto query =
+      Process::Start(bin + "/sift-query", query_args, root + "/query.log");
   if (!query.ok()) return query.status();
   c->query_process_ = std::move(*query);
   for (const std::string& addr : {c->ingest_address_, c->query_address_}) {
@@ -86,14 +88,17 @@ absl::StatusOr<std::unique_ptr<ReplicatedCluster>> ReplicatedCluster::Start(
   args.SetMaxSendMessageSize(64 << 20);
   c->ingest_stub_ = v1::IngestService::NewStub(grpc::CreateCustomChannel(
       c->ingest_address_, grpc::InsecureChannelCredentials(), args));
-  c->query_stub_ = v1::QueryService::NewStub(grpc::CreateCustomChannel(
-      c->query_address_, grpc::InsecureChannelCredentials(), args));
+  auto query_channel = grpc::CreateCustomChannel(
+      c->query_address_, grpc::InsecureChannelCredentials(), args);
+  c->query_stub_ = v1::QueryService::NewStub(query_channel);
+  c->admin_stub_ = v1::AdminService::NewStub(query_channel);
   return c;
 }
 
 ReplicatedCluster::~ReplicatedCluster() {
   ingest_stub_.reset();
   query_stub_.reset();
+  admin_stub_.reset();
   if (query_process_) query_process_->Stop(SIGTERM);
   if (ingest_process_) ingest_process_->Stop(SIGTERM);
   for (auto& member : members_) {

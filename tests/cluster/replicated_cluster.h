@@ -23,8 +23,9 @@ struct ReplicatedClusterOptions {
   int shards = 1;
   int copies = 3;
   int lease_ttl_seconds = 2;
-  // Extra flags for every storage member.
+  // Extra flags for every storage member, and for sift-query.
   std::vector<std::string> storage_flags;
+  std::vector<std::string> query_flags;
 };
 
 // A replicated Sift cluster as separate processes on loopback: a real etcd,
@@ -41,6 +42,7 @@ class ReplicatedCluster {
 
   v1::IngestService::Stub& ingest() { return *ingest_stub_; }
   v1::QueryService::Stub& query() { return *query_stub_; }
+  v1::AdminService::Stub& admin() { return *admin_stub_; }
   etcd::Client& etcd() { return *etcd_; }
   std::string etcd_endpoint() const { return etcd_server_->endpoint(); }
   const std::string& query_address() const { return query_address_; }
@@ -98,6 +100,7 @@ class ReplicatedCluster {
   std::string query_address_;
   std::unique_ptr<v1::IngestService::Stub> ingest_stub_;
   std::unique_ptr<v1::QueryService::Stub> query_stub_;
+  std::unique_ptr<v1::AdminService::Stub> admin_stub_;
 };
 
 // A document with a title and a body.

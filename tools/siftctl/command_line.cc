@@ -23,9 +23,10 @@ struct CommandInfo {
 };
 
 constexpr CommandInfo kCommands[] = {
-    {Command::kIngest, "ingest"}, {Command::kSearch, "search"},
-    {Command::kGet, "get"},       {Command::kDelete, "delete"},
-    {Command::kStats, "stats"},   {Command::kHealth, "health"},
+    {Command::kIngest, "ingest"},     {Command::kSearch, "search"},
+    {Command::kGet, "get"},           {Command::kDelete, "delete"},
+    {Command::kStats, "stats"},       {Command::kHealth, "health"},
+    {Command::kSnapshot, "snapshot"},
 };
 
 std::optional<Command> FindCommand(absl::string_view name) {
@@ -497,6 +498,77 @@ absl::Status ParseHealth(const std::vector<std::string>& args, size_t first,
   return absl::OkStatus();
 }
 
+absl::Status ParseSnapshot(const std::vector<std::string>& args, size_t first,
+                           Invocation& inv) {
+  SnapshotOptions& o = inv.snapshot;
+  std::vector<FlagSpec> specs = {
+      {"json", false,
+       [&](const std::string&) {
+         o.json = true;
+         return absl::OkStatus();
+       }},
+      {"snapshot-dir", true,
+       [&](const std::string& v) {
+         o.snapshot_dir = v;
+         return absl::OkStatus();
+       }},
+      {"data-dir", true,
+       [&](const std::string& v) {
+         o.data_dir = v;
+         return absl::OkStatus();
+       }},
+      {"shard", true,
+       [&](const std::string& v) {
+         o.shard_given = true;
+         return ParseUint("--shard", v, 0, 1u << 16, &o.shard);
+       }},
+      {"single", false,
+       [&](const std::string&) {
+         o.single = true;
+         return absl::OkStatus();
+       }},
+  };
+  SIFT_ASSIGN_OR_RETURN(
+      std::vector<std::string> rest,
+      ParseFlags(Command::kSnapshot, args, first, std::move(specs), inv));
+  if (inv.help) return absl::OkStatus();
+  if (rest.empty()) {
+    return ValueError(Command::kSnapshot,
+                      "give an action: create, list, delete or restore");
+  }
+  const std::string action = rest[0];
+  const size_t names = rest.size() - 1;
+  if (action == "list") {
+    o.action = SnapshotOptions::Action::kList;
+    if (names != 0) {
+      return ValueError(Command::kSnapshot, "list takes no snapshot name");
+    }
+    return absl::OkStatus();
+  }
+  if (action == "create") {
+    o.action = SnapshotOptions::Action::kCreate;
+  } else if (action == "delete") {
+    o.action = SnapshotOptions::Action::kDelete;
+  } else if (action == "restore") {
+    o.action = SnapshotOptions::Action::kRestore;
+  } else {
+    return ValueError(Command::kSnapshot,
+                      absl::StrCat("unknown action \"", action,
+                                   "\" (create, list, delete or restore)"));
+  }
+  if (names != 1) {
+    return ValueError(Command::kSnapshot,
+                      absl::StrCat(action, " takes one snapshot name"));
+  }
+  o.name = rest[1];
+  if (o.action == SnapshotOptions::Action::kRestore &&
+      (o.snapshot_dir.empty() || o.data_dir.empty() || !o.shard_given)) {
+    return ValueError(Command::kSnapshot,
+                      "restore needs --snapshot_dir, --shard and --data_dir");
+  }
+  return absl::OkStatus();
+}
+
 std::string ResolveAddress(const std::string& flag_value, const char* env_name,
                            const EnvLookup& env, const char* fallback) {
   if (!flag_value.empty()) return flag_value;
@@ -582,6 +654,9 @@ absl::StatusOr<Invocation> ParseCommandLine(
       break;
     case Command::kHealth:
       SIFT_RETURN_IF_ERROR(ParseHealth(args, i, inv));
+      break;
+    case Command::kSnapshot:
+      SIFT_RETURN_IF_ERROR(ParseSnapshot(args, i, inv));
       break;
     case Command::kNone:
       break;
@@ -740,6 +815,7 @@ std::string UsageText(Command command) {
           "  delete ID...     delete documents by id\n"
           "  stats            documents and disk bytes per storage shard\n"
           "  health           whether the query and ingest services serve\n"
+          "  snapshot ACTION  create, list, delete or restore snapshots\n"
           "  help SUBCOMMAND  the help of one subcommand (same as "
           "SUBCOMMAND --help)\n"
           "\n",
@@ -870,6 +946,22 @@ std::string UsageText(Command command) {
           "\n"
           "Asks the query and ingest services for their gRPC health status. "
           "Exit\nstatus 0 when both are SERVING.\n"
+          "\n",
+          kGlobalFlagsHelp);
+    case Command::kSnapshot:
+      return absl::StrCat(
+          "Usage: siftctl snapshot create NAME\n"
+          "       siftctl snapshot list [--json]\n"
+          "       siftctl snapshot delete NAME\n"
+          "       siftctl snapshot restore NAME --snapshot_dir DIR --shard N "
+          "--data_dir DIR [--single]\n"
+          "\n"
+          "create, list and delete ask the query service, whose --snapshot_dir "
+          "holds\nthe snapshots (each storage member writes its shard there). "
+          "restore runs\nhere, without any service: it makes DIR the data "
+          "folder of shard N as the\nsnapshot holds it, for a new member "
+          "of a replicated cluster (a fresh etcd)\nor, with --single, for a "
+          "shard on its own (docs/replication.md).\n"
           "\n",
           kGlobalFlagsHelp);
   }

@@ -28,7 +28,16 @@ inline constexpr size_t kMaxHighlightTagBytes = 64;
 // Deepest hit (offset + k) a search with --explain may ask for.
 inline constexpr uint32_t kMaxExplainHits = 100;
 
-enum class Command { kNone, kIngest, kSearch, kGet, kDelete, kStats, kHealth };
+enum class Command {
+  kNone,
+  kIngest,
+  kSearch,
+  kGet,
+  kDelete,
+  kStats,
+  kHealth,
+  kSnapshot
+};
 
 // The name people type for `command` ("ingest"); "" for kNone.
 const char* CommandName(Command command);
@@ -107,6 +116,21 @@ struct StatsOptions {
   bool json = false;
 };
 
+struct SnapshotOptions {
+  enum class Action { kCreate, kList, kDelete, kRestore };
+  Action action = Action::kList;
+  std::string name;
+  // restore: the snapshot folder, the shard to restore and the new data
+  // folder; `single` for a shard on its own (no etcd) rather than a member
+  // of a replicated cluster.
+  std::string snapshot_dir;
+  uint32_t shard = 0;
+  bool shard_given = false;
+  std::string data_dir;
+  bool single = false;
+  bool json = false;
+};
+
 // One parsed command line. Only the options of `command` are meaningful.
 struct Invocation {
   Command command = Command::kNone;
@@ -118,6 +142,7 @@ struct Invocation {
   GetOptions get;
   DeleteOptions remove;
   StatsOptions stats;
+  SnapshotOptions snapshot;
 };
 
 // Returns the value of an environment variable, or nullopt when unset.

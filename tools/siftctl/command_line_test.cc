@@ -491,3 +491,52 @@ TEST(CommandLineFacetTest, BadOrRepeatedFacetsAreUsageErrors) {
 
 }  // namespace
 }  // namespace sift::siftctl
+
+namespace sift::siftctl {
+namespace {
+
+TEST(SnapshotCommandLineTest, ParsesEachAction) {
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation create,
+      ParseCommandLine({"snapshot", "create", "nightly"},
+                       [](const char*) { return std::nullopt; }));
+  EXPECT_EQ(create.command, Command::kSnapshot);
+  EXPECT_EQ(create.snapshot.action, SnapshotOptions::Action::kCreate);
+  EXPECT_EQ(create.snapshot.name, "nightly");
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      Invocation restore,
+      ParseCommandLine({"snapshot", "restore", "nightly", "--snapshot_dir",
+                        "/s", "--shard=2", "--data-dir", "/d", "--single"},
+                       [](const char*) { return std::nullopt; }));
+  EXPECT_EQ(restore.snapshot.action, SnapshotOptions::Action::kRestore);
+  EXPECT_EQ(restore.snapshot.snapshot_dir, "/s");
+  EXPECT_EQ(restore.snapshot.shard, 2u);
+  EXPECT_EQ(restore.snapshot.data_dir, "/d");
+  EXPECT_TRUE(restore.snapshot.single);
+}
+
+TEST(SnapshotCommandLineTest, SaysWhatIsMissing) {
+  auto env = [](const char*) -> std::optional<std::string> {
+    return std::nullopt;
+  };
+  EXPECT_THAT(
+      ParseCommandLine({"snapshot"}, env),
+      ::sift::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                ::testing::HasSubstr("give an action")));
+  EXPECT_THAT(
+      ParseCommandLine({"snapshot", "create"}, env),
+      ::sift::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                ::testing::HasSubstr("one snapshot name")));
+  EXPECT_THAT(
+      ParseCommandLine({"snapshot", "restore", "n", "--shard=0"}, env),
+      ::sift::testing::StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          ::testing::HasSubstr("--snapshot_dir, --shard and --data_dir")));
+  EXPECT_THAT(
+      ParseCommandLine({"snapshot", "rename", "n"}, env),
+      ::sift::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                ::testing::HasSubstr("unknown action")));
+}
+
+}  // namespace
+}  // namespace sift::siftctl

@@ -13,6 +13,7 @@
 #include "common/status/status_macros.h"
 #include "common/sync/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/storage/replication/restore.h"
 #include "sift/v1/ingest.grpc.pb.h"
 #include "sift/v1/query.grpc.pb.h"
 #include "tools/siftctl/input_files.h"
@@ -470,6 +471,80 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
   return request;
 }
 
+int Snapshot(const Invocation& inv, std::ostream& out, std::ostream& err) {
+  const SnapshotOptions& o = inv.snapshot;
+  if (o.action == SnapshotOptions::Action::kRestore) {
+    absl::StatusOr<storage::OpId> restored = storage::RestoreShardSnapshot(
+        o.snapshot_dir, o.name, o.shard, o.data_dir,
+        o.single ? storage::DataLayout::kSingle : storage::DataLayout::kMember);
+    if (!restored.ok()) {
+      PrintError(err, Command::kSnapshot, restored.status().ToString());
+      return kExitFailure;
+    }
+    out << "restored shard " << o.shard << " of snapshot " << o.name << " into "
+        << o.data_dir << " (up to write " << restored->seq << ")\n";
+    return kExitOk;
+  }
+  const std::string& address = inv.connection.query_address;
+  std::unique_ptr<v1::AdminService::Stub> stub =
+      v1::AdminService::NewStub(MakeChannel(address));
+  grpc::ClientContext context;
+  SetDeadline(context, inv.connection.timeout);
+  absl::Status status;
+  switch (o.action) {
+    case SnapshotOptions::Action::kCreate: {
+      v1::CreateSnapshotRequest request;
+      request.set_name(o.name);
+      v1::SnapshotInfo info;
+      status = FromGrpcStatus(stub->CreateSnapshot(&context, request, &info));
+      if (status.ok()) {
+        out << "snapshot " << info.name() << ": " << info.shard_count()
+            << " shards, " << info.documents() << " documents\n";
+      }
+      break;
+    }
+    case SnapshotOptions::Action::kList: {
+      v1::ListSnapshotsResponse response;
+      status = FromGrpcStatus(
+          stub->ListSnapshots(&context, v1::ListSnapshotsRequest(), &response));
+      if (status.ok() && o.json) {
+        absl::StatusOr<std::string> json = ToJson(response);
+        if (json.ok()) out << *json;
+      } else if (status.ok()) {
+        for (const v1::SnapshotInfo& info : response.snapshots()) {
+          out << info.name() << "  "
+              << absl::FormatTime(
+                     "%Y-%m-%dT%H:%M:%SZ",
+                     absl::FromUnixSeconds(info.created().seconds()),
+                     absl::UTCTimeZone())
+              << "  " << info.shard_count() << " shards  " << info.documents()
+              << " documents\n";
+        }
+      }
+      break;
+    }
+    case SnapshotOptions::Action::kDelete: {
+      v1::DeleteSnapshotRequest request;
+      request.set_name(o.name);
+      v1::DeleteSnapshotResponse response;
+      status =
+          FromGrpcStatus(stub->DeleteSnapshot(&context, request, &response));
+      if (status.ok()) out << "deleted snapshot " << o.name << "\n";
+      break;
+    }
+    case SnapshotOptions::Action::kRestore:
+      break;
+  }
+  if (!status.ok()) {
+    PrintError(
+        err, Command::kSnapshot,
+        DescribeRpcError(status, "query", address, inv.connection.timeout));
+    return kExitFailure;
+  }
+  out.flush();
+  return kExitOk;
+}
+
 int RunCommand(const Invocation& invocation, const Terminal& terminal,
                std::ostream& out, std::ostream& err, const RetryPolicy& retry) {
   switch (invocation.command) {
@@ -488,6 +563,8 @@ int RunCommand(const Invocation& invocation, const Terminal& terminal,
       return Stats(invocation, out, err);
     case Command::kHealth:
       return Health(invocation, out);
+    case Command::kSnapshot:
+      return Snapshot(invocation, out, err);
     case Command::kNone:
       break;
   }

@@ -33,7 +33,8 @@ std::string IndexFolder(const std::string& data_dir, int generation) {
   return absl::StrCat(data_dir, "/index-", generation);
 }
 
-// Points INDEX at index-<generation>, durably (write, sync, rename).
+}  // namespace
+
 absl::Status WriteIndexPointer(const std::string& data_dir, int generation) {
   const std::string path = absl::StrCat(data_dir, "/", kIndexPointerFile);
   const std::string temp = path + ".tmp";
@@ -63,6 +64,8 @@ absl::Status WriteIndexPointer(const std::string& data_dir, int generation) {
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 IndexOptions WithOpLog(IndexOptions options) {
   if (options.op_log_writes == 0) options.op_log_writes = kDefaultOpLogWrites;
@@ -252,6 +255,7 @@ absl::Status ShardMember::Register() {
   record.set_member(options_.member);
   record.set_shard(options_.shard.shard);
   record.set_address(options_.address);
+  if (index_ != nullptr) record.set_last_seq(index_->LastOp().seq);
   return etcd_
       ->Put(keys_.Member(options_.shard.shard, options_.member),
             cluster::ToJson(record), lease_->id())
@@ -393,8 +397,20 @@ absl::Status ShardMember::Step(absl::Duration* wait) {
       role_ = "candidate";
     }
   }
-  const bool eligible =
-      !state.in_sync.has_value() || state.IsInSync(options_.member);
+  bool eligible = state.IsInSync(options_.member);
+  if (!state.in_sync.has_value()) {
+    // A new shard: any member, but one with the most writes (restored from
+    // a snapshot) before the empty ones.
+    uint64_t mine = 0;
+    {
+      MutexLock lock(&mu_);
+      if (index_ != nullptr) mine = index_->LastOp().seq;
+    }
+    eligible = true;
+    for (const auto& [name, member] : state.members) {
+      if (member.last_seq() > mine) eligible = false;
+    }
+  }
   if (!eligible) return absl::OkStatus();
   return Campaign(state);
 }

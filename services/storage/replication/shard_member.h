@@ -125,6 +125,9 @@ class ShardMember {
   std::thread thread_;
 };
 
+// Points the INDEX file of `data_dir` at index-<generation>, durably.
+absl::Status WriteIndexPointer(const std::string& data_dir, int generation);
+
 // Opens the index of a member's data folder: the folder its INDEX file
 // names (index-1 for a new member), with the op log on. Returns the folder's
 // generation in `*generation`.
