@@ -17,7 +17,8 @@ absl::Duration BackoffDelay(const RetryPolicy& policy, int retry,
 
 bool IsRetryableShardError(absl::StatusCode code) {
   return code == absl::StatusCode::kUnavailable ||
-         code == absl::StatusCode::kResourceExhausted;
+         code == absl::StatusCode::kResourceExhausted ||
+         code == absl::StatusCode::kCancelled;
 }
 
 absl::Time WriteDeadline(absl::Time caller_deadline, absl::Time now,

@@ -25,8 +25,12 @@ absl::Duration BackoffDelay(const RetryPolicy& policy, int retry,
                             double unit_random);
 
 // Whether a shard's error may go away if the same write is sent again:
-// UNAVAILABLE (shard down, restarting, unreachable) and RESOURCE_EXHAUSTED
-// (shard overloaded). Other codes are final.
+// UNAVAILABLE (shard down, restarting, unreachable, not the primary),
+// RESOURCE_EXHAUSTED (shard overloaded) and CANCELLED (the shard's server
+// cancelled the call as it stopped: ingest never cancels its own shard
+// calls, and a caller's cancellation is handled before this). Writes are
+// upserts and deletes by id, so sending one again is safe. Other codes are
+// final.
 bool IsRetryableShardError(absl::StatusCode code);
 
 // The deadline of the shard writes that serve a call whose own deadline is

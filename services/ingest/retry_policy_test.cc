@@ -40,9 +40,11 @@ TEST(RetryPolicyTest, FollowsItsParameters) {
 TEST(RetryPolicyTest, RetriesOnlyWhatMaySucceedLater) {
   EXPECT_TRUE(IsRetryableShardError(absl::StatusCode::kUnavailable));
   EXPECT_TRUE(IsRetryableShardError(absl::StatusCode::kResourceExhausted));
+  // A server that stops cancels the calls it still has.
+  EXPECT_TRUE(IsRetryableShardError(absl::StatusCode::kCancelled));
   for (absl::StatusCode code :
        {absl::StatusCode::kInvalidArgument, absl::StatusCode::kInternal,
-        absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kCancelled,
+        absl::StatusCode::kDeadlineExceeded,
         absl::StatusCode::kFailedPrecondition,
         absl::StatusCode::kUnimplemented}) {
     EXPECT_FALSE(IsRetryableShardError(code)) << code;

@@ -266,6 +266,10 @@ int main(int argc, char** argv) {
   // A primary hands over before the server stops, so that writes move to
   // the new primary instead of failing.
   (*started)->Leave(drain);
+  // Out of etcd now: ingest and query stop sending calls here within
+  // milliseconds; the pause lets them, so that few calls meet the server
+  // shutting down.
+  absl::SleepFor(std::min(drain, absl::Seconds(1)));
   (*server)->Shutdown(drain);
   executor.reset();
   member.store(nullptr);

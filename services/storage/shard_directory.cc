@@ -16,6 +16,8 @@ bool TryAnotherCopy(const absl::Status& status) {
     case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAborted:
+    // A copy that stops cancels the calls it still has.
+    case absl::StatusCode::kCancelled:
       return true;
     default:
       return false;

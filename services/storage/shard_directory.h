@@ -20,7 +20,8 @@ namespace sift::storage {
 
 // Reads of one shard, spread over its copies: each call starts at the next
 // copy in turn and, when a copy fails in a way another copy may not
-// (UNAVAILABLE, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED), tries the
+// (UNAVAILABLE, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, CANCELLED
+// by a copy that stops), tries the
 // next one, until one answers or every copy has failed (the last error).
 // The copies hold the same acknowledged documents and score with the
 // statistics the request carries, so any of them gives the same answer.

@@ -24,6 +24,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/routing/shard_router.h"
 #include "common/sync/mutex.h"
@@ -98,6 +99,7 @@ int Run() {
   Mutex mu;
   std::map<std::string, Expected> oracle;
   std::vector<SearchLog> searches;
+  int search_errors_logged = 0;
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> acknowledged{0}, unacknowledged{0};
   std::vector<std::pair<absl::Time, absl::Time>> failed_writes;
@@ -212,6 +214,13 @@ int Run() {
         SearchLog log{absl::Now(), response.ok(),
                       response.ok() && response->partial()};
         MutexLock lock(&mu);
+        if ((!log.ok || log.partial) && ++search_errors_logged <= 20) {
+          std::fprintf(
+              stderr, "sift-chaos: search %s: %s\n",
+              log.ok ? "partial" : "failed",
+              log.ok ? absl::StrJoin(response->shard_errors(), "; ").c_str()
+                     : response.status().ToString().c_str());
+        }
         searches.push_back(log);
       }
     });
