@@ -284,6 +284,28 @@ TEST_F(ReplicationTest, ACopyDropsATailItLoggedFromAnEarlierPrimary) {
   EXPECT_EQ(primary_index_->DocCount(), 4u);
 }
 
+TEST_F(ReplicationTest,
+       ACopyWhoseAppliedWritesDifferStartsOverFromACheckpoint) {
+  // r1 applied a write 1 of term 1 that the primary's history does not
+  // have (its write 1 is of term 2): nothing to drop, so a checkpoint.
+  copy_indexes_.push_back(OpenWithLog(dir_.Sub("r1")));
+  SegmentIndex* r1 = copy_indexes_.back().get();
+  v1::LoggedWrite other;
+  other.set_term(1);
+  other.set_seq(1);
+  *other.mutable_request() = Doc(500);
+  ASSERT_THAT(r1->AppendLogged({other}), IsOk());
+  ASSERT_THAT(r1->ApplyLog(1, nullptr), IsOk());
+  StartPrimary(2, {"p"});
+  ASSERT_THAT(primary()->Write(Doc(1)), IsOk());
+  FollowCopy("r1", r1, 2);
+  EXPECT_TRUE(
+      Eventually([&] { return followers_.back()->State().needs_checkpoint; }));
+  EXPECT_THAT(followers_.back()->State().last_error,
+              StatusIs(absl::StatusCode::kOutOfRange,
+                       HasSubstr("differ from the primary's history")));
+}
+
 TEST_F(ReplicationTest, APrimaryThatCannotRecordTheSetAcknowledgesNothing) {
   StartPrimary(1, {"p", "r1"});
   {

@@ -96,7 +96,15 @@ absl::Status ShardFollower::Step(uint64_t* known_commit) {
   }
   if (response.truncate()) {
     // Everything applied here is in the primary's log (it was committed);
-    // the rest is dropped and asked for again.
+    // the rest is dropped and asked for again. If nothing is left to drop,
+    // the histories differ where they should not: start over from a
+    // checkpoint rather than ask forever.
+    if (index_->LogEnd().seq == index_->LastOp().seq) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "this copy's applied writes (up to ", index_->LastOp().seq,
+          ") differ from the primary's history; it must start from a "
+          "checkpoint"));
+    }
     return index_->TruncateLog(index_->LastOp().seq);
   }
   if (response.writes_size() > 0) {
