@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -87,10 +88,13 @@ class ReplicationTest : public ::testing::Test {
 
   void TearDown() override {
     followers_.clear();
+    std::shared_ptr<ShardPrimary> primary;
     {
       MutexLock lock(&mu_);
-      primary_.reset();
+      primary = std::move(primary_);
     }
+    // Destroyed without the fixture's lock, which its callbacks take.
+    primary.reset();
     server_->Shutdown(absl::Seconds(1));
   }
 
@@ -115,8 +119,11 @@ class ReplicationTest : public ::testing::Test {
     };
     auto primary = std::make_shared<ShardPrimary>(primary_index_.get(),
                                                   std::move(options));
-    MutexLock lock(&mu_);
-    primary_ = std::move(primary);
+    std::shared_ptr<ShardPrimary> old;
+    {
+      MutexLock lock(&mu_);
+      old = std::exchange(primary_, std::move(primary));
+    }
   }
 
   std::shared_ptr<ShardPrimary> primary() {
@@ -187,7 +194,8 @@ TEST_F(ReplicationTest, AWriteIsAcknowledgedOnlyOnceEveryInSyncCopyHasIt) {
 }
 
 TEST_F(ReplicationTest, ConcurrentWritesAllReachTheCopiesInOrder) {
-  StartPrimary(1, {"p", "r1", "r2"});
+  // Copies never time out here: the set must not change.
+  StartPrimary(1, {"p", "r1", "r2"}, absl::Seconds(30));
   SegmentIndex* r1 = AddCopy("r1", 1);
   SegmentIndex* r2 = AddCopy("r2", 1);
   std::vector<std::thread> writers;
@@ -408,6 +416,9 @@ TEST_F(ReplicationTest, ACopyStartsFromACheckpointThenFollowsTheLog) {
   EXPECT_TRUE(std::filesystem::is_empty(dir_.Sub("scratch")));
 
   FollowCopy("r1", r1, 3);
+  // Once in the in-sync set, writes wait for it: none can fall off the
+  // primary's short log before it has them.
+  EXPECT_TRUE(Eventually([&] { return !Published().empty(); }));
   for (int i = 70; i < 80; ++i) ASSERT_THAT(primary()->Write(Doc(i)), IsOk());
   EXPECT_TRUE(Eventually([&] { return r1->LastOp().seq == 80; }));
   EXPECT_EQ(r1->DocCount(), primary_index_->DocCount());

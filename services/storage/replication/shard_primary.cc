@@ -188,13 +188,22 @@ void ShardPrimary::ApplyLoop() {
       continue;
     }
     // Fencing: a member that cannot be sure it still holds its lease (it
-    // was paused, or lost etcd) acknowledges nothing more.
-    if (options_.valid_until && absl::Now() >= options_.valid_until()) {
-      stopped_ = absl::FailedPreconditionError(
-          "this member's lease as primary may have expired; another copy may "
-          "have taken over");
-      changed_.SignalAll();
-      continue;
+    // was paused, or lost etcd) acknowledges nothing more. Asked without
+    // mu_: the answer comes from the member, under its own lock.
+    if (options_.valid_until) {
+      mu_.Unlock();
+      const bool valid = absl::Now() < options_.valid_until();
+      mu_.Lock();
+      if (!valid) {
+        stopped_ = absl::FailedPreconditionError(
+            "this member's lease as primary may have expired; another copy "
+            "may have taken over");
+        changed_.SignalAll();
+        continue;
+      }
+      // The commit point only grows; what changed meanwhile is whether to
+      // go on at all.
+      if (!stopped_.ok() || closing_) continue;
     }
     absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>> ready;
     for (uint64_t seq = applied_ + 1; seq <= commit; ++seq) {
