@@ -56,6 +56,8 @@ struct PendingWrite {
   absl::Time next_try = absl::InfinitePast();
   // The answer that made it retry last, if any.
   absl::Status retried_error;
+  // When the attempt in flight gives up.
+  absl::Time attempt_deadline = absl::InfiniteFuture();
 };
 
 // Answers of shards, filled by gRPC threads and drained by the waiting
@@ -307,7 +309,10 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
                          " has no primary right now (failing over)")));
         continue;
       }
-      primary->WriteAsync(write.request, deadline, std::move(answer));
+      write.attempt_deadline =
+          std::min(deadline, absl::Now() + options_.retry.attempt_timeout);
+      primary->WriteAsync(write.request, write.attempt_deadline,
+                          std::move(answer));
     }
 
     std::vector<Inbox::Answer> answers;
@@ -357,7 +362,12 @@ std::vector<IngestHandler::OpOutcome> IngestHandler::WriteOps(
         }
         continue;
       }
-      if (IsRetryableShardError(error.code())) {
+      // An attempt that ran out of its own time, not the call's, is tried
+      // again: its primary may hang while another copy takes over.
+      const bool attempt_timed_out =
+          error.code() == absl::StatusCode::kDeadlineExceeded &&
+          write.attempt_deadline < deadline;
+      if (IsRetryableShardError(error.code()) || attempt_timed_out) {
         // Perhaps it is no longer (or not yet) the primary.
         if (error.code() == absl::StatusCode::kUnavailable) {
           directory_->Refresh();

@@ -339,6 +339,22 @@ TEST_F(IngestHandlerTest, ADeadlineCuttingARetryShortReportsWhyItRetried) {
   EXPECT_THAT(response.results(0).message(), HasSubstr("restarting"));
 }
 
+TEST_F(IngestHandlerTest, AnAttemptThatHangsIsTriedAgainWithinTheDeadline) {
+  // A primary that hangs answers nothing; ingest tries again (on whoever
+  // is primary by then) rather than wait out the whole deadline.
+  IngestOptions options = FastOptions();
+  options.retry.attempt_timeout = absl::Milliseconds(100);
+  auto handler = Start(1, options);
+  shard(0).DelayWrites(absl::Seconds(5));
+  Inputs inputs;
+  *inputs.Add() = Doc("a", "t");
+  SIFT_ASSERT_OK_AND_ASSIGN(
+      v1::IndexResponse response,
+      handler->Index(inputs, In(absl::Milliseconds(700))));
+  EXPECT_EQ(response.results(0).code(), kDeadlineExceeded);
+  EXPECT_GE(shard(0).attempts(), 2);
+}
+
 TEST_F(IngestHandlerTest, AnUnreachableShardIsUnavailable) {
   auto handler = Start(0, FastOptions(), nullptr, {UnusedAddress()});
   Inputs inputs;

@@ -45,6 +45,9 @@ ABSL_FLAG(int64_t, timeout_ms, 30000,
 ABSL_FLAG(int64_t, retry_initial_backoff_ms, 50,
           "First wait before resending to a shard that answered UNAVAILABLE "
           "or RESOURCE_EXHAUSTED; it doubles on each retry.");
+ABSL_FLAG(int64_t, write_attempt_timeout_ms, 10000,
+          "Longest one attempt of a shard write may take before ingest tries "
+          "again (a hung primary), within --timeout_ms");
 ABSL_FLAG(int64_t, retry_max_backoff_ms, 2000,
           "Cap on the wait between retries to a shard.");
 ABSL_FLAG(int64_t, drain_ms, 10000,
@@ -114,6 +117,10 @@ int main(int argc, char** argv) {
   options.max_call_time = absl::Milliseconds(timeout_ms);
   options.retry.initial_backoff = absl::Milliseconds(initial_ms);
   options.retry.max_backoff = absl::Milliseconds(max_backoff_ms);
+  const int64_t attempt_ms = absl::GetFlag(FLAGS_write_attempt_timeout_ms);
+  if (attempt_ms <= 0)
+    return Fail("--write_attempt_timeout_ms must be positive");
+  options.retry.attempt_timeout = absl::Milliseconds(attempt_ms);
 
   int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0) return Fail("--threads must be 0 (one per CPU) or more");

@@ -17,6 +17,10 @@ struct RetryPolicy {
   absl::Duration max_backoff = absl::Seconds(2);
   double multiplier = 2.0;
   double jitter = 0.2;
+  // The longest one attempt of a shard write may take before it is tried
+  // again (within the call's deadline): a primary that hangs (frozen,
+  // partitioned) answers nothing, and its copies take over meanwhile.
+  absl::Duration attempt_timeout = absl::Seconds(10);
 };
 
 // The wait before retry number `retry` (0 for the first retry), where

@@ -1,13 +1,12 @@
 #include "services/storage/snapshot_manifest.h"
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/storage/durable_file.h"
 #include "services/storage/snapshot_paths.h"
 
 namespace sift::storage {
@@ -41,20 +40,8 @@ absl::Status WriteSnapshotManifest(const std::string& root,
   options.preserve_proto_field_names = true;
   static_cast<void>(
       google::protobuf::util::MessageToJsonString(info, &json, options));
-  const std::string path = SnapshotManifest(root, info.name());
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << json;
-    out.flush();
-    if (!out) return absl::UnavailableError(absl::StrCat("writing ", path));
-  }
-  std::error_code ec;
-  std::filesystem::rename(path + ".tmp", path, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("writing ", path, ": ", ec.message()));
-  }
-  return absl::OkStatus();
+  return WriteFileDurably(SnapshotFolder(root, info.name()),
+                          SnapshotManifest(root, info.name()), json);
 }
 
 }  // namespace sift::storage

@@ -51,6 +51,11 @@ grpc::Status ReplicationServiceImpl::PullWrites(
   grpc::Status routed =
       Routed(identity_, request->shard(), request->shard_count());
   if (!routed.ok()) return routed;
+  // The name may enter the shard's in-sync set: it must name someone.
+  if (request->member().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "member: the pulling copy's member name is required");
+  }
   std::shared_ptr<ShardPrimary> primary = primary_();
   if (primary == nullptr) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,

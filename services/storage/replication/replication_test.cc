@@ -424,6 +424,22 @@ TEST_F(ReplicationTest, ACopyStartsFromACheckpointThenFollowsTheLog) {
   EXPECT_EQ(r1->DocCount(), primary_index_->DocCount());
 }
 
+TEST_F(ReplicationTest, APullWithoutAMemberNameIsRefused) {
+  StartPrimary(1, {"p"});
+  auto stub = v1::ReplicationService::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  v1::PullWritesRequest pull;
+  pull.set_shard(kShard.shard);
+  pull.set_shard_count(kShard.count);
+  pull.set_term(1);
+  grpc::ClientContext context;
+  v1::PullWritesResponse response;
+  const grpc::Status status = stub->PullWrites(&context, pull, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("member"));
+  EXPECT_TRUE(primary()->Copies().empty());
+}
+
 TEST_F(ReplicationTest, ACheckpointIsRefusedToAnotherShard) {
   StartPrimary(1, {"p"});
   v1::FetchCheckpointRequest request;

@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/status/status_macros.h"
+#include "services/storage/durable_file.h"
 #include "services/storage/index_factory.h"
 #include "services/storage/replication/replication_service.h"
 
@@ -36,33 +37,9 @@ std::string IndexFolder(const std::string& data_dir, int generation) {
 }  // namespace
 
 absl::Status WriteIndexPointer(const std::string& data_dir, int generation) {
-  const std::string path = absl::StrCat(data_dir, "/", kIndexPointerFile);
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << "index-" << generation << "\n";
-    out.flush();
-    if (!out) return absl::UnavailableError(absl::StrCat("writing ", temp));
-  }
-  // std::ofstream cannot fsync; reopen the file to sync it.
-  FILE* file = std::fopen(temp.c_str(), "r");
-  if (file == nullptr || ::fsync(fileno(file)) != 0) {
-    if (file != nullptr) std::fclose(file);
-    return absl::UnavailableError(absl::StrCat("syncing ", temp));
-  }
-  std::fclose(file);
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("renaming ", temp, ": ", ec.message()));
-  }
-  FILE* dir = std::fopen(data_dir.c_str(), "r");
-  if (dir != nullptr) {
-    ::fsync(fileno(dir));
-    std::fclose(dir);
-  }
-  return absl::OkStatus();
+  return WriteFileDurably(data_dir,
+                          absl::StrCat(data_dir, "/", kIndexPointerFile),
+                          absl::StrCat("index-", generation, "\n"));
 }
 
 namespace {
