@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The cost of copies, end to end on loopback: the same sift-bench run (bulk
-# ingest through sift-ingest, then searches through sift-query) against one
-# shard with 1 copy and with 3 copies (etcd on loopback), alternating
-# ROUNDS times, and against a single node without etcd once as a baseline.
-# Prints one line per run and the ratios of the medians.
+# The cost of copies, end to end on loopback: the same sift-bench runs (bulk
+# ingest through sift-ingest, then, once the storage processes are at rest,
+# searches through sift-query) against one shard with 1 copy and with 3
+# copies (etcd on loopback), alternating ROUNDS times, and against a single
+# node without etcd once as a baseline. Prints one line per run and the
+# ratios of the medians.
 #
 # Usage: bench/replication.sh DOCS QUERIES OUTDIR [ROUNDS]
 # Ports 7700, 7701, 7710-7712 and 7790-7791 must be free.
 # Environment: BIN (default build/bin of this repository).
 set -euo pipefail
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 DOCS="$1"; QUERIES="$2"; OUT="$3"; ROUNDS="${4:-2}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,15 +28,29 @@ trap stop_all EXIT
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 1 600); do port_open "$1" && return 0; sleep 0.1; done; return 1; }
 
+# settle PID...: waits (at most 60 s) until the processes use under 5% of a
+# core over a second.
+settle() {
+  local ticks; ticks=$(getconf CLK_TCK)
+  cpu() { local t=0 p; for p in "$@"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done; echo "$t"; }
+  for _ in $(seq 1 60); do
+    local before; before=$(cpu "$@"); sleep 1
+    [ $(( $(cpu "$@") - before )) -le $((ticks / 20)) ] && return 0
+  done
+}
+
 # run NAME COPIES: COPIES=0 is a single node without etcd.
 run() {
   local name=$1 copies=$2 dir="$OUT/$1"
   rm -rf "$dir"; mkdir -p "$dir"
   local directory
+  storage_pids=()
   if [ "$copies" -eq 0 ]; then
     "$BIN/sift-storage" --listen=127.0.0.1:7710 --data_dir="$dir/shard-0" \
       >"$dir/storage.log" 2>&1 &
-    pids+=($!)
+    pids+=($!); storage_pids=($!)
     directory=(--shards=127.0.0.1:7710)
   else
     etcd --name bench --data-dir "$dir/etcd" \
@@ -48,7 +63,7 @@ run() {
       "$BIN/sift-storage" --listen=127.0.0.1:$((7710 + c)) --data_dir="$dir/s0-$c" \
         --etcd=127.0.0.1:7790 --member="s0-$c" --shard=0 --shards=1 \
         --copies="$copies" >"$dir/s0-$c.log" 2>&1 &
-      pids+=($!)
+      pids+=($!); storage_pids+=($!)
     done
     directory=(--etcd=127.0.0.1:7790)
   fi
@@ -66,9 +81,20 @@ run() {
       sleep 0.2
     done
   fi
-  "$BIN/sift-bench" --ingest=127.0.0.1:7701 --target=127.0.0.1:7700 \
-    --docs="$DOCS" --queries="$QUERIES" --clients=1,8 --seconds=10 \
-    >"$dir/report.json" 2>"$dir/bench.log"
+  "$BIN/sift-bench" --ingest=127.0.0.1:7701 --docs="$DOCS" \
+    >"$dir/ingest.json" 2>"$dir/bench.log"
+  # Searches are timed at rest, on both sides: after the load, copies still
+  # apply, flush and compact for a while, and that work is the ingest's.
+  settle "${storage_pids[@]}"
+  "$BIN/sift-bench" --target=127.0.0.1:7700 --queries="$QUERIES" \
+    --clients=1,8 --seconds=10 >"$dir/search.json" 2>>"$dir/bench.log"
+  python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+report = json.load(open(f"{d}/search.json"))
+report["ingest"] = json.load(open(f"{d}/ingest.json"))["ingest"]
+json.dump(report, open(f"{d}/report.json", "w"), indent=1)
+PY
   stop_all
   python3 - "$dir/report.json" "$name" <<'PY'
 import json, sys

@@ -391,6 +391,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   // Where each shard's copies are now: one lookup for the whole search.
   const std::vector<std::shared_ptr<const storage::ShardReader>> shards =
       directory_->Readers();
+  // Each shard's rounds of this search start at one copy.
+  std::vector<size_t> copy(shards.size());
+  for (size_t s = 0; s < shards.size(); ++s) copy[s] = shards[s]->PickCopy();
   const absl::Time deadline = DeadlineFrom(incoming_deadline);
   SIFT_ASSIGN_OR_RETURN(Page page, Validate(request));
   ParserOptions parser;
@@ -460,8 +463,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     Gather<v1::StatsResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
-      shards[live[k]]->StatsAsync(
-          stats_request, PhaseDeadline(deadline, kStatsShare), gather.Slot(k));
+      shards[live[k]]->StatsAsync(copy[live[k]], stats_request,
+                                  PhaseDeadline(deadline, kStatsShare),
+                                  gather.Slot(k));
     }
     std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
     std::vector<size_t> answered;
@@ -517,8 +521,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   {
     Gather<v1::ShardSearchResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
-      shards[live[k]]->SearchAsync(
-          search, PhaseDeadline(deadline, kSearchShare), gather.Slot(k));
+      shards[live[k]]->SearchAsync(copy[live[k]], search,
+                                   PhaseDeadline(deadline, kSearchShare),
+                                   gather.Slot(k));
     }
     std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
         gather.Wait();
@@ -576,7 +581,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     Gather<v1::FetchResponse> gather(fetches.size());
     size_t k = 0;
     for (const auto& [shard, fetch] : fetches) {
-      shards[shard]->FetchAsync(fetch, deadline, gather.Slot(k++));
+      shards[shard]->FetchAsync(copy[shard], fetch, deadline, gather.Slot(k++));
     }
     std::vector<absl::StatusOr<v1::FetchResponse>> answers = gather.Wait();
     k = 0;

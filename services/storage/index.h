@@ -160,6 +160,11 @@ class Index {
   // otherwise, with nothing appended).
   virtual absl::Status AppendLogged(
       absl::Span<const v1::LoggedWrite> writes) = 0;
+  // A logged write prepared for ApplyLog, from its entry (taken from
+  // `write`), as a copy does with what it just appended so as not to read
+  // it back. DATA_LOSS when the entry is corrupt.
+  virtual absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareLogged(
+      v1::LoggedWrite&& write) const = 0;
   // Applies the logged writes after LastOp() through `through`, in order,
   // and returns their responses. `prepared` may hold some of them by
   // sequence number, already prepared (the primary's own; the ones used

@@ -31,9 +31,27 @@ std::string PendingKey(uint32_t segment_id) {
   return key;
 }
 
-std::optional<uint32_t> DecodePendingKey(absl::string_view key) {
-  if (key.size() != 4) return std::nullopt;
-  return GetBigEndian32(key.data());
+std::string PendingValuesKey(uint32_t segment_id) {
+  std::string key = PendingKey(segment_id);
+  key.push_back('V');
+  return key;
+}
+
+std::string PendingLoggedKey(uint32_t segment_id) {
+  std::string key = PendingKey(segment_id);
+  key.push_back('L');
+  return key;
+}
+
+std::optional<PendingEntryKey> DecodePendingKey(absl::string_view key) {
+  if (key.size() == 4) {
+    return PendingEntryKey{GetBigEndian32(key.data()), PendingForm::kFields};
+  }
+  if (key.size() != 5) return std::nullopt;
+  const uint32_t id = GetBigEndian32(key.data());
+  if (key[4] == 'V') return PendingEntryKey{id, PendingForm::kValues};
+  if (key[4] == 'L') return PendingEntryKey{id, PendingForm::kLogged};
+  return std::nullopt;
 }
 
 std::string EncodeLogEntry(absl::Span<const segment::SegmentDocument> docs) {
@@ -149,11 +167,11 @@ std::optional<uint64_t> DecodeOpLogKey(absl::string_view key) {
   return GetBigEndian64(key.data());
 }
 
-std::string EncodeOpLogValue(uint64_t term, absl::string_view request) {
+std::string EncodeOpLogValue(uint64_t term, absl::string_view entry) {
   std::string out;
-  out.reserve(8 + request.size());
+  out.reserve(8 + entry.size());
   PutBigEndian64(&out, term);
-  out.append(request.data(), request.size());
+  out.append(entry.data(), entry.size());
   return out;
 }
 
@@ -170,10 +188,7 @@ absl::StatusOr<v1::LoggedWrite> DecodeOpLogValue(uint64_t seq,
   out.set_term(*term);
   out.set_seq(seq);
   value.remove_prefix(8);
-  if (!out.mutable_request()->ParseFromArray(value.data(),
-                                             static_cast<int>(value.size()))) {
-    return absl::DataLossError(absl::StrCat("corrupt op log entry ", seq));
-  }
+  out.set_entry(std::string(value));
   return out;
 }
 

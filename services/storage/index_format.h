@@ -45,14 +45,29 @@ struct Location {
   friend bool operator==(const Location&, const Location&) = default;
 };
 
-// The pending family's key of memory segment `segment_id`'s log entry, and
-// the id back from one; nullopt for a key of another shape.
+// The pending family holds, for each memory segment, what restores it after
+// a restart, under the segment id (4 bytes big-endian) and a suffix:
+//   'L': the sequence number (BE64) of the write in the op log whose entry
+//        holds the segment's values, when the index keeps an op log, so that
+//        the values are not written twice;
+//   'V': the segment's values (SegmentValues::SerializeTo);
+//   none: written by earlier versions, a log entry of the documents'
+//        analyzed fields, from which the segment is built again.
+enum class PendingForm { kFields, kValues, kLogged };
 std::string PendingKey(uint32_t segment_id);
-std::optional<uint32_t> DecodePendingKey(absl::string_view key);
+std::string PendingValuesKey(uint32_t segment_id);
+std::string PendingLoggedKey(uint32_t segment_id);
+struct PendingEntryKey {
+  uint32_t segment_id = 0;
+  PendingForm form = PendingForm::kFields;
+};
+// nullopt for a key of another shape.
+std::optional<PendingEntryKey> DecodePendingKey(absl::string_view key);
 
-// The log of a memory segment: varint count, then per document its id,
-// its serialized title AnalyzedField and its serialized body AnalyzedField,
-// each as varint length + bytes. The rest of a document is in `docs`.
+// The log of a memory segment in the earlier form: varint count, then per
+// document its id, its serialized title AnalyzedField and its serialized
+// body AnalyzedField, each as varint length + bytes. The rest of a document
+// is in `docs`. Tests write it to check that such an index still opens.
 std::string EncodeLogEntry(absl::Span<const segment::SegmentDocument> docs);
 // The logged documents, with only their id, title and body set. DATA_LOSS
 // when the bytes are not a log entry.
@@ -72,12 +87,20 @@ absl::StatusOr<OpId> DecodeOpId(absl::string_view in);
 std::string OpLogKey(uint64_t seq);
 std::optional<uint64_t> DecodeOpLogKey(absl::string_view key);
 // The oplog family's value: the write's term, 8 bytes big-endian, then the
-// serialized WriteRequest.
-std::string EncodeOpLogValue(uint64_t term, absl::string_view request);
+// write's entry (LoggedWrite.entry).
+std::string EncodeOpLogValue(uint64_t term, absl::string_view entry);
 // The write of `seq` back from a value; DATA_LOSS when it is not one.
 absl::StatusOr<v1::LoggedWrite> DecodeOpLogValue(uint64_t seq,
                                                  absl::string_view value);
 absl::StatusOr<uint64_t> DecodeOpLogTerm(absl::string_view value);
+
+// A write's entry in the op log, as this version writes it: this byte,
+// then the write as the primary prepared it (SegmentIndex's
+// segment_index_write.cc has the layout), so that a copy applies it without
+// analysing or indexing it again. Earlier versions logged the serialized
+// WriteRequest instead, which never starts with this byte (it would be
+// protobuf field number 0), and those entries still apply.
+inline constexpr char kPreparedEntryTag = 0x01;
 
 // kNextSegmentKey's value: the smallest id never given to a segment.
 std::string EncodeSegmentId(uint32_t id);

@@ -38,6 +38,10 @@ ABSL_FLAG(int, max_queue, 1024,
           "Requests that may wait for a worker before new ones are refused "
           "with RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, block_cache_mb, 256, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, flush_documents, 65536,
+          "Documents held in memory segments before they are flushed into "
+          "a segment on disk; fewer use less memory and replay less after a "
+          "crash, more write less");
 ABSL_FLAG(std::string, shard, "",
           "Which shard this member holds, 0-based; with --shards, it is "
           "written into the data folder the first time and checked on every "
@@ -117,6 +121,11 @@ int main(int argc, char** argv) {
   sift::HealthSwitch health;
   sift::storage::IndexOptions options;
   options.block_cache_bytes = static_cast<size_t>(block_cache_mb) << 20;
+  if (absl::GetFlag(FLAGS_flush_documents) < 1) {
+    return Fail("--flush_documents must be at least 1");
+  }
+  options.flush_documents =
+      static_cast<size_t>(absl::GetFlag(FLAGS_flush_documents));
   options.on_background_status = [&](const absl::Status& status) {
     if (status.ok()) {
       std::fprintf(stderr,

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/big_endian.h"
 #include "common/status/status_macros.h"
 #include "services/storage/internal/rocksdb_status.h"
 #include "services/storage/segment/builder.h"
@@ -15,7 +16,25 @@
 
 namespace sift::storage {
 
+using codec::GetBigEndian64;
 using internal::FromRocksDbStatus;
+
+namespace {
+
+// Whether the id map holds `id` at `where`: a replayed document is live only
+// then; otherwise a later write replaced or deleted it.
+absl::StatusOr<bool> PointsAt(IndexDatabase& db, absl::string_view id,
+                              const Location& where) {
+  std::string location;
+  const rocksdb::Status s =
+      db.db()->Get(rocksdb::ReadOptions(), db.family(kIds),
+                   rocksdb::Slice(id.data(), id.size()), &location);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return FromRocksDbStatus(s, "replaying the log");
+  return Location::Decode(location) == std::optional<Location>(where);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
     const std::string& dir, const IndexOptions& options) {
@@ -80,11 +99,50 @@ absl::Status SegmentIndex::Load() {
   // others keep their doc numbers but start deleted.
   std::unique_ptr<rocksdb::Iterator> it(
       db->NewIterator(rocksdb::ReadOptions(), db_->family(kPending)));
+  rocksdb::WriteBatch converted;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const std::optional<uint32_t> pending =
+    const std::optional<PendingEntryKey> pending =
         DecodePendingKey(absl::string_view(it->key().data(), it->key().size()));
     if (!pending) return absl::DataLossError("corrupt log key");
-    const uint32_t id = *pending;
+    const uint32_t id = pending->segment_id;
+    const absl::string_view entry(it->value().data(), it->value().size());
+    if (pending->form != PendingForm::kFields) {
+      absl::StatusOr<segment::SegmentValues> values;
+      if (pending->form == PendingForm::kValues) {
+        values = segment::SegmentValues::Parse(entry);
+      } else {
+        SIFT_ASSIGN_OR_RETURN(values, LoggedSegmentValues(entry));
+        if (options_.op_log_writes > 0) {
+          MutexLock log_lock(&log_mu_);
+          logged_segments_[id] = GetBigEndian64(entry.data());
+        } else {
+          // The op log goes below: the segment's entry takes its values.
+          std::string serialized;
+          values->SerializeTo(&serialized);
+          converted.Put(db_->family(kPending), PendingValuesKey(id),
+                        serialized);
+          converted.Delete(db_->family(kPending), it->key());
+        }
+      }
+      if (!values.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("corrupt log entry of segment ", id));
+      }
+      ViewSegment& view = segments.emplace_back();
+      SIFT_ASSIGN_OR_RETURN(
+          view.segment, segment::Segment::FromMemory(id, *std::move(values)));
+      std::vector<uint32_t> stale;
+      const segment::Columns& columns = view.segment->columns();
+      for (uint32_t doc = 0; doc < view.segment->doc_count(); ++doc) {
+        SIFT_ASSIGN_OR_RETURN(const bool live, PointsAt(*db_, columns.id(doc),
+                                                        Location{id, doc}));
+        if (!live) stale.push_back(doc);
+      }
+      view.live_docs =
+          segment::LiveDocs::WithDeletedDocs(view.segment->doc_count(), stale);
+      next_segment_id_ = std::max(next_segment_id_, id + 1);
+      continue;
+    }
     absl::StatusOr<std::vector<v1::AnalyzedDocument>> logged = DecodeLogEntry(
         absl::string_view(it->value().data(), it->value().size()));
     if (!logged.ok()) {
@@ -97,15 +155,10 @@ absl::Status SegmentIndex::Load() {
     for (size_t i = 0; i < docs.size(); ++i) {
       v1::AnalyzedDocument& doc = docs[i];
       const std::string doc_id = doc.document().id();
-      std::string location;
-      s = db->Get(rocksdb::ReadOptions(), db_->family(kIds), doc_id, &location);
-      if (!s.ok() && !s.IsNotFound()) {
-        return FromRocksDbStatus(s, "replaying the log");
-      }
-      const bool live = s.ok() && Location::Decode(location) ==
-                                      std::optional<Location>(Location{
-                                          id, static_cast<uint32_t>(i)});
       inputs[i].analyzed = &doc;
+      SIFT_ASSIGN_OR_RETURN(
+          const bool live,
+          PointsAt(*db_, doc_id, Location{id, static_cast<uint32_t>(i)}));
       if (!live) {
         stale.push_back(static_cast<uint32_t>(i));
         continue;
@@ -129,6 +182,13 @@ absl::Status SegmentIndex::Load() {
     next_segment_id_ = std::max(next_segment_id_, id + 1);
   }
   SIFT_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "replaying the log"));
+  if (converted.Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    SIFT_RETURN_IF_ERROR(
+        FromRocksDbStatus(db->Write(write_options, &converted),
+                          "keeping the memory segments without an op log"));
+  }
   SIFT_RETURN_IF_ERROR(LoadOpLog());
   Publish(IndexView::Make(std::move(segments)));
   return absl::OkStatus();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,8 @@ class SegmentIndex final : public Index {
   absl::StatusOr<OpId> AppendToLog(PreparedWrite& prepared,
                                    uint64_t term) override;
   absl::Status AppendLogged(absl::Span<const v1::LoggedWrite> writes) override;
+  absl::StatusOr<std::unique_ptr<PreparedWrite>> PrepareLogged(
+      v1::LoggedWrite&& write) const override;
   absl::StatusOr<std::vector<v1::WriteResponse>> ApplyLog(
       uint64_t through,
       absl::flat_hash_map<uint64_t, std::unique_ptr<PreparedWrite>>* prepared)
@@ -129,6 +132,10 @@ class SegmentIndex final : public Index {
   SegmentIndex(std::unique_ptr<IndexDatabase> db, const IndexOptions& options);
 
   absl::Status Load();
+  // The values of a memory segment whose pending entry names the op log's
+  // write `where` (BE64); DATA_LOSS when the log lacks it.
+  absl::StatusOr<segment::SegmentValues> LoggedSegmentValues(
+      absl::string_view where) const;
   // Reads the last write and the op log's extent; drops the op log when
   // this index keeps none.
   absl::Status LoadOpLog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -146,13 +153,29 @@ class SegmentIndex final : public Index {
   // Adds `write`'s operations to `batch` and `next` given where its ids live
   // now (`located`, which it then updates); its response, or an error that
   // leaves both as they were.
+  // `seq` is the write's sequence number; a memory segment it makes whose
+  // values the op log holds is added to `logged` (see logged_segments_).
   absl::StatusOr<v1::WriteResponse> AddToCommit(
-      Prepared& write,
+      Prepared& write, uint64_t seq,
       absl::flat_hash_map<std::string, std::optional<Location>>& located,
-      rocksdb::WriteBatch& batch, IndexViewBuilder& next)
+      rocksdb::WriteBatch& batch, IndexViewBuilder& next,
+      std::vector<std::pair<uint32_t, uint64_t>>& logged)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The last write the op log may drop: an applied one, older than every
+  // write whose entry a memory segment still restores from.
+  uint64_t TrimmableThrough() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(log_mu_);
   // One group of appends to the op log as one synced write.
   void AppendGroup(absl::Span<PendingAppend* const> group);
+  // Adds the op log entry of write `id` to `batch`.
+  void PutOpLog(rocksdb::WriteBatch& batch, const OpId& id,
+                absl::string_view entry);
+  // Sets `write.entry`: the op log entry when `for_log`, else only the new
+  // segment's values.
+  static void EncodeEntry(Prepared& write, bool for_log);
+  // A write back from its op log entry (of this version, or a request
+  // logged by an earlier one); DATA_LOSS when the entry is corrupt.
+  absl::StatusOr<std::unique_ptr<Prepared>> DecodeEntry(
+      std::string entry) const;
   // Wakes the background thread when the memory segments are due.
   void RequestWorkIfDue(const IndexView& view);
 
@@ -190,6 +213,11 @@ class SegmentIndex final : public Index {
   // write), the log entries and trimming of commits, truncation.
   Mutex log_mu_ ABSL_ACQUIRED_AFTER(write_mu_);
   OpLogExtent op_log_ ABSL_GUARDED_BY(log_mu_);
+  // Memory segments whose pending entry names a write of the op log
+  // (PendingLoggedKey) rather than holding their values, with that write's
+  // sequence number: the log keeps those writes until the segments are
+  // flushed.
+  std::map<uint32_t, uint64_t> logged_segments_ ABSL_GUARDED_BY(log_mu_);
 
   mutable Mutex view_mu_;
   std::shared_ptr<const IndexView> view_ ABSL_GUARDED_BY(view_mu_);

@@ -82,6 +82,9 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
       }
     }
     if (input.in_memory()) {
+      // Whichever form (index_format.h) the segment was logged in.
+      batch.Delete(db_->family(kPending), PendingLoggedKey(input.id()));
+      batch.Delete(db_->family(kPending), PendingValuesKey(input.id()));
       batch.Delete(db_->family(kPending), PendingKey(input.id()));
     }
   }
@@ -106,6 +109,13 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
     // the next start. If that fails too, the next start does it.
     db_->DropSegments({id}).IgnoreError();
     return written;
+  }
+  {
+    // Their op log entries may be trimmed now.
+    MutexLock log_lock(&log_mu_);
+    for (const ViewSegment& input : inputs) {
+      logged_segments_.erase(input.segment->id());
+    }
   }
   IndexViewBuilder next(now);
   for (uint32_t sid : ids) next.Remove(sid);

@@ -1,7 +1,11 @@
 // The shard's history: sequence numbers and terms of writes, the op log a
 // copy catches up from, replaying it into another index, and checkpoints.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +15,7 @@
 #include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/storage/index_format.h"
 #include "services/storage/internal/index_test_util.h"
 #include "services/storage/internal/test_util.h"
 #include "services/storage/segment_index.h"
@@ -41,6 +46,17 @@ IndexOptions WithOpLog(size_t writes, size_t bytes = size_t{1} << 30) {
   options.op_log_writes = writes;
   options.op_log_bytes = bytes;
   return options;
+}
+
+// Runs `body` in a child process, which exits with its result without
+// closing anything; the child's exit code, or -1.
+int ExitCodeOfChild(const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) _exit(body());
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
 }
 
 std::unique_ptr<SegmentIndex> OpenIndex(const std::string& dir,
@@ -114,8 +130,11 @@ TEST(OpLogTest, ReadsTheRetainedWritesInOrderWithinTheByteBudget) {
   for (size_t i = 0; i < all->size(); ++i) {
     EXPECT_EQ((*all)[i].seq(), 4 + i);
     EXPECT_EQ((*all)[i].term(), 2u);
-    EXPECT_EQ((*all)[i].request().SerializeAsString(),
-              sent[3 + i].SerializeAsString());
+    // The write as the primary prepared it, its document included.
+    const std::string& entry = (*all)[i].entry();
+    ASSERT_FALSE(entry.empty());
+    EXPECT_EQ(entry[0], kPreparedEntryTag);
+    EXPECT_THAT(entry, HasSubstr(absl::StrCat("word", 3 + i)));
   }
   // A budget smaller than one write still returns one.
   auto one = index->ReadOpLog(4, 1);
@@ -129,9 +148,12 @@ TEST(OpLogTest, ReadsTheRetainedWritesInOrderWithinTheByteBudget) {
 TEST(OpLogTest, TrimsToItsLimitAndSaysWhenAWriteIsGone) {
   TempDir dir;
   auto index = OpenIndex(dir.Sub("db"), WithOpLog(16));
+  // Flushed as they come: the log also keeps the writes of memory segments
+  // (TheLogKeepsWhatMemorySegmentsRestoreFrom).
   for (int i = 0; i < 100; ++i) {
     Commit(*index, WriteOf({Upsert({.id = absl::StrCat("d", i), .body = "x"})}),
            1);
+    ASSERT_THAT(index->Flush(), IsOk());
   }
   EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
               StatusIs(absl::StatusCode::kOutOfRange,
@@ -147,6 +169,7 @@ TEST(OpLogTest, TrimsToItsLimitAndSaysWhenAWriteIsGone) {
   index = OpenIndex(dir.Sub("db"), WithOpLog(16));
   for (int i = 0; i < 40; ++i) {
     Commit(*index, WriteOf({Delete(absl::StrCat("d", i))}), 1);
+    ASSERT_THAT(index->Flush(), IsOk());
   }
   EXPECT_THAT(index->ReadOpLog(140 - 15, size_t{1} << 20), IsOk());
   EXPECT_THAT(index->ReadOpLog(100, size_t{1} << 20),
@@ -164,10 +187,84 @@ TEST(OpLogTest, TrimsByBytes) {
                                     std::string(40, 'b') + " " +
                                     std::string(40, 'c')})}),
            1);
+    ASSERT_THAT(index->Flush(), IsOk());
   }
   EXPECT_THAT(index->ReadOpLog(50 - 11, size_t{1} << 20),
               StatusIs(absl::StatusCode::kOutOfRange));
   EXPECT_THAT(index->ReadOpLog(50, size_t{1} << 20), IsOk());
+}
+
+TEST(OpLogTest, TheLogKeepsWhatMemorySegmentsRestoreFrom) {
+  // With an op log, a memory segment's pending entry names its write in the
+  // log instead of holding its values again: the log keeps that write until
+  // the segment is flushed, whatever its limit, and a crash restores the
+  // segment from it.
+  TempDir dir;
+  // The child exits without closing, as a crash would: nothing is flushed.
+  ASSERT_EQ(
+      ExitCodeOfChild([&] {
+        auto index = SegmentIndex::Open(dir.Sub("db"), WithOpLog(4));
+        if (!index.ok()) return 2;
+        for (int i = 0; i < 30; ++i) {
+          auto prepared = (*index)->PrepareWrite(
+              WriteOf({Upsert({.id = absl::StrCat("d", i),
+                               .body = absl::StrCat("w", i)}),
+                       Delete(absl::StrCat("d", i - 10))}));
+          if (!prepared.ok()) return 3;
+          if (!(*index)->CommitWrite(*std::move(prepared), 1, nullptr).ok()) {
+            return 4;
+          }
+        }
+        return 0;
+      }),
+      0);
+
+  auto index = OpenIndex(dir.Sub("db"), WithOpLog(4));
+  EXPECT_EQ(index->LastOp(), (OpId{1, 30}));
+  EXPECT_EQ(index->DocCount(), 10u);
+  EXPECT_EQ(AllIds(*index).front(), "d20");
+  EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20), IsOk());
+  // Once the segments are flushed, the next write trims the log.
+  ASSERT_THAT(index->Flush(), IsOk());
+  Commit(*index, WriteOf({Upsert({.id = "e", .body = "w1"})}), 1);
+  EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(index->DocCount(), 11u);
+}
+
+TEST(OpLogTest, AnIndexOpenedWithoutItsOpLogKeepsItsMemorySegments) {
+  // A member's data opened as a single node drops the op log; memory
+  // segments that named their writes in it take their values first. Each
+  // step runs in a child that exits without closing, as a crash would, so
+  // that nothing is flushed.
+  TempDir dir;
+  ASSERT_EQ(
+      ExitCodeOfChild([&] {
+        auto index = SegmentIndex::Open(dir.Sub("db"), WithOpLog(100));
+        if (!index.ok()) return 2;
+        for (int i = 0; i < 12; ++i) {
+          auto prepared = (*index)->PrepareWrite(WriteOf({Upsert(
+              {.id = absl::StrCat("d", i), .body = absl::StrCat("w", i)})}));
+          if (!prepared.ok()) return 3;
+          if (!(*index)->CommitWrite(*std::move(prepared), 2, nullptr).ok()) {
+            return 4;
+          }
+        }
+        return 0;
+      }),
+      0);
+  ASSERT_EQ(ExitCodeOfChild([&] {
+              auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+              return index.ok() && (*index)->DocCount() == 12 ? 0 : 5;
+            }),
+            0);
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  EXPECT_EQ((*index)->DocCount(), 12u);
+  EXPECT_EQ((*index)->LastOp(), (OpId{2, 12}));
+  EXPECT_THAT((*index)->ReadOpLog(1, size_t{1} << 20),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_EQ(AllIds(**index).size(), 12u);
 }
 
 TEST(OpLogTest, WithoutAnOpLogTheLastWriteIsStillKnown) {
@@ -203,6 +300,7 @@ TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
 
   auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(10000));
   uint64_t next = 1;
+  bool keep_prepared = false;
   while (next <= primary->LastOp().seq) {
     auto writes = primary->ReadOpLog(next, 64 << 10);
     ASSERT_THAT(writes, IsOk());
@@ -211,7 +309,21 @@ TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
     // Appended, not applied, until the copy is told to.
     EXPECT_EQ(copy->LogEnd().seq, next - 1);
     EXPECT_LT(copy->LastOp().seq, next - 1);
-    ASSERT_THAT(copy->ApplyLog(next - 1, nullptr), IsOk());
+    // Every other round, as a follower does, the writes just appended are
+    // applied as prepared from what came rather than read back.
+    absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>>
+        prepared;
+    if (keep_prepared) {
+      for (v1::LoggedWrite& write : *writes) {
+        const uint64_t seq = write.seq();
+        auto one = copy->PrepareLogged(std::move(write));
+        ASSERT_THAT(one, IsOk());
+        prepared[seq] = *std::move(one);
+      }
+    }
+    keep_prepared = !keep_prepared;
+    ASSERT_THAT(copy->ApplyLog(next - 1, &prepared), IsOk());
+    EXPECT_THAT(prepared, IsEmpty());
   }
   EXPECT_EQ(copy->LastOp(), primary->LastOp());
   EXPECT_EQ(AllIds(*copy), AllIds(*primary));
@@ -221,6 +333,48 @@ TEST(OpLogTest, ReplayingTheLogRebuildsTheSameShard) {
   ASSERT_THAT(from_copy, IsOk());
   EXPECT_EQ((*from_copy)[0].SerializeAsString(),
             (*primary->ReadOpLog(1, 1))[0].SerializeAsString());
+}
+
+TEST(OpLogTest, ACopyAppliesAWriteLoggedByAnEarlierVersion) {
+  // Earlier versions logged the request itself; a copy that catches up
+  // from such a log, or restarts with one, still applies it.
+  TempDir dir;
+  auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(100));
+  v1::LoggedWrite old;
+  old.set_term(3);
+  old.set_seq(1);
+  old.set_entry(WriteOf({Upsert({.id = "a", .body = "old format"}),
+                         Upsert({.id = "b", .body = "other"}), Delete("b")})
+                    .SerializeAsString());
+  ASSERT_THAT(copy->AppendLogged({old}), IsOk());
+  auto applied = copy->ApplyLog(1, nullptr);
+  ASSERT_THAT(applied, IsOk());
+  ASSERT_THAT(*applied, SizeIs(1));
+  EXPECT_THAT((*applied)[0].results(), SizeIs(3));
+  EXPECT_EQ(copy->LastOp(), (OpId{3, 1}));
+  EXPECT_EQ(AllIds(*copy), std::vector<std::string>({"a"}));
+}
+
+TEST(OpLogTest, ACorruptEntryIsDataLossAndAppliesNothing) {
+  TempDir dir;
+  auto primary = OpenIndex(dir.Sub("primary"), WithOpLog(100));
+  Commit(*primary, WriteOf({Upsert({.id = "a", .body = "x y z"})}), 1);
+  auto logged = primary->ReadOpLog(1, 1 << 20);
+  ASSERT_THAT(logged, IsOk());
+  for (size_t cut :
+       {size_t{1}, size_t{5}, logged->front().entry().size() - 3}) {
+    SCOPED_TRACE(cut);
+    TempDir copy_dir;
+    auto copy = OpenIndex(copy_dir.Sub("copy"), WithOpLog(100));
+    v1::LoggedWrite broken = logged->front();
+    broken.mutable_entry()->resize(cut);
+    ASSERT_THAT(copy->AppendLogged({broken}), IsOk());
+    EXPECT_THAT(copy->ApplyLog(1, nullptr),
+                StatusIs(absl::StatusCode::kDataLoss,
+                         HasSubstr("applying logged write 1")));
+    EXPECT_EQ(copy->LastOp(), (OpId{0, 0}));
+    EXPECT_EQ(copy->DocCount(), 0u);
+  }
 }
 
 TEST(OpLogTest, AppendingRefusesAGapOrAnOverlap) {

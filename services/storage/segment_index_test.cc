@@ -5,6 +5,9 @@
 
 #include "services/storage/segment_index.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <functional>
 #include <map>
@@ -22,6 +25,8 @@
 #include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/storage/index_database.h"
+#include "services/storage/index_format.h"
 #include "services/storage/internal/index_test_util.h"
 #include "services/storage/internal/test_util.h"
 #include "services/storage/storage_handler.h"
@@ -443,6 +448,119 @@ TEST(SegmentIndexLayoutTest, DeletionsOfFlushedDocumentsSurviveReopen) {
   ASSERT_EQ((*index)->Segments().size(), 1u);
   EXPECT_EQ((*index)->Segments()[0].documents, 266u);
   EXPECT_EQ((*index)->Segments()[0].deleted, 0u);
+}
+
+TEST(SegmentIndexLayoutTest, MemorySegmentsLoggedByAnEarlierVersionReplay) {
+  // Earlier versions logged a memory segment as its documents' analyzed
+  // fields (EncodeLogEntry, under PendingKey) rather than as its values; an
+  // index they left with unflushed writes must open with every one of them.
+  TempDir dir;
+  std::vector<v1::WriteRequest> writes;
+  for (int w = 0; w < 4; ++w) {
+    std::vector<v1::WriteOp> ops;
+    for (int i = 0; i < 10; ++i) {
+      const int n = w * 10 + i;
+      ops.push_back(Upsert(
+          {.id = absl::StrCat("d", n),
+           .title = absl::StrCat("title ", n % 3),
+           .body = absl::StrCat("body words w", n % 7, " and more w", n % 5),
+           .source = absl::StrCat("Src", n % 2),
+           .tags = {absl::StrCat("t", n % 4)},
+           .published_seconds = 1000 + n}));
+    }
+    writes.push_back(WriteOf(std::move(ops)));
+  }
+  // Replacements and deletions leave stale documents behind in the
+  // segments before them.
+  writes.push_back(WriteOf({Upsert({.id = "d3", .body = "replaced words"}),
+                            Delete("d12"), Delete("d25")}));
+  const std::vector<v1::QueryNode> queries = RandomQueries(20, 3);
+  // Which documents match, whatever their scores: keywords come from the
+  // stored documents in the earlier form.
+  const auto matching = [](SegmentIndex& index) {
+    std::vector<std::set<std::string>> out;
+    for (const v1::QueryNode& query :
+         {Term("words"), Term("src1", v1::FIELD_SOURCE),
+          Term("t1", v1::FIELD_TAG)}) {
+      auto response = SearcherOf(index)(SearchFor(query, 100));
+      EXPECT_THAT(response, IsOk());
+      const std::vector<std::string> ids =
+          response.ok() ? HitIds(*response) : std::vector<std::string>();
+      out.emplace_back(ids.begin(), ids.end());
+    }
+    return out;
+  };
+  // A child process writes and exits without closing the index, as a crash
+  // would, so that its memory segments are left in the pending family.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+    if (!index.ok()) _exit(2);
+    for (const v1::WriteRequest& write : writes) {
+      if (!(*index)->Apply(write).ok()) _exit(3);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  std::vector<std::string> before;
+  std::vector<std::set<std::string>> matching_before;
+  {
+    auto reference = SegmentIndex::Open(dir.Sub("reference"), QuietOptions());
+    ASSERT_THAT(reference, IsOk());
+    for (const v1::WriteRequest& write : writes) {
+      ASSERT_THAT((*reference)->Apply(write), IsOk());
+    }
+    before = ResultsOf(**reference, queries);
+    matching_before = matching(**reference);
+  }
+  {
+    // Write k made memory segment k + 1, its documents in request order.
+    auto db = IndexDatabase::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(db, IsOk());
+    rocksdb::WriteBatch batch;
+    int rewritten = 0;
+    std::unique_ptr<rocksdb::Iterator> it((*db)->db()->NewIterator(
+        rocksdb::ReadOptions(), (*db)->family(kPending)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const auto key = DecodePendingKey(
+          absl::string_view(it->key().data(), it->key().size()));
+      ASSERT_TRUE(key.has_value());
+      ASSERT_EQ(key->form, PendingForm::kValues);
+      ASSERT_LE(key->segment_id, writes.size());
+      const v1::WriteRequest& write = writes[key->segment_id - 1];
+      std::vector<segment::SegmentDocument> docs;
+      for (const v1::WriteOp& op : write.ops()) {
+        if (op.has_upsert()) {
+          docs.push_back({.analyzed = &op.upsert(), .source = {}, .tags = {}});
+        }
+      }
+      batch.Delete((*db)->family(kPending), it->key());
+      batch.Put((*db)->family(kPending), PendingKey(key->segment_id),
+                EncodeLogEntry(docs));
+      ++rewritten;
+    }
+    ASSERT_EQ(rewritten, static_cast<int>(writes.size()));
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &batch).ok());
+  }
+  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+  ASSERT_THAT(index, IsOk());
+  EXPECT_EQ((*index)->DocCount(), 38u);
+  EXPECT_EQ(ResultsOf(**index, queries), before);
+  EXPECT_EQ(matching(**index), matching_before);
+  // The 20 odd documents have source Src1, less d25 (deleted) and d3
+  // (replaced by a document without a source).
+  EXPECT_EQ(matching_before[1].size(), 18u);
+  // Flushing drops the entry in its earlier form like any other.
+  ASSERT_THAT((*index)->Flush(), IsOk());
+  auto reopened =
+      (index->reset(), SegmentIndex::Open(dir.Sub("db"), QuietOptions()));
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ((*reopened)->DocCount(), 38u);
+  EXPECT_EQ(ResultsOf(**reopened, queries), before);
+  EXPECT_EQ(matching(**reopened), matching_before);
 }
 
 // With background work on, small flush and merge thresholds keep the

@@ -3,11 +3,12 @@
 // in a group with whatever other writes arrived meanwhile: one MultiGet of
 // their ids, one synced write, one new view.
 
-#include <deque>
 #include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/big_endian.h"
+#include "common/codec/varint.h"
 #include "common/status/status_macros.h"
 #include "services/storage/analyzed_field.h"
 #include "services/storage/internal/rocksdb_status.h"
@@ -46,18 +47,21 @@ absl::Status CheckAnalyzedField(const v1::AnalyzedField& field,
 
 }  // namespace
 
-// What PrepareWrite works out for CommitWrite.
+// What PrepareWrite works out for CommitWrite; a copy decodes the same from
+// the primary's op log entry (EncodeEntry, DecodeEntry).
 struct SegmentIndex::Prepared final : Index::PreparedWrite {
-  const v1::WriteRequest* request = nullptr;
-  std::vector<std::string> distinct;  // ids in order of first appearance
   std::vector<size_t> slot_of_op;     // op -> index into distinct
+  std::vector<bool> upsert_of_op;     // op -> upsert (else delete)
+  std::vector<std::string> distinct;  // ids in order of first appearance
   std::vector<uint32_t> new_doc_of;   // per distinct id, or kNoMoreDocs
   std::vector<std::string> blobs;     // per distinct id, when upserted
   size_t new_doc_count = 0;
   segment::SegmentValues built;
-  std::string log_entry;
-  // The serialized request, for the op log (empty when it keeps none).
-  std::string request_bytes;
+  // The write's op log entry when the index keeps an op log, else just the
+  // new segment's serialized values; those values, from `values_at` on, are
+  // also the pending family's entry of the new memory segment.
+  std::string entry;
+  size_t values_at = 0;
   // The term of the primary that ordered it.
   uint64_t term = 0;
 };
@@ -158,7 +162,6 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   // and the log entry are built here, before the commit, so that concurrent
   // writes analyse in parallel.
   auto out = std::make_unique<Prepared>();
-  out->request = &request;
   absl::flat_hash_map<std::string, size_t> slot;
   auto id_of = [&](int i) -> const std::string& {
     const v1::WriteOp& op = request.ops(i);
@@ -166,6 +169,7 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   };
   std::vector<int> last_op;
   out->slot_of_op.resize(request.ops_size());
+  out->upsert_of_op.resize(request.ops_size());
   for (int i = 0; i < request.ops_size(); ++i) {
     auto [it, inserted] = slot.emplace(id_of(i), out->distinct.size());
     if (inserted) {
@@ -175,6 +179,7 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
       last_op[it->second] = i;
     }
     out->slot_of_op[i] = it->second;
+    out->upsert_of_op[i] = request.ops(i).has_upsert();
   }
   std::vector<segment::SegmentDocument> new_docs;
   out->new_doc_of.assign(out->distinct.size(), segment::kNoMoreDocs);
@@ -189,11 +194,134 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   }
   if (!new_docs.empty()) {
     SIFT_ASSIGN_OR_RETURN(out->built, segment::BuildSegment(new_docs));
-    out->log_entry = EncodeLogEntry(new_docs);
   }
   out->new_doc_count = new_docs.size();
-  if (options_.op_log_writes > 0)
-    request.SerializeToString(&out->request_bytes);
+  EncodeEntry(*out, options_.op_log_writes > 0);
+  return out;
+}
+
+// A prepared entry: kPreparedEntryTag; varint count of ops, then per op
+// varint (slot << 1 | upsert); varint count of distinct ids, then per id
+// varint length and the id, varint (1 + its new doc number, 0 for none) and,
+// when it has one, varint length and the stored document; then, to the end,
+// the new segment's values (SegmentValues::SerializeTo; empty when no
+// document is new). Without an op log only the values are kept.
+void SegmentIndex::EncodeEntry(Prepared& write, bool for_log) {
+  std::string& out = write.entry;
+  out.clear();
+  if (for_log) {
+    size_t bytes = 16 + write.slot_of_op.size() * 2;
+    for (size_t k = 0; k < write.distinct.size(); ++k) {
+      bytes += 12 + write.distinct[k].size() + write.blobs[k].size();
+    }
+    out.reserve(bytes + write.built.memory_bytes());
+    out.push_back(kPreparedEntryTag);
+    codec::PutVarint64(&out, write.slot_of_op.size());
+    for (size_t i = 0; i < write.slot_of_op.size(); ++i) {
+      codec::PutVarint64(&out, uint64_t{write.slot_of_op[i]} << 1 |
+                                   (write.upsert_of_op[i] ? 1 : 0));
+    }
+    codec::PutVarint64(&out, write.distinct.size());
+    for (size_t k = 0; k < write.distinct.size(); ++k) {
+      codec::PutVarint64(&out, write.distinct[k].size());
+      out.append(write.distinct[k]);
+      if (write.new_doc_of[k] == segment::kNoMoreDocs) {
+        codec::PutVarint32(&out, 0);
+        continue;
+      }
+      codec::PutVarint64(&out, uint64_t{write.new_doc_of[k]} + 1);
+      codec::PutVarint64(&out, write.blobs[k].size());
+      out.append(write.blobs[k]);
+    }
+  }
+  write.values_at = out.size();
+  if (write.new_doc_count > 0) write.built.SerializeTo(&out);
+}
+
+absl::StatusOr<std::unique_ptr<SegmentIndex::Prepared>>
+SegmentIndex::DecodeEntry(std::string entry) const {
+  auto out = std::make_unique<Prepared>();
+  absl::string_view in(entry);
+  const auto corrupt = [](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("corrupt op log entry: ", what));
+  };
+  if (in.empty() || in.front() != kPreparedEntryTag) {
+    // An entry of an earlier version: the request itself.
+    v1::WriteRequest request;
+    if (!request.ParseFromArray(in.data(), static_cast<int>(in.size()))) {
+      return corrupt("neither a prepared write nor a request");
+    }
+    SIFT_ASSIGN_OR_RETURN(std::unique_ptr<PreparedWrite> prepared,
+                          PrepareWrite(request));
+    return std::unique_ptr<Prepared>(
+        static_cast<Prepared*>(prepared.release()));
+  }
+  in.remove_prefix(1);
+  uint64_t ops = 0;
+  if (!codec::GetVarint64(&in, &ops) || ops > in.size()) {
+    return corrupt("the count of operations");
+  }
+  std::vector<uint64_t> packed(ops);
+  for (uint64_t& p : packed) {
+    if (!codec::GetVarint64(&in, &p)) return corrupt("an operation");
+  }
+  uint64_t ids = 0;
+  if (!codec::GetVarint64(&in, &ids) || ids > in.size() || ids > ops) {
+    return corrupt("the count of ids");
+  }
+  out->distinct.resize(ids);
+  out->new_doc_of.assign(ids, segment::kNoMoreDocs);
+  out->blobs.resize(ids);
+  auto bytes = [&in](std::string* to) {
+    uint64_t length = 0;
+    if (!codec::GetVarint64(&in, &length) || length > in.size()) return false;
+    to->assign(in.data(), length);
+    in.remove_prefix(length);
+    return true;
+  };
+  std::vector<bool> numbered(ids);
+  for (uint64_t k = 0; k < ids; ++k) {
+    uint64_t doc = 0;
+    if (!bytes(&out->distinct[k]) || !codec::GetVarint64(&in, &doc)) {
+      return corrupt("an id");
+    }
+    if (doc == 0) continue;
+    if (doc > ids || numbered[doc - 1] || !bytes(&out->blobs[k])) {
+      return corrupt("a new document");
+    }
+    numbered[doc - 1] = true;
+    out->new_doc_of[k] = static_cast<uint32_t>(doc - 1);
+    ++out->new_doc_count;
+  }
+  // The new documents are numbered 0..n-1, and an id has one exactly when
+  // its last operation is an upsert: what AddToCommit relies on.
+  std::vector<int> last_upsert(ids, -1);
+  out->slot_of_op.resize(ops);
+  out->upsert_of_op.resize(ops);
+  for (uint64_t i = 0; i < ops; ++i) {
+    const uint64_t k = packed[i] >> 1;
+    if (k >= ids) return corrupt("an operation's id");
+    out->slot_of_op[i] = k;
+    out->upsert_of_op[i] = (packed[i] & 1) != 0;
+    last_upsert[k] = out->upsert_of_op[i] ? 1 : 0;
+  }
+  for (uint64_t k = 0; k < ids; ++k) {
+    const bool has_doc = out->new_doc_of[k] != segment::kNoMoreDocs;
+    if (last_upsert[k] != (has_doc ? 1 : 0) ||
+        (has_doc && out->new_doc_of[k] >= out->new_doc_count)) {
+      return corrupt("the new documents do not match the operations");
+    }
+  }
+  out->values_at = entry.size() - in.size();
+  if (out->new_doc_count > 0) {
+    absl::StatusOr<segment::SegmentValues> values =
+        segment::SegmentValues::Parse(in);
+    if (!values.ok()) return corrupt("the new segment");
+    out->built = *std::move(values);
+  } else if (!in.empty()) {
+    return corrupt("a segment without documents");
+  }
+  out->entry = std::move(entry);
   return out;
 }
 
@@ -273,9 +401,8 @@ void SegmentIndex::AppendGroup(absl::Span<PendingAppend* const> group) {
   for (PendingAppend* a : group) {
     if (a->write != nullptr) {
       end = OpId{a->term, end.seq + 1};
-      batch.Put(db_->family(kOpLog), OpLogKey(end.seq),
-                EncodeOpLogValue(end.term, a->write->request_bytes));
-      added.emplace_back(end.seq, a->write->request_bytes.size());
+      PutOpLog(batch, end, a->write->entry);
+      added.emplace_back(end.seq, a->write->entry.size());
     } else {
       if (a->logged.front().seq() != end.seq + 1) {
         a->status = absl::FailedPreconditionError(absl::StrCat(
@@ -290,11 +417,9 @@ void SegmentIndex::AppendGroup(absl::Span<PendingAppend* const> group) {
                            ", older than the op log's last term ", end.term));
           break;
         }
-        const std::string request = logged.request().SerializeAsString();
         end = OpId{logged.term(), logged.seq()};
-        batch.Put(db_->family(kOpLog), OpLogKey(end.seq),
-                  EncodeOpLogValue(end.term, request));
-        added.emplace_back(end.seq, request.size());
+        PutOpLog(batch, end, logged.entry());
+        added.emplace_back(end.seq, logged.entry().size());
       }
       if (!a->status.ok()) continue;
     }
@@ -303,7 +428,7 @@ void SegmentIndex::AppendGroup(absl::Span<PendingAppend* const> group) {
   }
   if (accepted.empty()) return;
   const std::optional<std::pair<uint64_t, uint64_t>> trim = op_log_.TrimDue(
-      options_.op_log_writes, options_.op_log_bytes, LastOp().seq);
+      options_.op_log_writes, options_.op_log_bytes, TrimmableThrough());
   if (trim) {
     batch.DeleteRange(db_->family(kOpLog), OpLogKey(trim->first),
                       OpLogKey(trim->second));
@@ -322,6 +447,38 @@ void SegmentIndex::AppendGroup(absl::Span<PendingAppend* const> group) {
   log_end_ = end;
 }
 
+absl::StatusOr<segment::SegmentValues> SegmentIndex::LoggedSegmentValues(
+    absl::string_view where) const {
+  if (where.size() != 8) return absl::DataLossError("corrupt log entry");
+  const uint64_t seq = codec::GetBigEndian64(where.data());
+  std::string value;
+  const rocksdb::Status s = db_->db()->Get(
+      rocksdb::ReadOptions(), db_->family(kOpLog), OpLogKey(seq), &value);
+  if (s.IsNotFound()) {
+    return absl::DataLossError(absl::StrCat("the op log lacks write ", seq,
+                                            ", which a memory segment needs"));
+  }
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(s, "replaying the log"));
+  if (value.size() < 8) return absl::DataLossError("corrupt op log entry");
+  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> write,
+                        DecodeEntry(value.substr(8)));
+  return std::move(write->built);
+}
+
+absl::StatusOr<std::unique_ptr<Index::PreparedWrite>>
+SegmentIndex::PrepareLogged(v1::LoggedWrite&& write) const {
+  std::string entry = std::move(*write.mutable_entry());
+  absl::StatusOr<std::unique_ptr<Prepared>> prepared =
+      DecodeEntry(std::move(entry));
+  if (!prepared.ok()) {
+    return absl::Status(prepared.status().code(),
+                        absl::StrCat("logged write ", write.seq(), ": ",
+                                     prepared.status().message()));
+  }
+  (*prepared)->term = write.term();
+  return std::unique_ptr<PreparedWrite>(*std::move(prepared));
+}
+
 absl::StatusOr<std::vector<v1::WriteResponse>> SegmentIndex::ApplyLog(
     uint64_t through,
     absl::flat_hash_map<uint64_t, std::unique_ptr<PreparedWrite>>* prepared) {
@@ -332,9 +489,9 @@ absl::StatusOr<std::vector<v1::WriteResponse>> SegmentIndex::ApplyLog(
         absl::StrCat("cannot apply through write ", through,
                      ": the op log ends at ", LogEnd().seq));
   }
-  // The writes not prepared already are read back from the log; a deque
-  // keeps each where PrepareWrite saw it.
-  std::deque<v1::LoggedWrite> read;
+  // The writes not prepared already are read back from the log, in one
+  // pass.
+  std::unique_ptr<rocksdb::Iterator> log;
   std::vector<std::unique_ptr<PreparedWrite>> owned;
   PendingWrite pending;
   pending.logged_from = from;
@@ -348,18 +505,32 @@ absl::StatusOr<std::vector<v1::WriteResponse>> SegmentIndex::ApplyLog(
       }
     }
     if (write == nullptr) {
-      SIFT_ASSIGN_OR_RETURN(std::vector<v1::LoggedWrite> one,
-                            ReadOpLog(seq, 1));
-      read.push_back(std::move(one.front()));
-      absl::StatusOr<std::unique_ptr<PreparedWrite>> from_log =
-          PrepareWrite(read.back().request());
+      const std::string key = OpLogKey(seq);
+      if (log == nullptr) {
+        log.reset(db_->db()->NewIterator(rocksdb::ReadOptions(),
+                                         db_->family(kOpLog)));
+        log->Seek(key);
+      } else if (!log->Valid() || log->key() != rocksdb::Slice(key)) {
+        log->Seek(key);
+      }
+      SIFT_RETURN_IF_ERROR(
+          FromRocksDbStatus(log->status(), "reading the op log"));
+      if (!log->Valid() || log->key() != rocksdb::Slice(key)) {
+        return absl::DataLossError(absl::StrCat("the op log lacks write ", seq,
+                                                " that it should hold"));
+      }
+      const absl::string_view value(log->value().data(), log->value().size());
+      SIFT_ASSIGN_OR_RETURN(const uint64_t term, DecodeOpLogTerm(value));
+      absl::StatusOr<std::unique_ptr<Prepared>> from_log =
+          DecodeEntry(std::string(value.substr(8)));
       if (!from_log.ok()) {
         return absl::Status(from_log.status().code(),
                             absl::StrCat("applying logged write ", seq, ": ",
                                          from_log.status().message()));
       }
+      (*from_log)->term = term;
       write = *std::move(from_log);
-      static_cast<Prepared*>(write.get())->term = read.back().term();
+      log->Next();
     }
     pending.writes.push_back(static_cast<Prepared*>(write.get()));
     owned.push_back(std::move(write));
@@ -369,6 +540,18 @@ absl::StatusOr<std::vector<v1::WriteResponse>> SegmentIndex::ApplyLog(
   });
   if (!pending.status.ok()) return pending.status;
   return std::move(pending.responses);
+}
+
+void SegmentIndex::PutOpLog(rocksdb::WriteBatch& batch, const OpId& id,
+                            absl::string_view entry) {
+  std::string term;
+  codec::PutBigEndian64(&term, id.term);
+  const std::string key = OpLogKey(id.seq);
+  const rocksdb::Slice key_slice(key);
+  const rocksdb::Slice value[2] = {rocksdb::Slice(term),
+                                   rocksdb::Slice(entry.data(), entry.size())};
+  batch.Put(db_->family(kOpLog), rocksdb::SliceParts(&key_slice, 1),
+            rocksdb::SliceParts(value, 2));
 }
 
 absl::Status SegmentIndex::TruncateLog(uint64_t after) {
@@ -450,6 +633,7 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   // failed write leaves no gap in the history.
   OpId last = LastOp();
   std::vector<std::pair<OpId, const Prepared*>> to_log;
+  std::vector<std::pair<uint32_t, uint64_t>> logged;
   bool sync = false;
   for (PendingWrite* w : group) {
     if (w->logged_from != 0 && w->logged_from != last.seq + 1) {
@@ -460,7 +644,7 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
     }
     for (Prepared* write : w->writes) {
       absl::StatusOr<v1::WriteResponse> result =
-          AddToCommit(*write, located, batch, next);
+          AddToCommit(*write, last.seq + 1, located, batch, next, logged);
       if (!result.ok()) {
         w->status = result.status();
         break;
@@ -481,11 +665,10 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   std::optional<std::pair<uint64_t, uint64_t>> trim;
   if (options_.op_log_writes > 0) {
     for (const auto& [id, write] : to_log) {
-      batch.Put(db_->family(kOpLog), OpLogKey(id.seq),
-                EncodeOpLogValue(id.term, write->request_bytes));
+      PutOpLog(batch, id, write->entry);
     }
     trim = op_log_.TrimDue(options_.op_log_writes, options_.op_log_bytes,
-                           LastOp().seq);
+                           TrimmableThrough());
     if (trim) {
       batch.DeleteRange(db_->family(kOpLog), OpLogKey(trim->first),
                         OpLogKey(trim->second));
@@ -505,9 +688,11 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   if (options_.op_log_writes > 0) {
     if (trim) op_log_.DropBefore(trim->second);
     for (const auto& [id, write] : to_log) {
-      op_log_.Add(id.seq, write->request_bytes.size());
+      op_log_.Add(id.seq, write->entry.size());
     }
   }
+  // Newer than every write a trim above could drop.
+  logged_segments_.insert(logged.begin(), logged.end());
   {
     MutexLock lock(&op_mu_);
     last_op_ = last;
@@ -518,11 +703,20 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   Publish(std::move(view));
 }
 
+uint64_t SegmentIndex::TrimmableThrough() const {
+  const uint64_t applied = LastOp().seq;
+  uint64_t oldest = applied + 1;
+  for (const auto& [segment, seq] : logged_segments_) {
+    oldest = std::min(oldest, seq);
+  }
+  return oldest - 1;
+}
+
 absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
-    Prepared& write,
+    Prepared& write, uint64_t seq,
     absl::flat_hash_map<std::string, std::optional<Location>>& located,
-    rocksdb::WriteBatch& batch, IndexViewBuilder& next) {
-  const v1::WriteRequest& request = *write.request;
+    rocksdb::WriteBatch& batch, IndexViewBuilder& next,
+    std::vector<std::pair<uint32_t, uint64_t>>& logged) {
   const std::vector<std::string>& distinct = write.distinct;
   std::vector<std::optional<Location>> old(distinct.size());
   for (size_t k = 0; k < distinct.size(); ++k) {
@@ -538,10 +732,10 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
   v1::WriteResponse response;
   std::vector<bool> present(distinct.size());
   for (size_t k = 0; k < distinct.size(); ++k) present[k] = old[k].has_value();
-  for (int i = 0; i < request.ops_size(); ++i) {
+  for (size_t i = 0; i < write.slot_of_op.size(); ++i) {
     const size_t k = write.slot_of_op[i];
     response.add_results()->set_existed(present[k]);
-    present[k] = request.ops(i).has_upsert();
+    present[k] = write.upsert_of_op[i];
   }
 
   // Everything that can fail is done before the batch and the view change.
@@ -550,10 +744,27 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
   if (write.new_doc_count > 0) {
     SIFT_ASSIGN_OR_RETURN(memory, segment::Segment::FromMemory(
                                       segment_id, std::move(write.built)));
+    if (memory->doc_count() != write.new_doc_count) {
+      return absl::DataLossError(
+          absl::StrCat("a prepared write's segment holds ", memory->doc_count(),
+                       " documents instead of ", write.new_doc_count));
+    }
     ++next_segment_id_;
     batch.Put(db_->family(kMeta), kNextSegmentKey,
               EncodeSegmentId(next_segment_id_));
-    batch.Put(db_->family(kPending), PendingKey(segment_id), write.log_entry);
+    if (write.values_at > 0) {
+      // The op log holds the entry, values included, until the segment is
+      // flushed: the pending family only names it.
+      std::string where;
+      codec::PutBigEndian64(&where, seq);
+      batch.Put(db_->family(kPending), PendingLoggedKey(segment_id), where);
+      logged.emplace_back(segment_id, seq);
+    } else {
+      const absl::string_view values =
+          absl::string_view(write.entry).substr(write.values_at);
+      batch.Put(db_->family(kPending), PendingValuesKey(segment_id),
+                rocksdb::Slice(values.data(), values.size()));
+    }
   }
   for (size_t k = 0; k < distinct.size(); ++k) {
     if (!old[k]) continue;

@@ -77,14 +77,14 @@ ShardReader::ShardReader(std::vector<std::shared_ptr<StorageClient>> copies)
   address_ = addresses.empty() ? "(no copy up)" : absl::StrJoin(addresses, ",");
 }
 
-size_t ShardReader::NextStart() const {
+size_t ShardReader::PickCopy() const {
   return copies_.empty() ? 0 : next_.fetch_add(1) % copies_.size();
 }
 
 void ShardReader::StatsAsync(
-    const v1::StatsRequest& request, absl::Time deadline,
+    size_t first_copy, const v1::StatsRequest& request, absl::Time deadline,
     StorageClient::Callback<v1::StatsResponse> done) const {
-  Failover(copies_, NextStart(), request, deadline, std::move(done),
+  Failover(copies_, first_copy, request, deadline, std::move(done),
            [](const StorageClient& c, const v1::StatsRequest& r, absl::Time d,
               StorageClient::Callback<v1::StatsResponse> cb) {
              c.StatsAsync(r, d, std::move(cb));
@@ -92,10 +92,11 @@ void ShardReader::StatsAsync(
 }
 
 void ShardReader::SearchAsync(
-    const v1::ShardSearchRequest& request, absl::Time deadline,
+    size_t first_copy, const v1::ShardSearchRequest& request,
+    absl::Time deadline,
     StorageClient::Callback<v1::ShardSearchResponse> done) const {
   Failover(
-      copies_, NextStart(), request, deadline, std::move(done),
+      copies_, first_copy, request, deadline, std::move(done),
       [](const StorageClient& c, const v1::ShardSearchRequest& r, absl::Time d,
          StorageClient::Callback<v1::ShardSearchResponse> cb) {
         c.SearchAsync(r, d, std::move(cb));
@@ -103,9 +104,9 @@ void ShardReader::SearchAsync(
 }
 
 void ShardReader::FetchAsync(
-    const v1::FetchRequest& request, absl::Time deadline,
+    size_t first_copy, const v1::FetchRequest& request, absl::Time deadline,
     StorageClient::Callback<v1::FetchResponse> done) const {
-  Failover(copies_, NextStart(), request, deadline, std::move(done),
+  Failover(copies_, first_copy, request, deadline, std::move(done),
            [](const StorageClient& c, const v1::FetchRequest& r, absl::Time d,
               StorageClient::Callback<v1::FetchResponse> cb) {
              c.FetchAsync(r, d, std::move(cb));
@@ -116,7 +117,7 @@ absl::StatusOr<v1::FetchResponse> ShardReader::Fetch(
     const v1::FetchRequest& request, absl::Time deadline) const {
   absl::Status last =
       absl::UnavailableError("no copy of the shard is known to be up");
-  const size_t start = NextStart();
+  const size_t start = PickCopy();
   for (size_t k = 0; k < copies_.size(); ++k) {
     absl::StatusOr<v1::FetchResponse> response =
         copies_[(start + k) % copies_.size()]->Fetch(request, deadline);

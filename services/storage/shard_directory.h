@@ -18,14 +18,13 @@
 
 namespace sift::storage {
 
-// Reads of one shard, spread over its copies: each call starts at the next
-// copy in turn and, when a copy fails in a way another copy may not
-// (UNAVAILABLE, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, CANCELLED
-// by a copy that stops), tries the
-// next one, until one answers or every copy has failed (the last error).
-// The copies hold the same acknowledged documents and score with the
-// statistics the request carries, so any of them gives the same answer.
-// Thread-safe.
+// Reads of one shard, spread over its copies: each call starts at a copy
+// (the next in turn, or one the caller picked) and, when a copy fails in a way
+// another copy may not (UNAVAILABLE, RESOURCE_EXHAUSTED, FAILED_PRECONDITION,
+// ABORTED, CANCELLED by a copy that stops), tries the next one, until one
+// answers or every copy has failed (the last error). The copies hold the same
+// acknowledged documents and score with the statistics the request carries, so
+// any of them gives the same answer. Thread-safe.
 class ShardReader {
  public:
   explicit ShardReader(std::vector<std::shared_ptr<StorageClient>> copies);
@@ -36,18 +35,38 @@ class ShardReader {
     return copies_;
   }
 
-  void StatsAsync(const v1::StatsRequest& request, absl::Time deadline,
+  // The copy the next call starts at (in turn). A search passes the same
+  // one to each of its rounds, so that they all run on one copy while it
+  // answers: one copy's caches warm for its terms, not three.
+  size_t PickCopy() const;
+
+  void StatsAsync(size_t first_copy, const v1::StatsRequest& request,
+                  absl::Time deadline,
                   StorageClient::Callback<v1::StatsResponse> done) const;
-  void SearchAsync(const v1::ShardSearchRequest& request, absl::Time deadline,
+  void SearchAsync(size_t first_copy, const v1::ShardSearchRequest& request,
+                   absl::Time deadline,
                    StorageClient::Callback<v1::ShardSearchResponse> done) const;
-  void FetchAsync(const v1::FetchRequest& request, absl::Time deadline,
+  void FetchAsync(size_t first_copy, const v1::FetchRequest& request,
+                  absl::Time deadline,
                   StorageClient::Callback<v1::FetchResponse> done) const;
+  // The same, starting at PickCopy().
+  void StatsAsync(const v1::StatsRequest& request, absl::Time deadline,
+                  StorageClient::Callback<v1::StatsResponse> done) const {
+    StatsAsync(PickCopy(), request, deadline, std::move(done));
+  }
+  void SearchAsync(
+      const v1::ShardSearchRequest& request, absl::Time deadline,
+      StorageClient::Callback<v1::ShardSearchResponse> done) const {
+    SearchAsync(PickCopy(), request, deadline, std::move(done));
+  }
+  void FetchAsync(const v1::FetchRequest& request, absl::Time deadline,
+                  StorageClient::Callback<v1::FetchResponse> done) const {
+    FetchAsync(PickCopy(), request, deadline, std::move(done));
+  }
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request,
                                           absl::Time deadline) const;
 
  private:
-  size_t NextStart() const;
-
   std::vector<std::shared_ptr<StorageClient>> copies_;
   std::string address_;
   mutable std::atomic<size_t> next_{0};

@@ -241,15 +241,19 @@ TEST_F(ReplicationClusterTest, ACopyRejoinsFromTheOpLog) {
 }
 
 TEST_F(ReplicationClusterTest, AWipedCopyRejoinsFromACheckpoint) {
-  // A short op log, so that the writes it missed are gone from it.
-  Start({.shards = 1, .copies = 3, .storage_flags = {"--op_log_writes=4"}});
+  // A short op log, so that the writes it missed are gone from it (the log
+  // keeps what memory segments restore from until they are flushed: small
+  // ones are flushed after every write here).
+  Start({.shards = 1,
+         .copies = 3,
+         .storage_flags = {"--op_log_writes=4", "--flush_documents=10"}});
   auto primary = cluster_->PrimaryCopy(0);
   ASSERT_TRUE(primary.ok() && primary->has_value());
   const int replica = (**primary + 2) % 3;
   cluster_->StopMember(0, replica, SIGKILL);
   std::filesystem::remove_all(cluster_->member_data(0, replica));
   std::vector<std::string> acknowledged;
-  for (int batch = 0; batch < 10; ++batch) {
+  for (int batch = 0; batch < 20; ++batch) {
     auto accepted =
         cluster_->Index(Documents(absl::StrCat("w", batch, "-"), 0, 10));
     ASSERT_TRUE(accepted.ok()) << accepted.status();

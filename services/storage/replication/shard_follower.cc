@@ -20,6 +20,7 @@ ShardFollower::ShardFollower(Index* index, FollowerOptions options)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   stub_ = v1::ReplicationService::NewStub(grpc::CreateCustomChannel(
       options_.primary_address, grpc::InsecureChannelCredentials(), args));
+  applier_ = std::thread([this] { ApplyLoop(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -31,6 +32,54 @@ ShardFollower::~ShardFollower() {
     stop_cv_.SignalAll();
   }
   thread_.join();
+  {
+    MutexLock lock(&apply_mu_);
+    apply_stopping_ = true;
+    apply_cv_.SignalAll();
+  }
+  applier_.join();
+}
+
+void ShardFollower::ApplyLoop() {
+  absl::Duration backoff = absl::Milliseconds(50);
+  MutexLock lock(&apply_mu_);
+  while (true) {
+    while (!apply_stopping_ && apply_target_ <= index_->LastOp().seq) {
+      apply_cv_.Wait(&apply_mu_);
+    }
+    if (apply_stopping_) return;
+    const uint64_t target = apply_target_;
+    absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>> ready;
+    for (auto it = prepared_.begin(); it != prepared_.end();) {
+      if (it->first <= target) {
+        ready.insert(prepared_.extract(it++));
+      } else {
+        ++it;
+      }
+    }
+    applying_ = true;
+    apply_mu_.Unlock();
+    // Writes not in `ready` (a failed apply's, or ones not prepared) are
+    // read back from the log.
+    const absl::Status applied = index_->ApplyLog(target, &ready).status();
+    apply_mu_.Lock();
+    applying_ = false;
+    apply_error_ = applied;
+    apply_cv_.SignalAll();
+    if (applied.ok()) {
+      backoff = absl::Milliseconds(50);
+    } else {
+      apply_cv_.WaitWithTimeout(&apply_mu_, backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(1));
+    }
+  }
+}
+
+void ShardFollower::StopApplying() {
+  MutexLock lock(&apply_mu_);
+  while (applying_) apply_cv_.Wait(&apply_mu_);
+  apply_target_ = index_->LastOp().seq;
+  prepared_.clear();
 }
 
 FollowerState ShardFollower::State() const {
@@ -105,6 +154,7 @@ absl::Status ShardFollower::Step(uint64_t* known_commit) {
           ") differ from the primary's history; it must start from a "
           "checkpoint"));
     }
+    StopApplying();
     return index_->TruncateLog(index_->LastOp().seq);
   }
   if (response.writes_size() > 0) {
@@ -112,11 +162,25 @@ absl::Status ShardFollower::Step(uint64_t* known_commit) {
         std::make_move_iterator(response.mutable_writes()->begin()),
         std::make_move_iterator(response.mutable_writes()->end()));
     SIFT_RETURN_IF_ERROR(index_->AppendLogged(writes));
+    // Kept prepared for when the commit point passes them, rather than
+    // read back from the log then.
+    for (v1::LoggedWrite& write : writes) {
+      const uint64_t seq = write.seq();
+      SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Index::PreparedWrite> prepared,
+                            index_->PrepareLogged(std::move(write)));
+      MutexLock lock(&apply_mu_);
+      prepared_[seq] = std::move(prepared);
+    }
   }
-  const uint64_t apply_to =
-      std::min(response.commit_seq(), index_->LogEnd().seq);
-  if (apply_to > index_->LastOp().seq) {
-    SIFT_RETURN_IF_ERROR(index_->ApplyLog(apply_to, nullptr).status());
+  {
+    MutexLock lock(&apply_mu_);
+    SIFT_RETURN_IF_ERROR(apply_error_);
+    const uint64_t apply_to =
+        std::min(response.commit_seq(), index_->LogEnd().seq);
+    if (apply_to > apply_target_) {
+      apply_target_ = apply_to;
+      apply_cv_.Signal();
+    }
   }
   *known_commit = response.commit_seq();
   MutexLock lock(&mu_);

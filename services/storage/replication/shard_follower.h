@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/routing/shard_router.h"
@@ -61,10 +62,30 @@ class ShardFollower {
   void Run();
   // One pull and what follows from it.
   absl::Status Step(uint64_t* known_commit);
+  // Applies the log up to apply_target_ whenever it rises, on its own
+  // thread, so that a pull never waits for an apply: the next pull is what
+  // tells the primary that this copy logged a write, and a write is
+  // acknowledged only then.
+  void ApplyLoop();
+  // Lets the running apply finish and starts no other until apply_target_
+  // rises again: before the log's tail is dropped.
+  void StopApplying();
 
   Index* const index_;
   const FollowerOptions options_;
   std::unique_ptr<v1::ReplicationService::Stub> stub_;
+
+  Mutex apply_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  CondVar apply_cv_;
+  bool apply_stopping_ ABSL_GUARDED_BY(apply_mu_) = false;
+  bool applying_ ABSL_GUARDED_BY(apply_mu_) = false;
+  // Applied through this committed write once the applier gets to it.
+  uint64_t apply_target_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  // Writes appended and prepared, not yet applied.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>> prepared_
+      ABSL_GUARDED_BY(apply_mu_);
+  // The last apply's failure; OK after one succeeds.
+  absl::Status apply_error_ ABSL_GUARDED_BY(apply_mu_);
 
   mutable Mutex mu_;
   CondVar stop_cv_;
@@ -73,6 +94,7 @@ class ShardFollower {
   FollowerState state_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;
+  std::thread applier_;
 };
 
 }  // namespace sift::storage

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/codec/varint.h"
+
 namespace sift::storage::segment {
 
 void SegmentValues::Append(absl::string_view key_prefix,
@@ -43,6 +45,43 @@ std::optional<absl::string_view> SegmentValues::Find(
   const size_t i = LowerBound(key);
   if (i == entries_.size() || this->key(i) != key) return std::nullopt;
   return value(i);
+}
+
+void SegmentValues::SerializeTo(std::string* out) const {
+  codec::PutVarint64(out, entries_.size());
+  for (const Entry& e : entries_) {
+    codec::PutVarint32(out, e.key_size);
+    codec::PutVarint32(out, e.value_size);
+  }
+  // Entries are appended in order and never rewritten, so data_ holds
+  // exactly their keys and values, in order.
+  out->append(data_);
+}
+
+absl::StatusOr<SegmentValues> SegmentValues::Parse(absl::string_view in) {
+  const auto corrupt = [] {
+    return absl::DataLossError("corrupt segment values");
+  };
+  uint64_t count = 0;
+  if (!codec::GetVarint64(&in, &count) || count > in.size() / 2) {
+    return corrupt();
+  }
+  SegmentValues out;
+  out.entries_.reserve(count);
+  uint64_t offset = 0;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint32_t key_size = 0, value_size = 0;
+    if (!codec::GetVarint32(&in, &key_size) ||
+        !codec::GetVarint32(&in, &value_size)) {
+      return corrupt();
+    }
+    out.entries_.push_back(Entry{offset, key_size, value_size});
+    offset += uint64_t{key_size} + value_size;
+  }
+  if (offset != in.size()) return corrupt();
+  out.data_.assign(in.data(), in.size());
+  if (!out.Sorted()) return corrupt();
+  return out;
 }
 
 bool SegmentValues::Sorted() const {

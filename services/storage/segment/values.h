@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace sift::storage::segment {
@@ -62,6 +63,15 @@ class SegmentValues final : public ValueSink {
   std::optional<absl::string_view> Find(absl::string_view key) const;
   // Whether the keys strictly increase.
   bool Sorted() const;
+  // The pairs as one string: varint count, then per pair varint key size
+  // and varint value size, then the keys and values in order. A memory
+  // segment is logged and shipped to copies in this form, so that
+  // restoring it costs a copy rather than building it again.
+  void SerializeTo(std::string* out) const;
+  // The pairs back from SerializeTo's string; DATA_LOSS when `in` is not
+  // one or its keys do not strictly increase.
+  static absl::StatusOr<SegmentValues> Parse(absl::string_view in);
+
   // Bytes held, for flush decisions.
   size_t memory_bytes() const {
     return data_.capacity() + entries_.capacity() * sizeof(Entry);
