@@ -65,6 +65,10 @@ struct IndexOptions {
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;
+  // Close flushes the memory segments, so that the next open replays
+  // nothing. When false it leaves them logged, as a crash would: a faster
+  // stop, a slower start (tests use it to leave an index as a crash does).
+  bool flush_on_close = true;
   // After a background flush or merge fails, how long the thread waits
   // before it tries again; the wait doubles up to the maximum.
   absl::Duration retry_delay = absl::Seconds(1);

@@ -323,7 +323,9 @@ absl::Status SegmentIndex::Close() {
   }
   // Flushing now makes the next start read segments instead of replaying
   // the log; a failure here loses nothing.
-  absl::Status flushed = DoWork(/*flush_all=*/true).status();
+  absl::Status flushed = options_.flush_on_close
+                             ? DoWork(/*flush_all=*/true).status()
+                             : absl::OkStatus();
   {
     MutexLock merge_lock(&merge_mu_);
     MutexLock write_lock(&write_mu_);
@@ -334,7 +336,7 @@ absl::Status SegmentIndex::Close() {
   }
   // With the memtables on disk the write-ahead logs can go, and the next
   // start has nothing to replay.
-  if (flushed.ok()) flushed = db_->FlushForClose();
+  if (flushed.ok() && options_.flush_on_close) flushed = db_->FlushForClose();
   absl::Status closed = db_->Close();
   SIFT_RETURN_IF_ERROR(flushed);
   return closed;

@@ -1,11 +1,7 @@
 // The shard's history: sequence numbers and terms of writes, the op log a
 // copy catches up from, replaying it into another index, and checkpoints.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,15 +44,10 @@ IndexOptions WithOpLog(size_t writes, size_t bytes = size_t{1} << 30) {
   return options;
 }
 
-// Runs `body` in a child process, which exits with its result without
-// closing anything; the child's exit code, or -1.
-int ExitCodeOfChild(const std::function<int()>& body) {
-  const pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) _exit(body());
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
-  return WEXITSTATUS(status);
+// Options whose Close leaves the memory segments logged, as a crash would.
+IndexOptions Unflushed(IndexOptions options) {
+  options.flush_on_close = false;
+  return options;
 }
 
 std::unique_ptr<SegmentIndex> OpenIndex(const std::string& dir,
@@ -200,25 +191,17 @@ TEST(OpLogTest, TheLogKeepsWhatMemorySegmentsRestoreFrom) {
   // the segment is flushed, whatever its limit, and a crash restores the
   // segment from it.
   TempDir dir;
-  // The child exits without closing, as a crash would: nothing is flushed.
-  ASSERT_EQ(
-      ExitCodeOfChild([&] {
-        auto index = SegmentIndex::Open(dir.Sub("db"), WithOpLog(4));
-        if (!index.ok()) return 2;
-        for (int i = 0; i < 30; ++i) {
-          auto prepared = (*index)->PrepareWrite(
-              WriteOf({Upsert({.id = absl::StrCat("d", i),
-                               .body = absl::StrCat("w", i)}),
-                       Delete(absl::StrCat("d", i - 10))}));
-          if (!prepared.ok()) return 3;
-          if (!(*index)->CommitWrite(*std::move(prepared), 1, nullptr).ok()) {
-            return 4;
-          }
-        }
-        return 0;
-      }),
-      0);
-
+  {
+    auto index = OpenIndex(dir.Sub("db"), Unflushed(WithOpLog(4)));
+    for (int i = 0; i < 30; ++i) {
+      Commit(*index,
+             WriteOf({Upsert({.id = absl::StrCat("d", i),
+                              .body = absl::StrCat("w", i)}),
+                      Delete(absl::StrCat("d", i - 10))}),
+             1);
+    }
+    EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20), IsOk());
+  }
   auto index = OpenIndex(dir.Sub("db"), WithOpLog(4));
   EXPECT_EQ(index->LastOp(), (OpId{1, 30}));
   EXPECT_EQ(index->DocCount(), 10u);
@@ -235,36 +218,27 @@ TEST(OpLogTest, TheLogKeepsWhatMemorySegmentsRestoreFrom) {
 TEST(OpLogTest, AnIndexOpenedWithoutItsOpLogKeepsItsMemorySegments) {
   // A member's data opened as a single node drops the op log; memory
   // segments that named their writes in it take their values first. Each
-  // step runs in a child that exits without closing, as a crash would, so
-  // that nothing is flushed.
+  // index is closed without flushing, as a crash would leave it.
   TempDir dir;
-  ASSERT_EQ(
-      ExitCodeOfChild([&] {
-        auto index = SegmentIndex::Open(dir.Sub("db"), WithOpLog(100));
-        if (!index.ok()) return 2;
-        for (int i = 0; i < 12; ++i) {
-          auto prepared = (*index)->PrepareWrite(WriteOf({Upsert(
-              {.id = absl::StrCat("d", i), .body = absl::StrCat("w", i)})}));
-          if (!prepared.ok()) return 3;
-          if (!(*index)->CommitWrite(*std::move(prepared), 2, nullptr).ok()) {
-            return 4;
-          }
-        }
-        return 0;
-      }),
-      0);
-  ASSERT_EQ(ExitCodeOfChild([&] {
-              auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
-              return index.ok() && (*index)->DocCount() == 12 ? 0 : 5;
-            }),
-            0);
-  auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
-  ASSERT_THAT(index, IsOk());
-  EXPECT_EQ((*index)->DocCount(), 12u);
-  EXPECT_EQ((*index)->LastOp(), (OpId{2, 12}));
-  EXPECT_THAT((*index)->ReadOpLog(1, size_t{1} << 20),
+  {
+    auto index = OpenIndex(dir.Sub("db"), Unflushed(WithOpLog(100)));
+    for (int i = 0; i < 12; ++i) {
+      Commit(*index,
+             WriteOf({Upsert(
+                 {.id = absl::StrCat("d", i), .body = absl::StrCat("w", i)})}),
+             2);
+    }
+  }
+  {
+    auto index = OpenIndex(dir.Sub("db"), Unflushed(QuietOptions()));
+    EXPECT_EQ(index->DocCount(), 12u);
+  }
+  auto index = OpenIndex(dir.Sub("db"), QuietOptions());
+  EXPECT_EQ(index->DocCount(), 12u);
+  EXPECT_EQ(index->LastOp(), (OpId{2, 12}));
+  EXPECT_THAT(index->ReadOpLog(1, size_t{1} << 20),
               StatusIs(absl::StatusCode::kOutOfRange));
-  EXPECT_EQ(AllIds(**index).size(), 12u);
+  EXPECT_EQ(AllIds(*index).size(), 12u);
 }
 
 TEST(OpLogTest, WithoutAnOpLogTheLastWriteIsStillKnown) {
