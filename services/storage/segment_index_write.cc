@@ -705,11 +705,10 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
 
 uint64_t SegmentIndex::TrimmableThrough() const {
   const uint64_t applied = LastOp().seq;
-  uint64_t oldest = applied + 1;
-  for (const auto& [segment, seq] : logged_segments_) {
-    oldest = std::min(oldest, seq);
-  }
-  return oldest - 1;
+  // Segment ids and sequence numbers are both handed out in commit order:
+  // the first segment has the oldest write.
+  if (logged_segments_.empty()) return applied;
+  return std::min(applied, logged_segments_.begin()->second - 1);
 }
 
 absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(

@@ -49,20 +49,7 @@ class ShardReader {
   void FetchAsync(size_t first_copy, const v1::FetchRequest& request,
                   absl::Time deadline,
                   StorageClient::Callback<v1::FetchResponse> done) const;
-  // The same, starting at PickCopy().
-  void StatsAsync(const v1::StatsRequest& request, absl::Time deadline,
-                  StorageClient::Callback<v1::StatsResponse> done) const {
-    StatsAsync(PickCopy(), request, deadline, std::move(done));
-  }
-  void SearchAsync(
-      const v1::ShardSearchRequest& request, absl::Time deadline,
-      StorageClient::Callback<v1::ShardSearchResponse> done) const {
-    SearchAsync(PickCopy(), request, deadline, std::move(done));
-  }
-  void FetchAsync(const v1::FetchRequest& request, absl::Time deadline,
-                  StorageClient::Callback<v1::FetchResponse> done) const {
-    FetchAsync(PickCopy(), request, deadline, std::move(done));
-  }
+  // A fetch on its own, starting at PickCopy().
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request,
                                           absl::Time deadline) const;
 
