@@ -392,8 +392,12 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   const std::vector<std::shared_ptr<const storage::ShardReader>> shards =
       directory_->Readers();
   // Each shard's rounds of this search start at one copy.
+  std::vector<storage::ShardReader::Pick> picks(shards.size());
   std::vector<size_t> copy(shards.size());
-  for (size_t s = 0; s < shards.size(); ++s) copy[s] = shards[s]->PickCopy();
+  for (size_t s = 0; s < shards.size(); ++s) {
+    picks[s] = shards[s]->PickCopy();
+    copy[s] = picks[s].index();
+  }
   const absl::Time deadline = DeadlineFrom(incoming_deadline);
   SIFT_ASSIGN_OR_RETURN(Page page, Validate(request));
   ParserOptions parser;

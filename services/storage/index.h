@@ -62,6 +62,12 @@ struct IndexOptions {
   // none, as a shard without copies needs none.
   size_t op_log_writes = 0;
   size_t op_log_bytes = size_t{256} << 20;
+  // Stored documents are compressed one by one with a ZSTD dictionary of at
+  // most `document_dictionary_bytes`, trained once the first
+  // `document_dictionary_samples` bytes of documents were written (0: no
+  // dictionary).
+  size_t document_dictionary_samples = size_t{4} << 20;
+  size_t document_dictionary_bytes = size_t{100} << 10;
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;

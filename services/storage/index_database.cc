@@ -67,20 +67,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(
   };
   const rocksdb::CompressionType fast =
       BestCompression({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
-  const rocksdb::CompressionType strong = BestCompression(
-      {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
-  // Stored documents are most of the bytes on disk, and documents of one
-  // corpus share most of their words: large blocks and a dictionary per
-  // file pay off. The dictionary is sampled content finalised by ZSTD
-  // rather than trained: training cost more CPU than all the compression
-  // of a bulk load for under 1% of size, and level 3 compresses about
-  // twice as fast as 6 for 2-3% more bytes. Segment values are mostly
-  // bit-packed already, and a lookup reads a whole value anyway.
-  rocksdb::ColumnFamilyOptions docs = family(true, strong, 64 << 10);
-  docs.compression_opts.level = 3;
-  docs.compression_opts.max_dict_bytes = 64 << 10;
-  docs.compression_opts.zstd_max_train_bytes = 4 << 20;
-  docs.compression_opts.use_zstd_dict_trainer = false;
+  // Stored documents arrive compressed one by one (StoredDocuments), so
+  // compressing their blocks again gains nothing; values of earlier
+  // versions, serialized as they are, get the fast compression when a
+  // compaction rewrites them. Segment values are mostly bit-packed already,
+  // and a lookup reads a whole value anyway.
+  rocksdb::ColumnFamilyOptions docs = family(true, fast, 16 << 10);
   return {
       {kFamilyNames[kDefault], family(false, fast, 4 << 10)},
       {kFamilyNames[kDocs], docs},
@@ -157,7 +149,7 @@ absl::StatusOr<std::unique_ptr<IndexDatabase>> IndexDatabase::Open(
   }
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), handles[kMeta], kFormatKey, &format);
-  if (s.IsNotFound()) {
+  if (s.IsNotFound() || (s.ok() && format == kUpgradedFormat)) {
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
     s = db->Put(write_options, handles[kMeta], kFormatKey, kFormat);

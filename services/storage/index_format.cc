@@ -1,5 +1,6 @@
 #include "services/storage/index_format.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/codec/big_endian.h"
 #include "common/codec/varint.h"
@@ -154,6 +155,24 @@ std::string EncodeOpId(const OpId& id) {
 absl::StatusOr<OpId> DecodeOpId(absl::string_view in) {
   if (in.size() != 16) return absl::DataLossError("corrupt last operation");
   return OpId{GetBigEndian64(in.data()), GetBigEndian64(in.data() + 8)};
+}
+
+namespace {
+constexpr absl::string_view kDictionaryPrefix = "dictionary/";
+}  // namespace
+
+std::string DictionaryKey(uint32_t id) {
+  std::string key(kDictionaryPrefix);
+  PutBigEndian32(&key, id);
+  return key;
+}
+
+std::optional<uint32_t> DecodeDictionaryKey(absl::string_view key) {
+  if (key.size() != kDictionaryPrefix.size() + 4 ||
+      !absl::StartsWith(key, kDictionaryPrefix)) {
+    return std::nullopt;
+  }
+  return GetBigEndian32(key.data() + kDictionaryPrefix.size());
 }
 
 std::string OpLogKey(uint64_t seq) {

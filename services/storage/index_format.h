@@ -28,11 +28,20 @@ inline constexpr int kFamilyCount = 7;
 
 // The meta family's keys, and the format this build reads and writes.
 inline constexpr char kFormatKey[] = "format";
-inline constexpr char kFormat[] = "sift-segments-2";
+inline constexpr char kFormat[] = "sift-segments-3";
+// The format before stored documents were compressed one by one: opened and
+// marked kFormat, since this build reads its documents too (an earlier build
+// then refuses the index rather than fail on its new documents).
+inline constexpr char kUpgradedFormat[] = "sift-segments-2";
 inline constexpr char kSegmentListKey[] = "segments";
 inline constexpr char kNextSegmentKey[] = "next_segment";
 // The last write applied: its term and sequence number (EncodeOpId).
 inline constexpr char kLastOpKey[] = "last_op";
+// Stored documents' dictionaries: the one new documents use, by id (BE32),
+// and each one under DictionaryKey.
+inline constexpr char kCurrentDictionaryKey[] = "dictionary";
+std::string DictionaryKey(uint32_t id);
+std::optional<uint32_t> DecodeDictionaryKey(absl::string_view key);
 
 // Where a document lives: segment id and doc number (the ids family's
 // value), 8 bytes, big-endian.
@@ -95,12 +104,15 @@ absl::StatusOr<v1::LoggedWrite> DecodeOpLogValue(uint64_t seq,
 absl::StatusOr<uint64_t> DecodeOpLogTerm(absl::string_view value);
 
 // A write's entry in the op log, as this version writes it: this byte,
-// then the write as the primary prepared it (SegmentIndex's
-// segment_index_write.cc has the layout), so that a copy applies it without
-// analysing or indexing it again. Earlier versions logged the serialized
-// WriteRequest instead, which never starts with this byte (it would be
-// protobuf field number 0), and those entries still apply.
-inline constexpr char kPreparedEntryTag = 0x01;
+// then the write as the primary prepared it, its documents in their stored
+// form (SegmentIndex's segment_index_write.cc has the layout), so that a
+// copy applies it without analysing, indexing or compressing it again.
+// Earlier versions logged the same without the dictionary
+// (kPreparedEntryTagV1, documents serialized as they are), or the
+// serialized WriteRequest, which never starts with either byte (it would be
+// protobuf field number 0); those entries still apply.
+inline constexpr char kPreparedEntryTag = 0x02;
+inline constexpr char kPreparedEntryTagV1 = 0x01;
 
 // kNextSegmentKey's value: the smallest id never given to a segment.
 std::string EncodeSegmentId(uint32_t id);

@@ -53,6 +53,9 @@ SegmentIndex::SegmentIndex(std::unique_ptr<IndexDatabase> db,
                            const IndexOptions& options)
     : options_(options),
       db_(std::move(db)),
+      stored_(
+          std::make_unique<StoredDocuments>(options.document_dictionary_samples,
+                                            options.document_dictionary_bytes)),
       view_(IndexView::Empty()),
       write_queue_(options.max_write_group),
       append_queue_(options.max_write_group) {}
@@ -82,6 +85,7 @@ absl::Status SegmentIndex::Load() {
   } else if (!s.IsNotFound()) {
     return FromRocksDbStatus(s, "reading the next segment id");
   }
+  SIFT_RETURN_IF_ERROR(LoadDictionaries());
   SIFT_RETURN_IF_ERROR(db_->RemoveOrphans(
       std::set<uint32_t>(persisted.begin(), persisted.end())));
 
@@ -166,9 +170,11 @@ absl::Status SegmentIndex::Load() {
       std::string stored;
       s = db->Get(rocksdb::ReadOptions(), db_->family(kDocs), doc_id, &stored);
       if (!s.ok()) return FromRocksDbStatus(s, "replaying the log");
-      if (!doc.mutable_document()->ParseFromString(stored)) {
-        return absl::DataLossError(
-            absl::StrCat("stored document \"", doc_id, "\" is corrupt"));
+      const absl::Status decoded =
+          stored_->Decode(stored, doc.mutable_document());
+      if (!decoded.ok()) {
+        return absl::DataLossError(absl::StrCat("stored document \"", doc_id,
+                                                "\": ", decoded.message()));
       }
       SIFT_RETURN_IF_ERROR(
           KeywordsOf(doc.document(), "the log's document", &inputs[i]));
@@ -191,6 +197,47 @@ absl::Status SegmentIndex::Load() {
   }
   SIFT_RETURN_IF_ERROR(LoadOpLog());
   Publish(IndexView::Make(std::move(segments)));
+  return absl::OkStatus();
+}
+
+absl::Status SegmentIndex::LoadDictionaries() {
+  rocksdb::DB* db = db_->db();
+  std::string current;
+  const rocksdb::Status s = db->Get(rocksdb::ReadOptions(), db_->family(kMeta),
+                                    kCurrentDictionaryKey, &current);
+  if (s.IsNotFound()) return absl::OkStatus();
+  SIFT_RETURN_IF_ERROR(FromRocksDbStatus(s, "reading the dictionaries"));
+  if (current.size() != 4) {
+    return absl::DataLossError("corrupt current dictionary id");
+  }
+  const uint32_t current_id = codec::GetBigEndian32(current.data());
+  std::shared_ptr<const DocumentDictionary> newest;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), db_->family(kMeta)));
+  for (it->Seek(DictionaryKey(0)); it->Valid(); it->Next()) {
+    const std::optional<uint32_t> id = DecodeDictionaryKey(
+        absl::string_view(it->key().data(), it->key().size()));
+    if (!id) break;
+    absl::StatusOr<std::shared_ptr<const DocumentDictionary>> dictionary =
+        DocumentDictionary::FromBytes(it->value().ToString());
+    if (!dictionary.ok() || (*dictionary)->id() != *id) {
+      return absl::DataLossError(
+          absl::StrCat("stored documents' dictionary ", *id, " is corrupt"));
+    }
+    if (*id == current_id) {
+      newest = *std::move(dictionary);
+    } else {
+      stored_->Add(*std::move(dictionary), /*saved=*/true);
+    }
+  }
+  SIFT_RETURN_IF_ERROR(
+      FromRocksDbStatus(it->status(), "reading the dictionaries"));
+  if (newest == nullptr) {
+    return absl::DataLossError(
+        absl::StrCat("the stored documents' current dictionary ", current_id,
+                     " is missing"));
+  }
+  stored_->Add(std::move(newest), /*saved=*/true);
   return absl::OkStatus();
 }
 
@@ -398,6 +445,11 @@ absl::StatusOr<segment::SearchResult> SegmentIndex::Search(
   return SearchView(*view, query);
 }
 
+uint32_t SegmentIndex::DocumentDictionaryId() const {
+  std::shared_ptr<const DocumentDictionary> current = stored_->Current();
+  return current == nullptr ? 0 : current->id();
+}
+
 absl::StatusOr<v1::FetchResponse> SegmentIndex::Fetch(
     const v1::FetchRequest& request) const {
   v1::FetchResponse response;
@@ -414,11 +466,13 @@ absl::StatusOr<v1::FetchResponse> SegmentIndex::Fetch(
     if (statuses[i].IsNotFound()) continue;
     SIFT_RETURN_IF_ERROR(
         FromRocksDbStatus(statuses[i], "reading a stored document"));
-    if (!result->mutable_document()->ParseFromArray(
-            values[i].data(), static_cast<int>(values[i].size()))) {
+    const absl::Status decoded =
+        stored_->Decode(absl::string_view(values[i].data(), values[i].size()),
+                        result->mutable_document());
+    if (!decoded.ok()) {
       return absl::DataLossError(absl::StrCat("stored document of \"",
                                               request.ids(static_cast<int>(i)),
-                                              "\" is corrupt"));
+                                              "\": ", decoded.message()));
     }
     result->set_found(true);
   }

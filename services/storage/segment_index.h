@@ -23,6 +23,7 @@
 #include "services/storage/op_log_extent.h"
 #include "services/storage/segment/builder.h"
 #include "services/storage/segment/segment.h"
+#include "services/storage/stored_documents.h"
 #include "services/storage/write_queue.h"
 
 namespace sift::storage {
@@ -123,6 +124,9 @@ class SegmentIndex final : public Index {
     bool in_memory;
   };
   std::vector<SegmentInfo> Segments() const;
+  // The id of the dictionary new stored documents are compressed with; 0
+  // before one is trained (for tests and tools).
+  uint32_t DocumentDictionaryId() const;
 
  private:
   struct Prepared;
@@ -136,6 +140,8 @@ class SegmentIndex final : public Index {
   // write `where` (BE64); DATA_LOSS when the log lacks it.
   absl::StatusOr<segment::SegmentValues> LoggedSegmentValues(
       absl::string_view where) const;
+  // Reads the stored documents' dictionaries.
+  absl::Status LoadDictionaries() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Reads the last write and the op log's extent; drops the op log when
   // this index keeps none.
   absl::Status LoadOpLog() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
@@ -197,6 +203,10 @@ class SegmentIndex final : public Index {
 
   const IndexOptions options_;
   const std::unique_ptr<IndexDatabase> db_;
+  // Compresses documents as writes are prepared, decompresses them for
+  // fetches; holds the dictionaries (thread-safe, so the const paths that
+  // prepare writes may train or add one).
+  const std::unique_ptr<StoredDocuments> stored_;
 
   Mutex merge_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
   // Flushed segments a merge replaced, removed from RocksDB once no view

@@ -478,5 +478,86 @@ TEST(OpLogTest, ACheckpointOpensAsAnIndexWithTheSameDocumentsAndHistory) {
   EXPECT_THAT(index->Checkpoint(dir.Sub("checkpoint")), ::testing::Not(IsOk()));
 }
 
+// Every document the index holds, serialized, in id order.
+std::vector<std::string> AllDocuments(SegmentIndex& index) {
+  v1::FetchRequest request;
+  for (const std::string& id : AllIds(index)) request.add_ids(id);
+  auto fetched = index.Fetch(request);
+  EXPECT_THAT(fetched, IsOk());
+  std::vector<std::string> out;
+  if (!fetched.ok()) return out;
+  for (const v1::FetchResult& result : fetched->results()) {
+    EXPECT_TRUE(result.found()) << result.id();
+    out.push_back(result.document().SerializeAsString());
+  }
+  return out;
+}
+
+// Options that train the stored documents' dictionary after a few dozen
+// documents.
+IndexOptions SmallDictionary(IndexOptions options) {
+  options.document_dictionary_samples = 16 << 10;
+  options.document_dictionary_bytes = 4 << 10;
+  return options;
+}
+
+TEST(OpLogTest, ACopyStoresThePrimarysDocumentsWithItsDictionary) {
+  TempDir dir;
+  auto primary =
+      OpenIndex(dir.Sub("primary"), SmallDictionary(WithOpLog(10000)));
+  auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(10000));
+  const auto batches = RandomBatches(600, 20, 5);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    Commit(*primary, WriteOf(batches[i]), 1);
+    // Part of the log applies before the dictionary exists, part after.
+    if (i % 10 == 9) {
+      auto writes = primary->ReadOpLog(copy->LogEnd().seq + 1, 1 << 30);
+      ASSERT_THAT(writes, IsOk());
+      ASSERT_THAT(copy->AppendLogged(*writes), IsOk());
+      ASSERT_THAT(copy->ApplyLog(copy->LogEnd().seq, nullptr), IsOk());
+    }
+  }
+  ASSERT_NE(primary->DocumentDictionaryId(), 0u);
+  EXPECT_EQ(copy->DocumentDictionaryId(), primary->DocumentDictionaryId());
+  const std::vector<std::string> documents = AllDocuments(*primary);
+  ASSERT_THAT(documents, SizeIs(primary->DocCount()));
+  EXPECT_EQ(AllDocuments(*copy), documents);
+
+  // Both read their documents back after a restart, with the dictionary
+  // they stored.
+  const uint32_t dictionary = primary->DocumentDictionaryId();
+  ASSERT_THAT(copy->Close(), IsOk());
+  copy = OpenIndex(dir.Sub("copy"), WithOpLog(10000));
+  EXPECT_EQ(copy->DocumentDictionaryId(), dictionary);
+  EXPECT_EQ(AllDocuments(*copy), documents);
+  // Promoted, the copy compresses with the same dictionary.
+  Commit(*copy, WriteOf({Upsert({.id = "new", .body = "after a failover"})}),
+         2);
+  ASSERT_THAT(copy->Close(), IsOk());
+  copy = OpenIndex(dir.Sub("copy"), WithOpLog(10000));
+  EXPECT_EQ(copy->DocumentDictionaryId(), dictionary);
+  EXPECT_THAT(AllDocuments(*copy), SizeIs(documents.size() + 1));
+}
+
+TEST(OpLogTest, ACopyAppliesAPreparedWriteOfTheVersionBeforeDictionaries) {
+  // That version's entries had no dictionary section after the tag.
+  TempDir dir;
+  IndexOptions no_dictionary = WithOpLog(100);
+  no_dictionary.document_dictionary_samples = 0;
+  auto primary = OpenIndex(dir.Sub("primary"), no_dictionary);
+  Commit(*primary, WriteOf({Upsert({.id = "a", .body = "earlier entry"})}), 1);
+  auto writes = primary->ReadOpLog(1, 1 << 20);
+  ASSERT_THAT(writes, IsOk());
+  std::string entry = (*writes)[0].entry();
+  ASSERT_EQ(entry.substr(0, 2), std::string({kPreparedEntryTag, 0}));
+  entry = kPreparedEntryTagV1 + entry.substr(2);
+  (*writes)[0].set_entry(entry);
+
+  auto copy = OpenIndex(dir.Sub("copy"), WithOpLog(100));
+  ASSERT_THAT(copy->AppendLogged(*writes), IsOk());
+  ASSERT_THAT(copy->ApplyLog(1, nullptr), IsOk());
+  EXPECT_EQ(AllDocuments(*copy), AllDocuments(*primary));
+}
+
 }  // namespace
 }  // namespace sift::storage

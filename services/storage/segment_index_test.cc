@@ -556,6 +556,63 @@ TEST(SegmentIndexLayoutTest, MemorySegmentsLoggedByAnEarlierVersionReplay) {
   EXPECT_EQ(matching(**reopened), matching_before);
 }
 
+// Earlier versions stored each document serialized as it is, in an index
+// of the previous format: it opens, is marked with this format, and its
+// documents read; an older format still is refused.
+TEST(SegmentIndexLayoutTest, DocumentsStoredByThePreviousFormatRead) {
+  TempDir dir;
+  v1::Document old_doc;
+  {
+    auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(index, IsOk());
+    const v1::WriteRequest write =
+        WriteOf({Upsert({.id = "old", .title = "kept", .body = "as sent"}),
+                 Upsert({.id = "new", .body = "compressed"})});
+    old_doc = write.ops(0).upsert().document();
+    ASSERT_THAT((*index)->Apply(write), IsOk());
+  }
+  {
+    auto db = IndexDatabase::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(db, IsOk());
+    rocksdb::WriteBatch batch;
+    batch.Put((*db)->family(kDocs), "old", old_doc.SerializeAsString());
+    batch.Put((*db)->family(kMeta), kFormatKey, kUpgradedFormat);
+    ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &batch).ok());
+  }
+  {
+    auto index = SegmentIndex::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(index, IsOk());
+    v1::FetchRequest request;
+    request.add_ids("old");
+    request.add_ids("new");
+    auto fetched = (*index)->Fetch(request);
+    ASSERT_THAT(fetched, IsOk());
+    ASSERT_EQ(fetched->results_size(), 2);
+    EXPECT_EQ(fetched->results(0).document().SerializeAsString(),
+              old_doc.SerializeAsString());
+    EXPECT_EQ(fetched->results(1).document().body(), "compressed");
+  }
+  {
+    auto db = IndexDatabase::Open(dir.Sub("db"), QuietOptions());
+    ASSERT_THAT(db, IsOk());
+    std::string format;
+    ASSERT_TRUE((*db)
+                    ->db()
+                    ->Get(rocksdb::ReadOptions(), (*db)->family(kMeta),
+                          kFormatKey, &format)
+                    .ok());
+    EXPECT_EQ(format, kFormat);
+    ASSERT_TRUE((*db)
+                    ->db()
+                    ->Put(rocksdb::WriteOptions(), (*db)->family(kMeta),
+                          kFormatKey, "sift-segments-1")
+                    .ok());
+  }
+  EXPECT_THAT(SegmentIndex::Open(dir.Sub("db"), QuietOptions()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("sift-segments-1")));
+}
+
 // With background work on, small flush and merge thresholds keep the
 // index in a few flushed segments while writes go on, and every write is
 // searchable as soon as it returns.

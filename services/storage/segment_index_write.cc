@@ -55,6 +55,9 @@ struct SegmentIndex::Prepared final : Index::PreparedWrite {
   std::vector<std::string> distinct;  // ids in order of first appearance
   std::vector<uint32_t> new_doc_of;   // per distinct id, or kNoMoreDocs
   std::vector<std::string> blobs;     // per distinct id, when upserted
+  // The dictionary the blobs were compressed with, when the index may not
+  // hold it yet: the commit stores it.
+  std::shared_ptr<const DocumentDictionary> dictionary;
   size_t new_doc_count = 0;
   segment::SegmentValues built;
   // The write's op log entry when the index keeps an op log, else just the
@@ -184,12 +187,16 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   std::vector<segment::SegmentDocument> new_docs;
   out->new_doc_of.assign(out->distinct.size(), segment::kNoMoreDocs);
   out->blobs.resize(out->distinct.size());
+  std::string serialized;
   for (int i = 0; i < request.ops_size(); ++i) {
     const size_t k = out->slot_of_op[i];
     if (request.ops(i).has_upsert() && last_op[k] == i) {
       out->new_doc_of[k] = static_cast<uint32_t>(new_docs.size());
       new_docs.push_back(prepared[i]);
-      request.ops(i).upsert().document().SerializeToString(&out->blobs[k]);
+      request.ops(i).upsert().document().SerializeToString(&serialized);
+      std::shared_ptr<const DocumentDictionary> unsaved;
+      out->blobs[k] = stored_->Encode(serialized, &unsaved);
+      if (unsaved != nullptr) out->dictionary = std::move(unsaved);
     }
   }
   if (!new_docs.empty()) {
@@ -200,12 +207,16 @@ SegmentIndex::PrepareWrite(const v1::WriteRequest& request) const {
   return out;
 }
 
-// A prepared entry: kPreparedEntryTag; varint count of ops, then per op
+// A prepared entry: kPreparedEntryTag; varint length of the dictionary the
+// documents need, when the index may lack it, and the dictionary (0: none);
+// varint count of ops, then per op
 // varint (slot << 1 | upsert); varint count of distinct ids, then per id
 // varint length and the id, varint (1 + its new doc number, 0 for none) and,
 // when it has one, varint length and the stored document; then, to the end,
 // the new segment's values (SegmentValues::SerializeTo; empty when no
-// document is new). Without an op log only the values are kept.
+// document is new). kPreparedEntryTagV1 entries have no dictionary, and
+// their documents are serialized as they are. Without an op log only the
+// values are kept.
 void SegmentIndex::EncodeEntry(Prepared& write, bool for_log) {
   std::string& out = write.entry;
   out.clear();
@@ -214,8 +225,15 @@ void SegmentIndex::EncodeEntry(Prepared& write, bool for_log) {
     for (size_t k = 0; k < write.distinct.size(); ++k) {
       bytes += 12 + write.distinct[k].size() + write.blobs[k].size();
     }
+    if (write.dictionary != nullptr) bytes += write.dictionary->bytes().size();
     out.reserve(bytes + write.built.memory_bytes());
     out.push_back(kPreparedEntryTag);
+    if (write.dictionary != nullptr) {
+      codec::PutVarint64(&out, write.dictionary->bytes().size());
+      out.append(write.dictionary->bytes());
+    } else {
+      codec::PutVarint32(&out, 0);
+    }
     codec::PutVarint64(&out, write.slot_of_op.size());
     for (size_t i = 0; i < write.slot_of_op.size(); ++i) {
       codec::PutVarint64(&out, uint64_t{write.slot_of_op[i]} << 1 |
@@ -245,7 +263,8 @@ SegmentIndex::DecodeEntry(std::string entry) const {
   const auto corrupt = [](absl::string_view what) {
     return absl::DataLossError(absl::StrCat("corrupt op log entry: ", what));
   };
-  if (in.empty() || in.front() != kPreparedEntryTag) {
+  if (in.empty() ||
+      (in.front() != kPreparedEntryTag && in.front() != kPreparedEntryTagV1)) {
     // An entry of an earlier version: the request itself.
     v1::WriteRequest request;
     if (!request.ParseFromArray(in.data(), static_cast<int>(in.size()))) {
@@ -256,7 +275,24 @@ SegmentIndex::DecodeEntry(std::string entry) const {
     return std::unique_ptr<Prepared>(
         static_cast<Prepared*>(prepared.release()));
   }
+  const bool has_dictionary = in.front() == kPreparedEntryTag;
   in.remove_prefix(1);
+  if (has_dictionary) {
+    uint64_t length = 0;
+    if (!codec::GetVarint64(&in, &length) || length > in.size()) {
+      return corrupt("the dictionary's length");
+    }
+    if (length > 0) {
+      absl::StatusOr<std::shared_ptr<const DocumentDictionary>> dictionary =
+          DocumentDictionary::FromBytes(std::string(in.substr(0, length)));
+      if (!dictionary.ok()) return corrupt("the dictionary");
+      out->dictionary = *std::move(dictionary);
+      // Known before the write commits, so that a search's fetch finds it
+      // as soon as the documents are visible.
+      stored_->Add(out->dictionary, /*saved=*/false);
+    }
+    in.remove_prefix(length);
+  }
   uint64_t ops = 0;
   if (!codec::GetVarint64(&in, &ops) || ops > in.size()) {
     return corrupt("the count of operations");
@@ -691,6 +727,14 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
       op_log_.Add(id.seq, write->entry.size());
     }
   }
+  for (PendingWrite* w : accepted) {
+    // The writes committed: those before the first that failed.
+    for (size_t i = 0; i < w->responses.size(); ++i) {
+      if (w->writes[i]->dictionary != nullptr) {
+        stored_->MarkSaved(w->writes[i]->dictionary->id());
+      }
+    }
+  }
   // Newer than every write a trim above could drop.
   logged_segments_.insert(logged.begin(), logged.end());
   {
@@ -774,6 +818,13 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
                 segment::DeletedKey(old[k]->segment, old[k]->doc), "");
     }
     next.Delete(old[k]->segment, old[k]->doc);
+  }
+  if (write.dictionary != nullptr) {
+    std::string id;
+    codec::PutBigEndian32(&id, write.dictionary->id());
+    batch.Put(db_->family(kMeta), DictionaryKey(write.dictionary->id()),
+              write.dictionary->bytes());
+    batch.Put(db_->family(kMeta), kCurrentDictionaryKey, id);
   }
   for (size_t k = 0; k < distinct.size(); ++k) {
     if (present[k]) {

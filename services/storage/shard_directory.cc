@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -75,10 +76,26 @@ ShardReader::ShardReader(std::vector<std::shared_ptr<StorageClient>> copies)
   std::vector<std::string> addresses;
   for (const auto& copy : copies_) addresses.push_back(copy->address());
   address_ = addresses.empty() ? "(no copy up)" : absl::StrJoin(addresses, ",");
+  busy_ = std::make_unique<std::atomic<int>[]>(copies_.size());
+  if (!copies_.empty()) {
+    preferred_ = absl::Uniform<size_t>(absl::BitGen(), 0, copies_.size());
+  }
 }
 
-size_t ShardReader::PickCopy() const {
-  return copies_.empty() ? 0 : next_.fetch_add(1) % copies_.size();
+ShardReader::Pick ShardReader::PickCopy() const {
+  if (copies_.empty()) return Pick();
+  size_t best = preferred_;
+  int best_busy = busy_[best].load(std::memory_order_relaxed);
+  for (size_t k = 1; k < copies_.size() && best_busy > 0; ++k) {
+    const size_t i = (preferred_ + k) % copies_.size();
+    const int busy = busy_[i].load(std::memory_order_relaxed);
+    if (busy < best_busy) {
+      best = i;
+      best_busy = busy;
+    }
+  }
+  busy_[best].fetch_add(1, std::memory_order_relaxed);
+  return Pick(best, &busy_[best]);
 }
 
 void ShardReader::StatsAsync(
@@ -117,7 +134,8 @@ absl::StatusOr<v1::FetchResponse> ShardReader::Fetch(
     const v1::FetchRequest& request, absl::Time deadline) const {
   absl::Status last =
       absl::UnavailableError("no copy of the shard is known to be up");
-  const size_t start = PickCopy();
+  const Pick pick = PickCopy();
+  const size_t start = pick.index();
   for (size_t k = 0; k < copies_.size(); ++k) {
     absl::StatusOr<v1::FetchResponse> response =
         copies_[(start + k) % copies_.size()]->Fetch(request, deadline);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -35,11 +36,42 @@ class ShardReader {
     return copies_;
   }
 
-  // The copy the next call starts at (in turn). A search passes the same
-  // one to each of its rounds, so that they all run on one copy while it
-  // answers: one copy's caches warm for its terms, not three.
-  size_t PickCopy() const;
+  // A copy picked for one search, counted as busy with it until the pick is
+  // destroyed. Holds a pointer into the reader, which must outlive it.
+  class Pick {
+   public:
+    Pick() = default;
+    Pick(Pick&& other) noexcept
+        : index_(other.index_), busy_(std::exchange(other.busy_, nullptr)) {}
+    Pick& operator=(Pick&& other) noexcept {
+      Release();
+      index_ = other.index_;
+      busy_ = std::exchange(other.busy_, nullptr);
+      return *this;
+    }
+    ~Pick() { Release(); }
+    size_t index() const { return index_; }
 
+   private:
+    friend class ShardReader;
+    Pick(size_t index, std::atomic<int>* busy) : index_(index), busy_(busy) {}
+    void Release() {
+      if (busy_ != nullptr) busy_->fetch_sub(1, std::memory_order_relaxed);
+      busy_ = nullptr;
+    }
+    size_t index_ = 0;
+    std::atomic<int>* busy_ = nullptr;
+  };
+
+  // The copy a search's rounds start at: the one with the fewest searches
+  // of this reader in flight, and among those the first from this reader's
+  // preferred copy. So a lightly loaded coordinator keeps one copy's caches
+  // warm for its terms (a search spread over three idle copies finds each
+  // one colder), and load spreads over the copies as it grows.
+  // Coordinators prefer different copies (the preference is drawn at
+  // random), so that several of them spread too. Searches pass the same
+  // pick to each of their rounds.
+  Pick PickCopy() const;
   void StatsAsync(size_t first_copy, const v1::StatsRequest& request,
                   absl::Time deadline,
                   StorageClient::Callback<v1::StatsResponse> done) const;
@@ -56,7 +88,10 @@ class ShardReader {
  private:
   std::vector<std::shared_ptr<StorageClient>> copies_;
   std::string address_;
-  mutable std::atomic<size_t> next_{0};
+  // The copy PickCopy prefers among equally busy ones.
+  size_t preferred_ = 0;
+  // Searches in flight on each copy, by copy.
+  std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
 // Where each shard's copies are: the member that takes its writes and the
