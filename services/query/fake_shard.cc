@@ -105,6 +105,11 @@ void FakeShard::ForgetOnFetch(const std::string& id) {
   forgotten_.push_back(id);
 }
 
+void FakeShard::SetEarlierVersion(bool earlier) {
+  MutexLock lock(&mu_);
+  earlier_version_ = earlier;
+}
+
 int FakeShard::calls() const {
   MutexLock lock(&mu_);
   return calls_;
@@ -209,6 +214,43 @@ grpc::ServerUnaryReactor* FakeShard::Search(
           absl::StrCat("preset score of ", hit.id()));
     }
     *response->add_hits() = std::move(hit);
+  }
+  bool answers_rounds = false;
+  std::vector<std::string> forgotten;
+  {
+    MutexLock lock(&mu_);
+    answers_rounds = !earlier_version_ && mode_ != Mode::kFailFetch;
+    forgotten = forgotten_;
+  }
+  if (answers_rounds && request->shard_stats()) {
+    v1::GlobalStats* stats = response->mutable_stats();
+    stats->set_doc_count(docs_.size());
+    stats->set_total_title_terms(docs_.size() * 2);
+    stats->set_total_body_terms(docs_.size() * 10);
+    *stats->mutable_terms() = request->stats().terms();
+    for (int i = 0; i < request->stats().terms_size(); ++i) {
+      stats->add_doc_freqs(docs_.size());
+    }
+  }
+  if (answers_rounds) {
+    const int from = static_cast<int>(request->documents_from());
+    const int to = std::min<int>(response->hits_size(),
+                                 static_cast<int>(request->documents_from() +
+                                                  request->documents_count()));
+    for (int i = from; i < to; ++i) {
+      v1::FetchResult* result = response->add_documents();
+      result->set_id(response->hits(i).id());
+      if (std::find(forgotten.begin(), forgotten.end(), result->id()) !=
+          forgotten.end()) {
+        continue;
+      }
+      for (const StoredDoc& doc : docs_) {
+        if (doc.document.id() == result->id()) {
+          result->set_found(true);
+          *result->mutable_document() = doc.document;
+        }
+      }
+    }
   }
   response->set_total_hits(docs_.size());
   for (const v1::FacetRequest& facet : request->facets()) {

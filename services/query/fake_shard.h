@@ -21,7 +21,10 @@ namespace sift::query::testing {
 // total_hits; with `explain`, each hit's explanation is a single node, its
 // preset score. Facets count every document: sources and tags lower-cased,
 // dates bucketed in UTC, with no cap. Stats gives every term a document
-// frequency equal to the number of documents. Thread-safe.
+// frequency equal to the number of documents, and so does Search asked for
+// shard_stats; Search returns the documents of the ranks asked for, except
+// in kFailFetch mode (a shard that cannot read its documents) or as an
+// earlier version. Thread-safe.
 class FakeShard final : public v1::StorageService::CallbackService {
  public:
   // kFailFetch answers Stats and Search but fails Fetch.
@@ -43,6 +46,10 @@ class FakeShard final : public v1::StorageService::CallbackService {
   // Stats reports `error` as the shard's background error, as a shard whose
   // flush or merge failed does ("" for none).
   void SetBackgroundError(const std::string& error);
+
+  // As a shard that predates shard_stats and documents in searches: Search
+  // ignores them.
+  void SetEarlierVersion(bool earlier);
 
   int calls() const;
   std::vector<v1::ShardSearchRequest> searches() const;
@@ -71,6 +78,7 @@ class FakeShard final : public v1::StorageService::CallbackService {
   grpc::StatusCode code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::UNAVAILABLE;
   std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
   std::string background_error_ ABSL_GUARDED_BY(mu_);
+  bool earlier_version_ ABSL_GUARDED_BY(mu_) = false;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::ShardSearchRequest> searches_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::StatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);

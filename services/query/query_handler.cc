@@ -39,6 +39,10 @@ constexpr uint32_t kMaxFragmentBytes = 4096;
 // have time to search and fetch.
 constexpr double kStatsShare = 0.25;
 constexpr double kSearchShare = 0.75;
+// With several shards, each returns the documents of its first hits with
+// them when a page ends this early: the few documents no page shows cost
+// less than a fetch round; deeper pages fetch what they show.
+constexpr uint64_t kMaxInlineDocumentsRank = 20;
 
 absl::Time PhaseDeadline(absl::Time deadline, double share) {
   const absl::Time now = absl::Now();
@@ -439,32 +443,18 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   // collection is sharded. A match-all query scores nothing and skips this;
   // pages after the first reuse the first page's, which their token holds.
   v1::GlobalStats stats;
-  if (page.cursor) {
-    const std::optional<FrozenStats>& frozen = page.cursor->stats;
-    const size_t frozen_terms = frozen ? frozen->doc_freqs.size() : 0;
-    if (frozen.has_value() != !plan.stats_terms.empty() ||
-        frozen_terms != plan.stats_terms.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "page_token: its statistics cover ", frozen_terms,
-          " terms, the query has ", plan.stats_terms.size(),
-          "; was the server upgraded? Start again from the first page"));
-    }
-    if (frozen) {
-      stats.set_doc_count(frozen->doc_count);
-      stats.set_total_title_terms(frozen->total_title_terms);
-      stats.set_total_body_terms(frozen->total_body_terms);
-      for (size_t t = 0; t < frozen_terms; ++t) {
-        *stats.add_terms() = plan.stats_terms[t];
-        stats.add_doc_freqs(frozen->doc_freqs[t]);
-      }
-    }
-  } else if (!plan.stats_terms.empty()) {
+  // The statistics round: every live shard's counts for plan.stats_terms,
+  // summed into `stats` (whose terms are set); a shard that fails is left
+  // out of the later rounds.
+  auto gather_stats = [&]() -> absl::Status {
     v1::StatsRequest stats_request;
     for (const v1::TermRef& term : plan.stats_terms) {
       *stats_request.add_terms() = term;
-      *stats.add_terms() = term;
-      stats.add_doc_freqs(0);
     }
+    for (int t = 0; t < stats.doc_freqs_size(); ++t) stats.set_doc_freqs(t, 0);
+    stats.set_doc_count(0);
+    stats.set_total_title_terms(0);
+    stats.set_total_body_terms(0);
     Gather<v1::StatsResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
       shards[live[k]]->StatsAsync(copy[live[k]], stats_request,
@@ -498,6 +488,35 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     live = std::move(answered);
     if (live.empty()) return NoShardAnswered(errors);
+    return absl::OkStatus();
+  };
+  if (page.cursor) {
+    const std::optional<FrozenStats>& frozen = page.cursor->stats;
+    const size_t frozen_terms = frozen ? frozen->doc_freqs.size() : 0;
+    if (frozen.has_value() != !plan.stats_terms.empty() ||
+        frozen_terms != plan.stats_terms.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "page_token: its statistics cover ", frozen_terms,
+          " terms, the query has ", plan.stats_terms.size(),
+          "; was the server upgraded? Start again from the first page"));
+    }
+    if (frozen) {
+      stats.set_doc_count(frozen->doc_count);
+      stats.set_total_title_terms(frozen->total_title_terms);
+      stats.set_total_body_terms(frozen->total_body_terms);
+      for (size_t t = 0; t < frozen_terms; ++t) {
+        *stats.add_terms() = plan.stats_terms[t];
+        stats.add_doc_freqs(frozen->doc_freqs[t]);
+      }
+    }
+  } else if (!plan.stats_terms.empty()) {
+    for (const v1::TermRef& term : plan.stats_terms) {
+      *stats.add_terms() = term;
+      stats.add_doc_freqs(0);
+    }
+    // A single shard's statistics are the collection's: it scores with its
+    // own, in the search round (shard_stats), unless it predates that.
+    if (shards.size() > 1) SIFT_RETURN_IF_ERROR(gather_stats());
   }
 
   // Each shard's top offset + page_size, after the cursor if there is one
@@ -516,12 +535,26 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   for (const v1::FacetRequest& facet : page.facets) {
     *search.add_facets() = facet;
   }
+  // The shards return the documents a page may show with their hits,
+  // which saves the fetch round: with one shard, exactly the page's; with
+  // several, each its first page_end when that is small.
+  const bool one_shard = shards.size() == 1;
+  if (one_shard) {
+    search.set_documents_from(static_cast<uint32_t>(page.offset));
+    search.set_documents_count(static_cast<uint32_t>(page.page_size));
+  } else if (page_end <= kMaxInlineDocumentsRank) {
+    search.set_documents_count(static_cast<uint32_t>(page_end));
+  }
+  search.set_shard_stats(one_shard && !page.cursor &&
+                         !plan.stats_terms.empty());
   std::vector<ShardHitRef> candidates;
   // The facet counts of each shard that answered, by facet.
   std::vector<std::vector<v1::ShardFacetCounts>> shard_facets(
       page.facets.size());
   uint64_t total_hits = 0;
   bool total_is_lower_bound = false;
+  // Documents the shards returned with their hits, by id.
+  absl::flat_hash_map<std::string, v1::FetchResult> fetched;
   {
     Gather<v1::ShardSearchResponse> gather(live.size());
     for (size_t k = 0; k < live.size(); ++k) {
@@ -531,6 +564,18 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
         gather.Wait();
+    if (search.shard_stats() && answers[0].ok() && !answers[0]->has_stats()) {
+      // A shard of an earlier version scored with no statistics: ask for
+      // them, then search again with them.
+      search.set_shard_stats(false);
+      SIFT_RETURN_IF_ERROR(gather_stats());
+      *search.mutable_stats() = stats;
+      Gather<v1::ShardSearchResponse> again(1);
+      shards[0]->SearchAsync(copy[0], search,
+                             PhaseDeadline(deadline, kSearchShare),
+                             again.Slot(0));
+      answers = again.Wait();
+    }
     std::vector<size_t> answered;
     for (size_t k = 0; k < live.size(); ++k) {
       if (answers[k].ok() && !AnswersFacets(page.facets, *answers[k])) {
@@ -539,9 +584,19 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
                          " facets that do not match the ", page.facets.size(),
                          " asked for"));
       }
+      if (answers[k].ok() && search.shard_stats() &&
+          answers[k]->stats().doc_freqs_size() != stats.terms_size()) {
+        answers[k] = absl::InternalError(absl::StrCat(
+            "Search answered ", answers[k]->stats().doc_freqs_size(),
+            " document frequencies for ", stats.terms_size(), " terms"));
+      }
       if (!answers[k].ok()) {
         errors.emplace(live[k], answers[k].status());
         continue;
+      }
+      if (search.shard_stats()) {
+        // What the page token freezes for the next pages.
+        *search.mutable_stats() = std::move(*answers[k]->mutable_stats());
       }
       for (size_t f = 0; f < page.facets.size(); ++f) {
         shard_facets[f].push_back(
@@ -551,6 +606,10 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
       total_is_lower_bound |= answers[k]->total_hits_is_lower_bound();
       for (v1::ShardHit& hit : *answers[k]->mutable_hits()) {
         candidates.push_back({static_cast<uint32_t>(live[k]), std::move(hit)});
+      }
+      for (v1::FetchResult& result : *answers[k]->mutable_documents()) {
+        std::string id = result.id();
+        fetched.emplace(std::move(id), std::move(result));
       }
       answered.push_back(live[k]);
     }
@@ -574,14 +633,16 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   const size_t first = std::min<size_t>(page.offset, merged.size());
   const std::vector<ShardHitRef> hits(merged.begin() + first, merged.end());
 
-  // The page's documents, from the shards that returned them.
+  // The page's documents the search did not return, from the shards that
+  // hold them.
   std::map<uint32_t, v1::FetchRequest> fetches;
   for (const ShardHitRef& ref : hits) {
-    fetches[ref.shard].add_ids(ref.hit.id());
+    if (!fetched.contains(ref.hit.id())) {
+      fetches[ref.shard].add_ids(ref.hit.id());
+    }
   }
-  absl::flat_hash_map<std::string, v1::FetchResult> fetched;
   absl::flat_hash_set<uint32_t> fetch_failed;
-  {
+  if (!fetches.empty()) {
     Gather<v1::FetchResponse> gather(fetches.size());
     size_t k = 0;
     for (const auto& [shard, fetch] : fetches) {

@@ -23,6 +23,7 @@ using ::sift::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 constexpr int kShards = 3;
 constexpr int kDocs = 30;
@@ -946,4 +947,109 @@ TEST_F(QueryHandlerFacetTest, TooManyDateBucketsAsksForACoarserInterval) {
 }
 
 }  // namespace
+// A single shard's statistics are the collection's, and its search can
+// return the page's documents: one round instead of three.
+class OneShardTest : public ::testing::Test {
+ protected:
+  OneShardTest() : cluster_(1, Corpus()) {
+    std::vector<std::unique_ptr<storage::StorageClient>> clients;
+    clients.push_back(storage::StorageClient::Connect(cluster_.addresses()[0]));
+    handler_ = std::make_unique<QueryHandler>(std::move(clients), &analyzer_,
+                                              QueryOptions());
+  }
+
+  analysis::Analyzer analyzer_;
+  FakeCluster cluster_;
+  std::unique_ptr<QueryHandler> handler_;
+};
+
+TEST_F(OneShardTest, ASearchIsOneRound) {
+  v1::SearchRequest request;
+  request.set_query("cocoa prices");
+  request.set_page_size(4);
+  request.set_offset(2);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            handler_->Search(request, absl::InfiniteFuture()));
+  ASSERT_EQ(r.hits_size(), 4);
+  EXPECT_EQ(r.hits(0).id(), "doc27");
+  EXPECT_EQ(r.hits(0).title(), "Cocoa report 27");
+  EXPECT_EQ(r.hits(0).snippet().highlighted(),
+            "<em>Cocoa</em> <em>prices</em> moved on day 27.");
+  FakeShard& shard = cluster_.shard(0);
+  EXPECT_THAT(shard.stats_requests(), IsEmpty());
+  EXPECT_THAT(shard.fetches(), IsEmpty());
+  std::vector<v1::ShardSearchRequest> searches = shard.searches();
+  ASSERT_EQ(searches.size(), 1u);
+  EXPECT_TRUE(searches[0].shard_stats());
+  EXPECT_EQ(searches[0].stats().terms_size(), 2);
+  EXPECT_EQ(searches[0].documents_from(), 2u);
+  EXPECT_EQ(searches[0].documents_count(), 4u);
+
+  // The next page scores with the statistics the shard reported, frozen in
+  // the token, and still needs no other round.
+  v1::SearchRequest next;
+  next.set_query("cocoa prices");
+  next.set_page_size(4);
+  next.set_page_token(r.next_page_token());
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second,
+                            handler_->Search(next, absl::InfiniteFuture()));
+  ASSERT_EQ(second.hits_size(), 4);
+  EXPECT_EQ(second.hits(0).id(), "doc23");
+  EXPECT_EQ(second.hits(0).title(), "Cocoa report 23");
+  searches = shard.searches();
+  ASSERT_EQ(searches.size(), 2u);
+  EXPECT_FALSE(searches[1].shard_stats());
+  EXPECT_EQ(searches[1].stats().doc_count(), static_cast<uint64_t>(kDocs));
+  EXPECT_THAT(searches[1].stats().doc_freqs(), ElementsAre(kDocs, kDocs));
+  EXPECT_THAT(shard.stats_requests(), IsEmpty());
+  EXPECT_THAT(shard.fetches(), IsEmpty());
+}
+
+TEST_F(OneShardTest, AShardOfAnEarlierVersionIsAskedForItsStatistics) {
+  // It ignores shard_stats, so it scored without statistics: the
+  // coordinator asks for them and searches again, then fetches.
+  cluster_.shard(0).SetEarlierVersion(true);
+  v1::SearchRequest request;
+  request.set_query("cocoa");
+  request.set_page_size(3);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r,
+                            handler_->Search(request, absl::InfiniteFuture()));
+  ASSERT_EQ(r.hits_size(), 3);
+  EXPECT_EQ(r.hits(0).id(), "doc29");
+  EXPECT_EQ(r.hits(0).title(), "Cocoa report 29");
+  FakeShard& shard = cluster_.shard(0);
+  EXPECT_THAT(shard.stats_requests(), SizeIs(1));
+  EXPECT_THAT(shard.fetches(), SizeIs(1));
+  std::vector<v1::ShardSearchRequest> searches = shard.searches();
+  ASSERT_EQ(searches.size(), 2u);
+  EXPECT_FALSE(searches[1].shard_stats());
+  EXPECT_EQ(searches[1].stats().doc_count(), static_cast<uint64_t>(kDocs));
+}
+
+TEST_F(QueryHandlerTest, ShallowPagesComeWithTheirDocuments) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  ASSERT_EQ(r.hits_size(), 5);
+  EXPECT_EQ(r.hits(4).title(), "Cocoa report 25");
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_THAT(cluster_.shard(i).fetches(), IsEmpty()) << i;
+    // Several shards still gather statistics first.
+    EXPECT_THAT(cluster_.shard(i).stats_requests(), SizeIs(1)) << i;
+    EXPECT_EQ(cluster_.shard(i).searches()[0].documents_count(), 5u);
+  }
+  // A deeper page fetches only what it shows.
+  v1::SearchRequest deep = Request("cocoa", 5);
+  deep.set_offset(20);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse d, Search(deep));
+  ASSERT_EQ(d.hits_size(), 5);
+  EXPECT_EQ(d.hits(0).title(), "Cocoa report 9");
+  size_t fetched = 0;
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(cluster_.shard(i).searches()[1].documents_count(), 0u);
+    for (const v1::FetchRequest& f : cluster_.shard(i).fetches()) {
+      fetched += f.ids_size();
+    }
+  }
+  EXPECT_EQ(fetched, 5u);
+}
+
 }  // namespace sift::query

@@ -219,10 +219,50 @@ absl::StatusOr<v1::StatsResponse> StorageHandler::Stats(
 
 absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
     const v1::ShardSearchRequest& request) {
+  if (request.documents_count() > kMaxFetchIds) {
+    return Invalid("documents_count",
+                   absl::StrCat("at most ", kMaxFetchIds, ", got ",
+                                request.documents_count()));
+  }
   SIFT_ASSIGN_OR_RETURN(ShardQuery query, DecodeShardQuery(request));
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
+  v1::GlobalStats used;
+  if (request.shard_stats()) {
+    // This shard's statistics are the collection's: the coordinator asked
+    // for no statistics round.
+    v1::StatsRequest stats_request;
+    *stats_request.mutable_terms() = request.stats().terms();
+    SIFT_ASSIGN_OR_RETURN(std::vector<TermKey> terms,
+                          DecodeStatsRequest(stats_request));
+    SIFT_ASSIGN_OR_RETURN(IndexStats stats, index->Stats(terms));
+    query.stats.doc_count = stats.doc_count;
+    query.stats.total_title_terms = stats.total_title_terms;
+    query.stats.total_body_terms = stats.total_body_terms;
+    used.set_doc_count(stats.doc_count);
+    used.set_total_title_terms(stats.total_title_terms);
+    used.set_total_body_terms(stats.total_body_terms);
+    *used.mutable_terms() = request.stats().terms();
+    for (size_t i = 0; i < terms.size(); ++i) {
+      query.stats.doc_freqs[terms[i]] = stats.doc_freqs[i];
+      used.add_doc_freqs(stats.doc_freqs[i]);
+    }
+  }
   SIFT_ASSIGN_OR_RETURN(segment::SearchResult result, index->Search(query));
-  return EncodeSearchResponse(query, std::move(result));
+  v1::ShardSearchResponse response =
+      EncodeSearchResponse(query, std::move(result));
+  if (request.shard_stats()) *response.mutable_stats() = std::move(used);
+  const uint64_t from = request.documents_from();
+  const uint64_t to = std::min<uint64_t>(from + request.documents_count(),
+                                         response.hits_size());
+  if (from < to) {
+    v1::FetchRequest fetch;
+    for (uint64_t i = from; i < to; ++i) {
+      fetch.add_ids(response.hits(static_cast<int>(i)).id());
+    }
+    SIFT_ASSIGN_OR_RETURN(v1::FetchResponse documents, index->Fetch(fetch));
+    response.mutable_documents()->Swap(documents.mutable_results());
+  }
+  return response;
 }
 
 absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -121,6 +122,73 @@ TEST(StorageHandlerTest, InvalidWriteAppliesNothing) {
   EXPECT_EQ(found->total_hits(), 1u);
   EXPECT_THAT(handler.Search(SearchFor(Term("x"), kMaxSearchLimit + 1)),
               InvalidArgumentAbout("limit"));
+}
+
+// With shard_stats the shard scores with its own statistics, which it
+// returns, exactly as with those statistics sent; it returns the documents
+// of the ranks asked for with the hits.
+TEST(StorageHandlerTest, ASearchCanCarryItsStatisticsAndDocuments) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.path(), IndexOptions());
+  ASSERT_THAT(index, IsOk());
+  StorageHandler handler(index->get());
+  for (int i = 0; i < 12; ++i) {
+    std::string body = "common";
+    for (int j = 0; j < i % 4; ++j) body += " rare";
+    ASSERT_THAT(
+        handler.Write(WriteOf({Upsert(
+            {.id = absl::StrCat("d", i), .title = "t", .body = body})})),
+        IsOk());
+  }
+  v1::ShardSearchRequest request =
+      SearchFor(Bool({Term("common"), Term("rare")}, {}), 5);
+  v1::GlobalStats* stats = request.mutable_stats();
+  stats->add_terms()->set_term("common");
+  stats->add_terms()->set_term("rare");
+  stats->add_doc_freqs(0);
+  stats->add_doc_freqs(0);
+  request.set_shard_stats(true);
+  request.set_documents_from(1);
+  request.set_documents_count(3);
+  auto own = handler.Search(request);
+  ASSERT_THAT(own, IsOk());
+  ASSERT_TRUE(own->has_stats());
+  EXPECT_EQ(own->stats().doc_count(), 12u);
+  ASSERT_EQ(own->stats().doc_freqs_size(), 2);
+  EXPECT_EQ(own->stats().doc_freqs(0), 12u);
+  EXPECT_EQ(own->stats().doc_freqs(1), 9u);
+
+  v1::StatsRequest stats_request;
+  *stats_request.mutable_terms() = request.stats().terms();
+  auto shard_stats = handler.Stats(stats_request);
+  ASSERT_THAT(shard_stats, IsOk());
+  v1::ShardSearchRequest sent = request;
+  sent.set_shard_stats(false);
+  sent.set_documents_count(0);
+  sent.mutable_stats()->set_doc_count(shard_stats->doc_count());
+  sent.mutable_stats()->set_total_title_terms(shard_stats->total_title_terms());
+  sent.mutable_stats()->set_total_body_terms(shard_stats->total_body_terms());
+  sent.mutable_stats()->set_doc_freqs(0, shard_stats->doc_freqs(0));
+  sent.mutable_stats()->set_doc_freqs(1, shard_stats->doc_freqs(1));
+  auto given = handler.Search(sent);
+  ASSERT_THAT(given, IsOk());
+  EXPECT_FALSE(given->has_stats());
+  EXPECT_EQ(given->documents_size(), 0);
+  ASSERT_EQ(own->hits_size(), 5);
+  ASSERT_EQ(given->hits_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(own->hits(i).id(), given->hits(i).id());
+    EXPECT_DOUBLE_EQ(own->hits(i).score(), given->hits(i).score());
+  }
+  ASSERT_EQ(own->documents_size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(own->documents(i).id(), own->hits(i + 1).id());
+    EXPECT_TRUE(own->documents(i).found());
+    EXPECT_EQ(own->documents(i).document().id(), own->hits(i + 1).id());
+  }
+
+  request.set_documents_count(kMaxFetchIds + 1);
+  EXPECT_THAT(handler.Search(request), InvalidArgumentAbout("documents_count"));
 }
 
 }  // namespace

@@ -24,8 +24,8 @@ struct ReplicatedClusterOptions {
   int copies = 3;
   int lease_ttl_seconds = 2;
   // Extra flags for every storage member, and for sift-query.
-  std::vector<std::string> storage_flags;
-  std::vector<std::string> query_flags;
+  std::vector<std::string> storage_flags = {};
+  std::vector<std::string> query_flags = {};
 };
 
 // A replicated Sift cluster as separate processes on loopback: a real etcd,
