@@ -193,9 +193,12 @@ absl::Status StoredDocuments::Decode(absl::string_view stored,
   if (ZSTD_isError(n) || n != size) {
     return corrupt(ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame");
   }
-  if (!document->ParseFromArray(buffer.data(), static_cast<int>(n))) {
-    return corrupt("not a document");
-  }
+  const bool parsed =
+      document->ParseFromArray(buffer.data(), static_cast<int>(n));
+  // Every thread that reads keeps its buffer; not one of a rare huge
+  // document's size.
+  if (buffer.capacity() > (size_t{1} << 20)) std::string().swap(buffer);
+  if (!parsed) return corrupt("not a document");
   return absl::OkStatus();
 }
 
