@@ -97,11 +97,13 @@ std::string StoredDocuments::Encode(
       train = samples_.size() >= sample_bytes_;
       training_ = train;
     }
+    dictionary = current_;
+    saved = current_saved_;
   }
-  // Training takes a few hundred milliseconds, once: this write waits for
-  // it, the others go on without a dictionary meanwhile.
-  if (train) Train();
-  {
+  if (train) {
+    // Training takes a few hundred milliseconds, once: this write waits for
+    // it, the others go on without a dictionary meanwhile.
+    Train();
     MutexLock lock(&mu_);
     dictionary = current_;
     saved = current_saved_;
@@ -172,7 +174,7 @@ absl::Status StoredDocuments::Decode(absl::string_view stored,
   const unsigned id = ZSTD_getDictID_fromFrame(stored.data(), stored.size());
   std::shared_ptr<const DocumentDictionary> dictionary;
   if (id != 0) {
-    MutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     auto it = dictionaries_.find(id);
     if (it == dictionaries_.end()) {
       return corrupt(absl::StrCat("it needs dictionary ", id,
@@ -223,7 +225,7 @@ void StoredDocuments::MarkSaved(uint32_t id) {
 }
 
 std::shared_ptr<const DocumentDictionary> StoredDocuments::Current() const {
-  MutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   return current_;
 }
 
