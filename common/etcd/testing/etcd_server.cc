@@ -89,6 +89,27 @@ std::string ClusterToken(const std::string& dir) {
   return absl::StrCat("sift-", std::filesystem::path(dir).filename().string());
 }
 
+// True once every thread of `pid` is stopped (state T in /proc), so that
+// nothing of the process runs any more.
+bool AllThreadsStopped(pid_t pid) {
+  std::error_code error;
+  const std::filesystem::path tasks = absl::StrCat("/proc/", pid, "/task");
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;  // The thread exited.
+    // The state follows the command name, which is in parentheses and may
+    // hold spaces: "pid (comm) S ...".
+    const size_t paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size()) return false;
+    const char state = line[paren + 2];
+    if (state != 'T' && state != 't' && state != 'Z' && state != 'X') {
+      return false;
+    }
+  }
+  return !error;
+}
+
 bool PortCollision(const std::string& log) {
   return absl::StrContains(log, "address already in use");
 }
@@ -335,6 +356,17 @@ absl::Status EtcdServer::Pause() {
     return absl::InternalError(absl::StrCat("SIGSTOP: ", std::strerror(errno)));
   }
   paused_ = true;
+  // kill() returns once the signal is queued; a thread already running on
+  // another core can still answer a request before it stops. Callers expect
+  // silence from the moment Pause returns, so wait for every thread.
+  const absl::Time deadline = absl::Now() + kStopTimeout;
+  while (!AllThreadsStopped(pid_)) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("etcd ", name_, " did not stop after SIGSTOP"));
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   return absl::OkStatus();
 }
 
