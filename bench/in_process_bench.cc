@@ -59,7 +59,13 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   const ClassifiedQueries classes = ClassifyQueries(queries, analyzer);
 
   const bool temporary = options.dir.empty();
-  if (temporary) {
+  if (options.search_only && temporary) {
+    return absl::InvalidArgumentError(
+        "--search_only searches the index a --dir holds: give --dir");
+  }
+  if (options.search_only) {
+    report.dir = options.dir;
+  } else if (temporary) {
     SIFT_ASSIGN_OR_RETURN(report.dir, MakeTempDir("sift-bench"));
   } else {
     SIFT_RETURN_IF_ERROR(PrepareIndexDir(options.dir));
@@ -75,35 +81,38 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   };
 
   const storage::IndexOptions index_options;
-  SIFT_ASSIGN_OR_RETURN(std::unique_ptr<storage::Index> index,
-                        storage::OpenIndex(report.dir, index_options));
-  log(
-      absl::StrFormat("indexing %s into %s (%d analysis threads, batches of "
-                      "%d)",
-                      options.docs_path, report.dir, options.indexing.threads,
-                      options.indexing.batch_documents));
-  SIFT_ASSIGN_OR_RETURN(
-      report.indexing,
-      IndexCorpus(options.docs_path, *index, analyzer, options.indexing));
-  log(absl::StrFormat("indexed %d documents (%d rejected) in %.2f s",
-                      report.indexing.accepted, report.indexing.rejected,
-                      report.indexing.seconds));
+  std::unique_ptr<storage::Index> index;
+  if (!options.search_only) {
+    SIFT_ASSIGN_OR_RETURN(index,
+                          storage::OpenIndex(report.dir, index_options));
+    log(
+        absl::StrFormat("indexing %s into %s (%d analysis threads, batches of "
+                        "%d)",
+                        options.docs_path, report.dir, options.indexing.threads,
+                        options.indexing.batch_documents));
+    SIFT_ASSIGN_OR_RETURN(
+        report.indexing,
+        IndexCorpus(options.docs_path, *index, analyzer, options.indexing));
+    log(absl::StrFormat("indexed %d documents (%d rejected) in %.2f s",
+                        report.indexing.accepted, report.indexing.rejected,
+                        report.indexing.seconds));
 
-  // Force-merging (like the peers' forceMerge/compact) and closing let
-  // background flushes and merges finish, so that the size on disk is that
-  // of a settled index.
-  const Clock::time_point close_start = Clock::now();
-  if (options.max_segments > 0) {
-    SIFT_RETURN_IF_ERROR(index->ForceMerge(options.max_segments));
+    // Force-merging (like the peers' forceMerge/compact) and closing let
+    // background flushes and merges finish, so that the size on disk is that
+    // of a settled index.
+    const Clock::time_point close_start = Clock::now();
+    if (options.max_segments > 0) {
+      SIFT_RETURN_IF_ERROR(index->ForceMerge(options.max_segments));
+    }
+    SIFT_RETURN_IF_ERROR(index->Close());
+    index.reset();
+    report.close_seconds = SecondsSince(close_start);
+    absl::StatusOr<uint64_t> peak = ReadPeakRssBytes();
+    if (peak.ok()) report.index_peak_rss_bytes = *peak;
+    SIFT_ASSIGN_OR_RETURN(report.index_bytes, DirectoryBytes(report.dir));
+    log(absl::StrFormat("closed in %.2f s; %d bytes on disk",
+                        report.close_seconds, report.index_bytes));
   }
-  SIFT_RETURN_IF_ERROR(index->Close());
-  index.reset();
-  report.close_seconds = SecondsSince(close_start);
-  absl::StatusOr<uint64_t> peak = ReadPeakRssBytes();
-  if (peak.ok()) report.index_peak_rss_bytes = *peak;
-  SIFT_ASSIGN_OR_RETURN(report.index_bytes, DirectoryBytes(report.dir));
-  log(absl::StrFormat("closed in %.2f s; %d bytes on disk",
-                      report.close_seconds, report.index_bytes));
 
   // From here the peak RSS is that of the query phase alone, where the
   // kernel can reset it.
@@ -129,7 +138,7 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
         },
         options.passes);
   }
-  peak = ReadPeakRssBytes();
+  absl::StatusOr<uint64_t> peak = ReadPeakRssBytes();
   if (peak.ok()) report.query_peak_rss_bytes = *peak;
 
   if (!options.run_path.empty()) {

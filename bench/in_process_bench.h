@@ -24,6 +24,10 @@ struct InProcessOptions {
   // missing or empty, which is left in place.
   std::string dir;
   bool keep = false;
+  // Search the index already in `dir` (kept by an earlier run with the
+  // same corpus) instead of building one: for profiling the query phase.
+  // The report's indexing figures are then zero.
+  bool search_only = false;
   // After the last write the index is force-merged down to this many
   // segments (0: not at all), as Lucene's benchmark force-merges to one.
   uint32_t max_segments = 1;

@@ -31,6 +31,10 @@ ABSL_FLAG(std::string, dir, "",
           "In process: where to build the shard index (new or empty; kept); "
           "default a temporary directory, removed at the end");
 ABSL_FLAG(bool, keep, false, "In process: keep the temporary index directory");
+ABSL_FLAG(bool, search_only, false,
+          "In process: search the index --dir already holds (kept by an "
+          "earlier run on the same corpus) instead of building one; for "
+          "profiling queries, the indexing figures are then zero");
 ABSL_FLAG(uint32_t, batch, 512, "Documents per write request");
 ABSL_FLAG(uint32_t, threads, 0,
           "In process: analysis threads (0: one per processor)");
@@ -188,6 +192,7 @@ int main(int argc, char** argv) {
   options.queries_path = queries;
   options.dir = absl::GetFlag(FLAGS_dir);
   options.keep = absl::GetFlag(FLAGS_keep);
+  options.search_only = absl::GetFlag(FLAGS_search_only);
   options.k = k;
   options.indexing.batch_documents = absl::GetFlag(FLAGS_batch);
   const uint32_t threads = absl::GetFlag(FLAGS_threads);
