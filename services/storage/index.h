@@ -51,6 +51,12 @@ struct IndexOptions {
   // rewritten to drop deletions (when over a third of it is deleted).
   size_t merge_factor = 8;
   size_t max_merge_documents = size_t{1} << 20;
+  // A shard that took no write for this long settles: its memory segments
+  // are flushed and its flushed segments merged down to one or two (see
+  // PickSettle), so that searches after a bulk load do not pay a term
+  // lookup per segment the load left. Once per quiet period; a write
+  // between two of its merges stops it. InfiniteDuration: never.
+  absl::Duration settle_after = absl::Seconds(30);
   // Concurrent writes share one commit, and so one synced write-ahead log
   // write, at most this many at a time; 1 commits every write alone.
   size_t max_write_group = 32;

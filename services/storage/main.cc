@@ -42,6 +42,11 @@ ABSL_FLAG(int, flush_documents, 65536,
           "Documents held in memory segments before they are flushed into "
           "a segment on disk; fewer use less memory and replay less after a "
           "crash, more write less");
+ABSL_FLAG(int, settle_after_seconds, 30,
+          "After this many seconds without a write, the shard flushes its "
+          "memory segments and merges its segments down to one or two, so "
+          "that searches after a load are as fast as the index allows (0: "
+          "never)");
 ABSL_FLAG(std::string, shard, "",
           "Which shard this member holds, 0-based; with --shards, it is "
           "written into the data folder the first time and checked on every "
@@ -126,6 +131,10 @@ int main(int argc, char** argv) {
   }
   options.flush_documents =
       static_cast<size_t>(absl::GetFlag(FLAGS_flush_documents));
+  const int settle_after = absl::GetFlag(FLAGS_settle_after_seconds);
+  if (settle_after < 0) return Fail("--settle_after_seconds must be 0 or more");
+  options.settle_after = settle_after == 0 ? absl::InfiniteDuration()
+                                           : absl::Seconds(settle_after);
   options.on_background_status = [&](const absl::Status& status) {
     if (status.ok()) {
       std::fprintf(stderr,

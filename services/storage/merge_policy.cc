@@ -4,6 +4,13 @@
 #include <map>
 
 namespace sift::storage {
+namespace {
+
+// Settling merges a segment with the smaller ones once they hold at least
+// 1/kSettleRatio of its documents.
+constexpr uint64_t kSettleRatio = 4;
+
+}  // namespace
 
 bool FlushDue(absl::Span<const SegmentStats> segments,
               const IndexOptions& options) {
@@ -55,6 +62,49 @@ std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
     return picked;
   }
   return picked;
+}
+
+std::vector<uint32_t> PickSettle(absl::Span<const SegmentStats> segments,
+                                 const IndexOptions& options) {
+  std::vector<const SegmentStats*> memory, mergeable;
+  uint64_t memory_docs = 0;
+  for (const SegmentStats& s : segments) {
+    if (s.in_memory) {
+      memory.push_back(&s);
+      memory_docs += s.live_count;
+    } else if (s.live_count <= options.max_merge_documents) {
+      mergeable.push_back(&s);
+    }
+  }
+  auto ids_of = [](std::vector<const SegmentStats*> picked) {
+    std::sort(picked.begin(), picked.end(),
+              [](const auto* a, const auto* b) { return a->id < b->id; });
+    std::vector<uint32_t> ids;
+    for (const SegmentStats* s : picked) ids.push_back(s->id);
+    return ids;
+  };
+  if (!memory.empty()) {
+    // A flushed segment smaller than what is flushed costs less to merge
+    // now than in a merge of its own later.
+    for (const SegmentStats* s : mergeable) {
+      if (s->live_count < memory_docs) memory.push_back(s);
+    }
+    return ids_of(std::move(memory));
+  }
+  // Largest first; `rest[i]` is what the segments after i hold together.
+  std::stable_sort(mergeable.begin(), mergeable.end(),
+                   [](const auto* a, const auto* b) {
+                     return a->live_count > b->live_count;
+                   });
+  const size_t n = mergeable.size();
+  std::vector<uint64_t> rest(n + 1, 0);
+  for (size_t i = n; i-- > 0;) rest[i] = rest[i + 1] + mergeable[i]->live_count;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (rest[i + 1] * kSettleRatio < mergeable[i]->live_count) continue;
+    if (rest[i] > options.max_merge_documents) continue;
+    return ids_of({mergeable.begin() + i, mergeable.end()});
+  }
+  return {};
 }
 
 std::vector<uint32_t> PickForceMerge(absl::Span<const SegmentStats> segments,

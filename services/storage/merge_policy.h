@@ -41,6 +41,23 @@ bool FlushDue(absl::Span<const SegmentStats> segments,
 std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
                                 const IndexOptions& options, bool flush_all);
 
+// The next merge that settles an idle shard (IndexOptions::settle_after):
+// searches cost a term lookup per segment, and a shard that bulk-loaded and
+// then only answers searches should not pay for the layout its writes left.
+//  1. Every memory segment, with the flushed segments smaller than their
+//     documents together, into one.
+//  2. Of the flushed segments that may still merge (live documents at most
+//     options.max_merge_documents), largest first: the first segment that
+//     the ones smaller than it together hold a quarter of, with all of
+//     those, into one (when that stays under max_merge_documents).
+// A bulk load's segments of similar sizes end as one. A trickle of small
+// writes, settled each time, leaves a few segments of geometrically
+// falling sizes, and a document is rewritten only when its segment grows
+// by a quarter or more: a bounded number of times per doubling of the
+// shard. In id order; empty when settled.
+std::vector<uint32_t> PickSettle(absl::Span<const SegmentStats> segments,
+                                 const IndexOptions& options);
+
 // The next merge of a force-merge down to `max_segments` (at least 1):
 // with more segments than that, every memory segment and the smallest
 // flushed ones, enough to end at `max_segments`; otherwise one segment that

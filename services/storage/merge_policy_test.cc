@@ -1,5 +1,6 @@
 #include "services/storage/merge_policy.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -93,6 +94,95 @@ TEST(MergePolicyTest, ForceMergeEndsAtTheTargetWithNothingDeleted) {
   // 0 means 1.
   EXPECT_THAT(PickForceMerge({Flushed(1, 100, 100), Flushed(2, 5, 5)}, 0),
               ElementsAre(1, 2));
+}
+
+TEST(MergePolicyTest, SettlingFlushesMemoryWithTheSmallerFlushedSegments) {
+  const IndexOptions options = Options();
+  // 60 documents in memory: the flushed segments smaller than that join.
+  EXPECT_THAT(PickSettle({Flushed(1, 5000, 5000), Memory(9, 40), Memory(8, 20),
+                          Flushed(2, 50, 50), Flushed(3, 70, 70)},
+                         options),
+              ElementsAre(2, 8, 9));
+}
+
+TEST(MergePolicyTest, SettlingMergesASegmentWithTheSmallerOnceTheyAreAQuarter) {
+  const IndexOptions options = Options();
+  // A bulk load's segments of similar sizes: all into one.
+  EXPECT_THAT(PickSettle({Flushed(1, 3000, 3000), Flushed(2, 3000, 3000),
+                          Flushed(3, 2500, 2500), Flushed(4, 800, 800)},
+                         options),
+              ElementsAre(1, 2, 3, 4));
+  // The rest is 300 of 4000: too little to rewrite the 4000; among the rest,
+  // 200 and 100 are a quarter of 150 or more.
+  EXPECT_THAT(PickSettle({Flushed(1, 4000, 4000), Flushed(2, 150, 150),
+                          Flushed(3, 100, 100), Flushed(4, 50, 50)},
+                         options),
+              ElementsAre(2, 3, 4));
+  // Sizes that fall fast enough: settled.
+  EXPECT_THAT(PickSettle({Flushed(1, 4000, 4000), Flushed(5, 800, 800),
+                          Flushed(6, 100, 100)},
+                         options),
+              IsEmpty());
+  // A quarter: everything merges into one.
+  EXPECT_THAT(
+      PickSettle({Flushed(1, 4000, 4000), Flushed(5, 1000, 1000)}, options),
+      ElementsAre(1, 5));
+  // Deleted documents do not count: 2000 live of 8000.
+  EXPECT_THAT(
+      PickSettle({Flushed(1, 8000, 2000), Flushed(5, 500, 500)}, options),
+      ElementsAre(1, 5));
+  // A single segment is settled.
+  EXPECT_THAT(PickSettle({Flushed(1, 4000, 4000)}, options), IsEmpty());
+}
+
+TEST(MergePolicyTest, SettlingKeepsSegmentsUnderTheMergeLimit) {
+  const IndexOptions options = Options();  // max_merge_documents 10000
+  // Past the limit: left alone.
+  EXPECT_THAT(
+      PickSettle({Flushed(1, 20000, 20000), Flushed(2, 9000, 9000)}, options),
+      IsEmpty());
+  // 9000 + 4000 + 3000 is over the limit: the two smaller merge.
+  EXPECT_THAT(PickSettle({Flushed(1, 9000, 9000), Flushed(2, 4000, 4000),
+                          Flushed(3, 3000, 3000)},
+                         options),
+              ElementsAre(2, 3));
+  // Then the two left cannot merge under the limit: settled.
+  EXPECT_THAT(
+      PickSettle({Flushed(1, 9000, 9000), Flushed(4, 7000, 7000)}, options),
+      IsEmpty());
+}
+
+TEST(MergePolicyTest, RepeatedSettlingRewritesADocumentABoundedNumberOfTimes) {
+  IndexOptions options = Options();
+  options.max_merge_documents = 1 << 30;
+  // A trickle: 10 documents per quiet period, settled each time.
+  std::vector<SegmentStats> segments = {Flushed(1, 1000, 1000)};
+  uint32_t next = 2;
+  uint64_t written = 0, added = 1000;
+  for (int period = 0; period < 2000; ++period) {
+    segments.push_back(Memory(next++, 10));
+    added += 10;
+    while (true) {
+      const std::vector<uint32_t> ids = PickSettle(segments, options);
+      if (ids.empty()) break;
+      uint32_t docs = 0;
+      std::vector<SegmentStats> rest;
+      for (const SegmentStats& s : segments) {
+        if (std::find(ids.begin(), ids.end(), s.id) != ids.end()) {
+          docs += s.live_count;
+        } else {
+          rest.push_back(s);
+        }
+      }
+      written += docs;
+      rest.push_back(Flushed(next++, docs, docs));
+      segments = rest;
+    }
+    ASSERT_LE(segments.size(), 6u) << period;
+  }
+  // About three rewrites per document per doubling of the shard (a
+  // trickle from 1,000 to 21,000 documents), not one per period.
+  EXPECT_LT(written, 16 * added);
 }
 
 }  // namespace

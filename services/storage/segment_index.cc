@@ -363,6 +363,7 @@ absl::Status SegmentIndex::Close() {
     stopping_ = true;
     work_cv_.SignalAll();
   }
+  abandon_merges_.store(true, std::memory_order_relaxed);
   if (worker_.joinable()) worker_.join();
   {
     MutexLock lock(&write_mu_);

@@ -1,6 +1,7 @@
 #ifndef SIFT_SERVICES_STORAGE_SEGMENT_INDEX_H_
 #define SIFT_SERVICES_STORAGE_SEGMENT_INDEX_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -189,10 +190,16 @@ class SegmentIndex final : public Index {
   // Merges the segments `ids` of the current view into one flushed segment
   // and publishes a view with it in their place. Holds neither write_mu_
   // nor view_mu_ while it builds.
-  absl::Status MergeInto(const std::vector<uint32_t>& ids)
+  // A background merge (`background`) is abandoned, CANCELLED, when the
+  // index closes, so that a stop never waits for a long merge.
+  absl::Status MergeInto(const std::vector<uint32_t>& ids,
+                         bool background = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
   // One merge or flush the policy picks; true when it did one.
-  absl::StatusOr<bool> DoWork(bool flush_all);
+  absl::StatusOr<bool> DoWork(bool flush_all, bool background = false);
+  // Settles a quiet shard (PickSettle), one merge at a time, until it is
+  // settled (true), a write commits meanwhile, or the index stops (false).
+  absl::StatusOr<bool> Settle();
   void BackgroundLoop();
   // Records the outcome of a round of background work: an error stops
   // writes; OK after an error starts them again.
@@ -241,6 +248,11 @@ class SegmentIndex final : public Index {
   bool stopping_ ABSL_GUARDED_BY(work_mu_) = false;
   bool work_requested_ ABSL_GUARDED_BY(work_mu_) = false;
   std::thread worker_;
+  // Commits of writes so far, for the background thread to tell a quiet
+  // shard (IndexOptions::settle_after) from a busy one.
+  std::atomic<uint64_t> commits_{0};
+  // Set by Close: background merges stop where they are.
+  std::atomic<bool> abandon_merges_{false};
 
   // The last write applied and the last in the op log; a leaf, so that
   // neither read waits for a commit.

@@ -2,6 +2,8 @@
 // and what happens when one fails.
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -17,7 +19,33 @@ namespace sift::storage {
 
 using internal::FromRocksDbStatus;
 
-absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
+namespace {
+
+// Passes values on until `abandon` is set, then fails the merge.
+class AbandonableSink final : public segment::ValueSink {
+ public:
+  AbandonableSink(segment::ValueSink* out, const std::atomic<bool>* abandon)
+      : out_(out), abandon_(abandon) {}
+
+  absl::Status Add(absl::string_view key_prefix, absl::string_view key_rest,
+                   absl::string_view value) override {
+    // A relaxed load is cheap, but not free on every value.
+    if ((++added_ & 1023) == 0 && abandon_->load(std::memory_order_relaxed)) {
+      return absl::CancelledError("the index is closing; merge abandoned");
+    }
+    return out_->Add(key_prefix, key_rest, value);
+  }
+
+ private:
+  segment::ValueSink* const out_;
+  const std::atomic<bool>* const abandon_;
+  uint64_t added_ = 0;
+};
+
+}  // namespace
+
+absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids,
+                                     bool background) {
   // The inputs as the current view has them: the merge drops what is
   // deleted there, and documents deleted while it runs are deleted in its
   // output at the commit.
@@ -40,7 +68,9 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids) {
   }
   std::vector<std::vector<uint32_t>> doc_maps;
   SIFT_RETURN_IF_ERROR(db_->WriteSegment(id, [&](segment::ValueSink* out) {
-    return segment::MergeSegments(sources, &doc_maps, out);
+    if (!background) return segment::MergeSegments(sources, &doc_maps, out);
+    AbandonableSink sink(out, &abandon_merges_);
+    return segment::MergeSegments(sources, &doc_maps, &sink);
   }));
   // Its values are written and never change: loading its columns needs no
   // lock, and writers do not wait for it.
@@ -143,14 +173,30 @@ absl::Status SegmentIndex::RemoveRetired() {
   return db_->DropSegments(expired);
 }
 
-absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all) {
+absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all, bool background) {
   MutexLock merge_lock(&merge_mu_);
   SIFT_RETURN_IF_ERROR(RemoveRetired());
   const std::vector<uint32_t> ids =
       PickMerge(CurrentView()->Stats(), options_, flush_all);
   if (ids.empty()) return false;
-  SIFT_RETURN_IF_ERROR(MergeInto(ids));
+  SIFT_RETURN_IF_ERROR(MergeInto(ids, background));
   return true;
+}
+
+absl::StatusOr<bool> SegmentIndex::Settle() {
+  const uint64_t quiet_at = commits_.load(std::memory_order_relaxed);
+  while (true) {
+    if (abandon_merges_.load(std::memory_order_relaxed) ||
+        commits_.load(std::memory_order_relaxed) != quiet_at) {
+      return false;
+    }
+    MutexLock merge_lock(&merge_mu_);
+    SIFT_RETURN_IF_ERROR(RemoveRetired());
+    const std::vector<uint32_t> ids =
+        PickSettle(CurrentView()->Stats(), options_);
+    if (ids.empty()) return true;
+    SIFT_RETURN_IF_ERROR(MergeInto(ids, /*background=*/true));
+  }
 }
 
 void SegmentIndex::RecordBackgroundStatus(const absl::Status& status) {
@@ -165,13 +211,28 @@ void SegmentIndex::RecordBackgroundStatus(const absl::Status& status) {
 void SegmentIndex::BackgroundLoop() {
   absl::Duration retry = options_.retry_delay;
   bool failing = false;
+  // For settling: the commit count last seen, since when it has not
+  // changed (as far as this thread saw), and the count at the last settle.
+  const bool settles = options_.settle_after != absl::InfiniteDuration();
+  uint64_t seen = commits_.load(std::memory_order_relaxed);
+  absl::Time quiet_since = absl::Now();
+  std::optional<uint64_t> settled_at;
   while (true) {
     {
       MutexLock lock(&work_mu_);
       // Wakes up now and then to merge what deletions made worth it, and,
       // after a failure, to try again.
-      const absl::Time deadline =
-          absl::Now() + (failing ? retry : absl::Seconds(5));
+      absl::Duration wait = failing ? retry : absl::Seconds(5);
+      if (settles && !failing) {
+        // Due to settle: at the end of the quiet period. Settled: soon
+        // enough after a new write to settle about settle_after after it.
+        wait =
+            std::clamp(settled_at != seen
+                           ? quiet_since + options_.settle_after - absl::Now()
+                           : options_.settle_after,
+                       absl::ZeroDuration(), wait);
+      }
+      const absl::Time deadline = absl::Now() + wait;
       while (!stopping_ && !work_requested_ &&
              !work_cv_.WaitWithDeadline(&work_mu_, deadline)) {
       }
@@ -180,7 +241,8 @@ void SegmentIndex::BackgroundLoop() {
     }
     absl::Status status;
     while (true) {
-      absl::StatusOr<bool> did = DoWork(/*flush_all=*/false);
+      absl::StatusOr<bool> did =
+          DoWork(/*flush_all=*/false, /*background=*/true);
       if (!did.ok()) {
         status = did.status();
         break;
@@ -189,6 +251,21 @@ void SegmentIndex::BackgroundLoop() {
       MutexLock lock(&work_mu_);
       if (stopping_) return;
     }
+    const uint64_t commits = commits_.load(std::memory_order_relaxed);
+    if (commits != seen) {
+      seen = commits;
+      quiet_since = absl::Now();
+    }
+    if (status.ok() && settles && settled_at != seen &&
+        absl::Now() - quiet_since >= options_.settle_after) {
+      absl::StatusOr<bool> settled = Settle();
+      if (!settled.ok()) {
+        status = settled.status();
+      } else if (*settled) {
+        settled_at = seen;
+      }
+    }
+    if (abandon_merges_.load(std::memory_order_relaxed)) return;
     if (!status.ok()) {
       retry = failing ? std::min(retry * 2, options_.max_retry_delay)
                       : options_.retry_delay;

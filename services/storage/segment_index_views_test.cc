@@ -262,5 +262,86 @@ TEST(SegmentIndexFailureTest, AFailedFlushStopsWritesUntilARetrySucceeds) {
   EXPECT_EQ((*reopened)->DocCount(), 21u);
 }
 
+// A shard that goes quiet settles: its memory segments are flushed and its
+// segments merged into one, with the same answers; a write makes it settle
+// again once the shard is quiet again.
+TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.background_work = true;
+  options.flush_documents = 100;
+  options.merge_factor = 100;  // no tiered merge: only settling merges
+  options.settle_after = absl::Milliseconds(300);
+  auto index = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(index, IsOk());
+  SegmentIndex& idx = **index;
+  auto segments = [&idx] { return idx.CurrentView()->Stats().size(); };
+  auto await = [](const std::function<bool()>& done) {
+    const absl::Time deadline = absl::Now() + absl::Minutes(1);
+    while (!done() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return done();
+  };
+  for (const std::vector<v1::WriteOp>& batch : RandomBatches(650, 50, 7)) {
+    ASSERT_THAT(idx.Apply(WriteOf(batch)), IsOk());
+  }
+  auto query =
+      DecodeShardQuery(SearchFor(Bool({}, {Term("w1"), Term("w2")}), 1000));
+  ASSERT_THAT(query, IsOk());
+  auto before = SearchView(*idx.CurrentView(), *query);
+  ASSERT_THAT(before, IsOk());
+  ASSERT_GT(before->hits.size(), 50u);
+  EXPECT_GT(segments(), 1u);
+
+  ASSERT_TRUE(await([&] { return segments() == 1; })) << segments();
+  EXPECT_EQ(idx.DocCount(), 650u);
+  auto after = SearchView(*idx.CurrentView(), *query);
+  ASSERT_THAT(after, IsOk());
+  ASSERT_EQ(after->hits.size(), before->hits.size());
+  for (size_t i = 0; i < after->hits.size(); ++i) {
+    EXPECT_EQ(after->hits[i].id, before->hits[i].id) << i;
+    EXPECT_DOUBLE_EQ(after->hits[i].score, before->hits[i].score) << i;
+  }
+
+  // A write leaves a memory segment, settled in turn.
+  ASSERT_THAT(idx.Apply(WriteOf({Upsert({.id = "late", .body = "w1 w2"})})),
+              IsOk());
+  EXPECT_EQ(segments(), 2u);
+  ASSERT_TRUE(await([&] {
+    const std::vector<SegmentStats> stats = idx.CurrentView()->Stats();
+    return stats.size() <= 2 && !stats.front().in_memory &&
+           !stats.back().in_memory;
+  }));
+  EXPECT_EQ(idx.DocCount(), 651u);
+  EXPECT_THAT(idx.Close(), IsOk());
+}
+
+// Closing does not wait for a settling merge to end: it is abandoned, and
+// nothing is lost.
+TEST(SegmentIndexSettleTest, ClosingAbandonsASettlingMerge) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.background_work = true;
+  options.flush_documents = 500;
+  options.merge_factor = 100;
+  options.settle_after = absl::Milliseconds(1);
+  {
+    auto index = SegmentIndex::Open(dir.Sub("db"), options);
+    ASSERT_THAT(index, IsOk());
+    for (const std::vector<v1::WriteOp>& batch :
+         RandomBatches(3000, 250, 11)) {
+      ASSERT_THAT((*index)->Apply(WriteOf(batch)), IsOk());
+    }
+    // Settling starts about now; closing stops it wherever it is.
+    EXPECT_THAT((*index)->Close(), IsOk());
+    EXPECT_TRUE((*index)->BackgroundError().ok());
+  }
+  options.settle_after = absl::InfiniteDuration();
+  auto reopened = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ((*reopened)->DocCount(), 3000u);
+}
+
 }  // namespace
 }  // namespace sift::storage

@@ -745,6 +745,7 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   std::shared_ptr<const IndexView> view = next.Build();
   RequestWorkIfDue(*view);
   Publish(std::move(view));
+  commits_.fetch_add(1, std::memory_order_relaxed);
 }
 
 uint64_t SegmentIndex::TrimmableThrough() const {
