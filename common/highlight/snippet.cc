@@ -1,4 +1,4 @@
-#include "services/query/snippet.h"
+#include "common/highlight/snippet.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/analysis/term_match.h"
 
-namespace sift::query {
+namespace sift::highlight {
 namespace {
 
 constexpr absl::string_view kEllipsis = "\xE2\x80\xA6";  // U+2026
@@ -368,4 +368,4 @@ v1::Snippet MakeWholeSnippet(absl::string_view text,
   return Render(text, 0, text.size(), FindMatches(tokens, highlights), options);
 }
 
-}  // namespace sift::query
+}  // namespace sift::highlight

@@ -1,5 +1,5 @@
-#ifndef SIFT_SERVICES_QUERY_SNIPPET_H_
-#define SIFT_SERVICES_QUERY_SNIPPET_H_
+#ifndef SIFT_COMMON_HIGHLIGHT_SNIPPET_H_
+#define SIFT_COMMON_HIGHLIGHT_SNIPPET_H_
 
 #include <cstddef>
 #include <string>
@@ -7,27 +7,10 @@
 
 #include "absl/strings/string_view.h"
 #include "common/analysis/analyzer.h"
-#include "services/query/query_planner.h"
-#include "sift/v1/query.pb.h"
+#include "common/highlight/highlights.h"
+#include "sift/v1/storage.pb.h"
 
-namespace sift::query {
-
-// How snippets are cut and marked; the defaults are those of a request
-// without HighlightOptions on a server with the default --snippet_bytes.
-struct SnippetOptions {
-  // Target length of a fragment, in bytes of the original text (ellipses
-  // not counted). A fragment may run a few bytes over to keep closing
-  // punctuation, or further when a single match is longer than this.
-  // MakeWholeSnippet ignores it.
-  size_t fragment_bytes = 200;
-  // Put around each span in `highlighted`, byte for byte: never escaped,
-  // so a caller that escapes must pass markers it trusts.
-  std::string pre_tag = "<em>";
-  std::string post_tag = "</em>";
-  // HTML-escape the text of `highlighted` (& < > " ' as &amp; &lt; &gt;
-  // &quot; &#39;), matched parts included, markers excluded.
-  bool html_escape = false;
-};
+namespace sift::highlight {
 
 // The best fragment of `text` for a query: the window of about
 // options.fragment_bytes with the most distinct highlight entries (terms,
@@ -57,6 +40,6 @@ v1::Snippet MakeWholeSnippet(absl::string_view text,
                              const Highlights& highlights,
                              const SnippetOptions& options = {});
 
-}  // namespace sift::query
+}  // namespace sift::highlight
 
-#endif  // SIFT_SERVICES_QUERY_SNIPPET_H_
+#endif  // SIFT_COMMON_HIGHLIGHT_SNIPPET_H_

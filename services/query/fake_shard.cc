@@ -8,6 +8,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "common/analysis/analyzer.h"
+#include "common/highlight/hit_view.h"
 #include "common/routing/shard_router.h"
 #include "gtest/gtest.h"
 #include "services/query/hit_merge.h"
@@ -23,6 +25,25 @@ class HangingReactor final : public grpc::ServerUnaryReactor {
   }
   void OnDone() override { delete this; }
 };
+
+// `documents` as a current shard answers them when asked for views.
+google::protobuf::RepeatedPtrField<v1::HitView> ViewsOf(
+    const google::protobuf::RepeatedPtrField<v1::FetchResult>& documents,
+    const v1::HitViewRequest& request) {
+  static const analysis::Analyzer* const analyzer = new analysis::Analyzer();
+  absl::StatusOr<highlight::HitViewOptions> options =
+      highlight::FromProto(request, "view");
+  EXPECT_TRUE(options.ok()) << options.status();
+  google::protobuf::RepeatedPtrField<v1::HitView> views;
+  for (const v1::FetchResult& result : documents) {
+    v1::HitView* view = views.Add();
+    if (result.found() && options.ok()) {
+      *view = highlight::MakeHitView(result.document(), *options, *analyzer);
+    }
+    view->set_id(result.id());
+  }
+  return views;
+}
 
 int64_t BucketStart(int64_t seconds, v1::DateInterval interval) {
   const absl::CivilDay epoch(1970, 1, 1);
@@ -103,6 +124,11 @@ void FakeShard::SetBackgroundError(const std::string& error) {
 void FakeShard::ForgetOnFetch(const std::string& id) {
   MutexLock lock(&mu_);
   forgotten_.push_back(id);
+}
+
+void FakeShard::SetWithoutViews(bool without) {
+  MutexLock lock(&mu_);
+  without_views_ = without;
 }
 
 void FakeShard::SetEarlierVersion(bool earlier) {
@@ -216,10 +242,12 @@ grpc::ServerUnaryReactor* FakeShard::Search(
     *response->add_hits() = std::move(hit);
   }
   bool answers_rounds = false;
+  bool views = false;
   std::vector<std::string> forgotten;
   {
     MutexLock lock(&mu_);
     answers_rounds = !earlier_version_ && mode_ != Mode::kFailFetch;
+    views = answers_rounds && !without_views_ && request->has_view();
     forgotten = forgotten_;
   }
   if (answers_rounds && request->shard_stats()) {
@@ -252,6 +280,11 @@ grpc::ServerUnaryReactor* FakeShard::Search(
       }
     }
   }
+  if (views) {
+    *response->mutable_views() =
+        ViewsOf(response->documents(), request->view());
+    response->clear_documents();
+  }
   response->set_total_hits(docs_.size());
   for (const v1::FacetRequest& facet : request->facets()) {
     *response->add_facets() = CountFacet(facet, docs_);
@@ -268,10 +301,12 @@ grpc::ServerUnaryReactor* FakeShard::Fetch(grpc::CallbackServerContext* context,
     return r;
   }
   std::vector<std::string> forgotten;
+  bool views = false;
   {
     MutexLock lock(&mu_);
     fetches_.push_back(*request);
     forgotten = forgotten_;
+    views = !without_views_ && request->has_view();
   }
   for (const std::string& id : request->ids()) {
     v1::FetchResult* result = response->add_results();
@@ -285,6 +320,10 @@ grpc::ServerUnaryReactor* FakeShard::Fetch(grpc::CallbackServerContext* context,
         *result->mutable_document() = doc.document;
       }
     }
+  }
+  if (views) {
+    *response->mutable_views() = ViewsOf(response->results(), request->view());
+    response->clear_results();
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);

@@ -50,6 +50,9 @@ class FakeShard final : public v1::StorageService::CallbackService {
   // As a shard that predates shard_stats and documents in searches: Search
   // ignores them.
   void SetEarlierVersion(bool earlier);
+  // As a shard that predates views: Search and Fetch answer whole documents
+  // even when asked for views.
+  void SetWithoutViews(bool without);
 
   int calls() const;
   std::vector<v1::ShardSearchRequest> searches() const;
@@ -79,6 +82,7 @@ class FakeShard final : public v1::StorageService::CallbackService {
   std::vector<std::string> forgotten_ ABSL_GUARDED_BY(mu_);
   std::string background_error_ ABSL_GUARDED_BY(mu_);
   bool earlier_version_ ABSL_GUARDED_BY(mu_) = false;
+  bool without_views_ ABSL_GUARDED_BY(mu_) = false;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::ShardSearchRequest> searches_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::StatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);

@@ -7,9 +7,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/analysis/utf8.h"
+#include "common/highlight/hit_view.h"
 #include "common/routing/shard_router.h"
 #include "common/status/status_macros.h"
 #include "common/sync/mutex.h"
@@ -17,7 +19,6 @@
 #include "services/query/hit_merge.h"
 #include "services/query/page_token.h"
 #include "services/query/query_planner.h"
-#include "services/query/snippet.h"
 
 namespace sift::query {
 namespace {
@@ -26,12 +27,11 @@ namespace {
 constexpr size_t kMaxIdBytes = 512;
 // Longest source or tag value the shards accept.
 constexpr size_t kMaxKeywordBytes = 4096;
-// Limits of HighlightOptions (query.proto). Markers are for a word of
-// markup such as <mark class="hit">, not for documents; a fragment must
-// hold a few words, and past a few KiB it is no longer a snippet.
-constexpr size_t kMaxHighlightTagBytes = 64;
-constexpr uint32_t kMinFragmentBytes = 16;
-constexpr uint32_t kMaxFragmentBytes = 4096;
+// Limits of HighlightOptions (query.proto), the shards' own
+// (common/highlight/highlights.h).
+using highlight::kMaxFragmentBytes;
+using highlight::kMaxTagBytes;
+using highlight::kMinFragmentBytes;
 
 // Shares of the time left that the Stats and the Search phases of a search
 // may use; Fetch has whatever remains. A shard that hangs then costs a
@@ -88,6 +88,26 @@ class Gather {
   };
   std::shared_ptr<State> state_;
 };
+
+// The answers of `n` shard calls made at once: `async(k, done)` starts
+// call k, whose answer comes on a gRPC thread. A single call is made with
+// `blocking(0)` instead, answered on this thread: nothing to overlap it
+// with, and it saves two thread hand-offs, which on a small virtual machine
+// cost more than a one-term search.
+template <typename Resp>
+std::vector<absl::StatusOr<Resp>> AllAnswers(
+    size_t n, absl::FunctionRef<absl::StatusOr<Resp>(size_t)> blocking,
+    absl::FunctionRef<void(size_t, storage::StorageClient::Callback<Resp>)>
+        async) {
+  if (n == 1) {
+    std::vector<absl::StatusOr<Resp>> answers;
+    answers.push_back(blocking(0));
+    return answers;
+  }
+  Gather<Resp> gather(n);
+  for (size_t k = 0; k < n; ++k) async(k, gather.Slot(k));
+  return gather.Wait();
+}
 
 std::string ShardError(size_t shard, const absl::Status& status) {
   return absl::StrCat("shard ", shard, ": ",
@@ -191,10 +211,10 @@ bool AnswersFacets(const std::vector<v1::FacetRequest>& facets,
 // One marker of HighlightOptions, `field` naming it in errors.
 absl::Status ValidateHighlightTag(absl::string_view field,
                                   const std::string& tag) {
-  if (tag.size() > kMaxHighlightTagBytes) {
+  if (tag.size() > kMaxTagBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("highlight_options.", field, ": ", tag.size(),
-                     " bytes is over the limit of ", kMaxHighlightTagBytes));
+                     " bytes is over the limit of ", kMaxTagBytes));
   }
   absl::Status utf8 = analysis::ValidateUtf8(tag);
   if (!utf8.ok()) {
@@ -205,9 +225,9 @@ absl::Status ValidateHighlightTag(absl::string_view field,
 }
 
 // The snippet options a request asks for, over the server's defaults.
-absl::StatusOr<SnippetOptions> ValidateHighlightOptions(
+absl::StatusOr<highlight::SnippetOptions> ValidateHighlightOptions(
     const v1::HighlightOptions& request, size_t default_fragment_bytes) {
-  SnippetOptions options;
+  highlight::SnippetOptions options;
   options.fragment_bytes = default_fragment_bytes;
   if (request.has_pre_tag()) {
     SIFT_RETURN_IF_ERROR(ValidateHighlightTag("pre_tag", request.pre_tag()));
@@ -231,30 +251,43 @@ absl::StatusOr<SnippetOptions> ValidateHighlightOptions(
   return options;
 }
 
-void FillHit(const v1::Document& doc, const QueryPlan& plan, bool highlight,
-             const analysis::Analyzer& analyzer,
-             const SnippetOptions& snippet_options, v1::Hit* hit) {
-  hit->set_title(doc.title());
-  hit->set_source(doc.source());
-  if (doc.has_published_at()) {
-    *hit->mutable_published_at() = doc.published_at();
+// Moves what `view` shows into `hit`.
+void FillHit(v1::HitView& view, v1::Hit* hit) {
+  hit->set_title(std::move(*view.mutable_title()));
+  hit->set_source(std::move(*view.mutable_source()));
+  if (view.has_published_at()) {
+    *hit->mutable_published_at() = view.published_at();
   }
-  *hit->mutable_tags() = doc.tags();
-  hit->set_url(doc.url());
-  if (!highlight) return;
-  if (!doc.title().empty()) {
-    absl::StatusOr<std::vector<analysis::Token>> tokens =
-        analyzer.Analyze(doc.title());
-    *hit->mutable_title_snippet() = MakeWholeSnippet(
-        doc.title(), tokens.ok() ? *tokens : std::vector<analysis::Token>(),
-        plan.title_highlights, snippet_options);
+  hit->mutable_tags()->Swap(view.mutable_tags());
+  hit->set_url(std::move(*view.mutable_url()));
+  if (view.has_title_snippet()) {
+    hit->mutable_title_snippet()->Swap(view.mutable_title_snippet());
   }
-  if (!doc.body().empty()) {
-    absl::StatusOr<std::vector<analysis::Token>> tokens =
-        analyzer.Analyze(doc.body());
-    *hit->mutable_snippet() = MakeFragmentSnippet(
-        doc.body(), tokens.ok() ? *tokens : std::vector<analysis::Token>(),
-        plan.body_highlights, snippet_options);
+  if (view.has_snippet()) hit->mutable_snippet()->Swap(view.mutable_snippet());
+}
+
+// The views of `results` (whole documents, from a shard that predates
+// views), as such a shard would have made them.
+void AddViewsOf(google::protobuf::RepeatedPtrField<v1::FetchResult>& results,
+                const highlight::HitViewOptions& options,
+                const analysis::Analyzer& analyzer,
+                absl::flat_hash_map<std::string, v1::HitView>& views) {
+  for (v1::FetchResult& result : results) {
+    v1::HitView view;
+    if (result.found()) {
+      view = highlight::MakeHitView(result.document(), options, analyzer);
+    }
+    view.set_id(result.id());
+    std::string id = result.id();
+    views.emplace(std::move(id), std::move(view));
+  }
+}
+
+void AddViews(google::protobuf::RepeatedPtrField<v1::HitView>& from,
+              absl::flat_hash_map<std::string, v1::HitView>& views) {
+  for (v1::HitView& view : from) {
+    std::string id = view.id();
+    views.emplace(std::move(id), std::move(view));
   }
 }
 
@@ -455,13 +488,19 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     stats.set_doc_count(0);
     stats.set_total_title_terms(0);
     stats.set_total_body_terms(0);
-    Gather<v1::StatsResponse> gather(live.size());
-    for (size_t k = 0; k < live.size(); ++k) {
-      shards[live[k]]->StatsAsync(copy[live[k]], stats_request,
-                                  PhaseDeadline(deadline, kStatsShare),
-                                  gather.Slot(k));
-    }
-    std::vector<absl::StatusOr<v1::StatsResponse>> answers = gather.Wait();
+    const absl::Time stats_deadline = PhaseDeadline(deadline, kStatsShare);
+    std::vector<absl::StatusOr<v1::StatsResponse>> answers =
+        AllAnswers<v1::StatsResponse>(
+            live.size(),
+            [&](size_t k) {
+              return shards[live[k]]->Stats(copy[live[k]], stats_request,
+                                            stats_deadline);
+            },
+            [&](size_t k,
+                storage::StorageClient::Callback<v1::StatsResponse> done) {
+              shards[live[k]]->StatsAsync(copy[live[k]], stats_request,
+                                          stats_deadline, std::move(done));
+            });
     std::vector<size_t> answered;
     for (size_t k = 0; k < live.size(); ++k) {
       absl::StatusOr<v1::StatsResponse>& answer = answers[k];
@@ -547,34 +586,49 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   }
   search.set_shard_stats(one_shard && !page.cursor &&
                          !plan.stats_terms.empty());
+  // What the page's hits show, made by the shards that hold them: no body
+  // travels, and each shard highlights its own hits.
+  highlight::HitViewOptions view_options;
+  view_options.highlight = !request.has_highlight() || request.highlight();
+  if (view_options.highlight) {
+    view_options.title = plan.title_highlights;
+    view_options.body = plan.body_highlights;
+    view_options.snippet = page.snippet;
+  }
+  const v1::HitViewRequest view = highlight::ToProto(view_options);
+  if (search.documents_count() > 0) *search.mutable_view() = view;
   std::vector<ShardHitRef> candidates;
   // The facet counts of each shard that answered, by facet.
   std::vector<std::vector<v1::ShardFacetCounts>> shard_facets(
       page.facets.size());
   uint64_t total_hits = 0;
   bool total_is_lower_bound = false;
-  // Documents the shards returned with their hits, by id.
-  absl::flat_hash_map<std::string, v1::FetchResult> fetched;
+  // What the page's hits show, as the shards returned it, by id.
+  absl::flat_hash_map<std::string, v1::HitView> views;
   {
-    Gather<v1::ShardSearchResponse> gather(live.size());
-    for (size_t k = 0; k < live.size(); ++k) {
-      shards[live[k]]->SearchAsync(copy[live[k]], search,
-                                   PhaseDeadline(deadline, kSearchShare),
-                                   gather.Slot(k));
-    }
+    const absl::Time search_deadline = PhaseDeadline(deadline, kSearchShare);
+    auto search_live = [&] {
+      return AllAnswers<v1::ShardSearchResponse>(
+          live.size(),
+          [&](size_t k) {
+            return shards[live[k]]->Search(copy[live[k]], search,
+                                           search_deadline);
+          },
+          [&](size_t k,
+              storage::StorageClient::Callback<v1::ShardSearchResponse> done) {
+            shards[live[k]]->SearchAsync(copy[live[k]], search, search_deadline,
+                                         std::move(done));
+          });
+    };
     std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
-        gather.Wait();
+        search_live();
     if (search.shard_stats() && answers[0].ok() && !answers[0]->has_stats()) {
       // A shard of an earlier version scored with no statistics: ask for
       // them, then search again with them.
       search.set_shard_stats(false);
       SIFT_RETURN_IF_ERROR(gather_stats());
       *search.mutable_stats() = stats;
-      Gather<v1::ShardSearchResponse> again(1);
-      shards[0]->SearchAsync(copy[0], search,
-                             PhaseDeadline(deadline, kSearchShare),
-                             again.Slot(0));
-      answers = again.Wait();
+      answers = search_live();
     }
     std::vector<size_t> answered;
     for (size_t k = 0; k < live.size(); ++k) {
@@ -607,10 +661,9 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
       for (v1::ShardHit& hit : *answers[k]->mutable_hits()) {
         candidates.push_back({static_cast<uint32_t>(live[k]), std::move(hit)});
       }
-      for (v1::FetchResult& result : *answers[k]->mutable_documents()) {
-        std::string id = result.id();
-        fetched.emplace(std::move(id), std::move(result));
-      }
+      AddViews(*answers[k]->mutable_views(), views);
+      AddViewsOf(*answers[k]->mutable_documents(), view_options, *analyzer_,
+                 views);
       answered.push_back(live[k]);
     }
     live = std::move(answered);
@@ -637,19 +690,31 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   // hold them.
   std::map<uint32_t, v1::FetchRequest> fetches;
   for (const ShardHitRef& ref : hits) {
-    if (!fetched.contains(ref.hit.id())) {
-      fetches[ref.shard].add_ids(ref.hit.id());
+    if (!views.contains(ref.hit.id())) {
+      v1::FetchRequest& fetch = fetches[ref.shard];
+      if (fetch.ids_size() == 0) *fetch.mutable_view() = view;
+      fetch.add_ids(ref.hit.id());
     }
   }
   absl::flat_hash_set<uint32_t> fetch_failed;
   if (!fetches.empty()) {
-    Gather<v1::FetchResponse> gather(fetches.size());
+    std::vector<std::pair<uint32_t, const v1::FetchRequest*>> calls;
+    for (const auto& [shard, fetch] : fetches)
+      calls.emplace_back(shard, &fetch);
+    std::vector<absl::StatusOr<v1::FetchResponse>> answers =
+        AllAnswers<v1::FetchResponse>(
+            calls.size(),
+            [&](size_t k) {
+              const auto [shard, fetch] = calls[k];
+              return shards[shard]->Fetch(copy[shard], *fetch, deadline);
+            },
+            [&](size_t k,
+                storage::StorageClient::Callback<v1::FetchResponse> done) {
+              const auto [shard, fetch] = calls[k];
+              shards[shard]->FetchAsync(copy[shard], *fetch, deadline,
+                                        std::move(done));
+            });
     size_t k = 0;
-    for (const auto& [shard, fetch] : fetches) {
-      shards[shard]->FetchAsync(copy[shard], fetch, deadline, gather.Slot(k++));
-    }
-    std::vector<absl::StatusOr<v1::FetchResponse>> answers = gather.Wait();
-    k = 0;
     for (const auto& [shard, fetch] : fetches) {
       absl::StatusOr<v1::FetchResponse>& answer = answers[k++];
       if (!answer.ok()) {
@@ -657,14 +722,11 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
         fetch_failed.insert(shard);
         continue;
       }
-      for (v1::FetchResult& result : *answer->mutable_results()) {
-        std::string id = result.id();
-        fetched.emplace(std::move(id), std::move(result));
-      }
+      AddViews(*answer->mutable_views(), views);
+      AddViewsOf(*answer->mutable_results(), view_options, *analyzer_, views);
     }
   }
 
-  const bool highlight = !request.has_highlight() || request.highlight();
   for (const ShardHitRef& ref : hits) {
     if (fetch_failed.contains(ref.shard)) {
       // Keep what the shard's search gave rather than lose the hit; the
@@ -680,17 +742,16 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
       }
       continue;
     }
-    auto it = fetched.find(ref.hit.id());
+    auto it = views.find(ref.hit.id());
     // Deleted between the search and the fetch: no longer a hit.
-    if (it == fetched.end() || !it->second.found()) continue;
+    if (it == views.end() || !it->second.found()) continue;
     v1::Hit* hit = response.add_hits();
     hit->set_id(ref.hit.id());
     hit->set_score(ref.hit.score());
     if (ref.hit.has_explanation()) {
       *hit->mutable_explanation() = ref.hit.explanation();
     }
-    FillHit(it->second.document(), plan, highlight, *analyzer_, page.snippet,
-            hit);
+    FillHit(it->second, hit);
   }
 
   response.set_total_hits(total_hits);

@@ -11,9 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/analysis/analyzer.h"
+#include "common/highlight/highlights.h"
 #include "services/query/page_token.h"
 #include "services/query/query_parser.h"
-#include "services/query/snippet.h"
 #include "services/storage/shard_directory.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
@@ -98,6 +98,9 @@ class QueryHandler {
   // or search phase): retrying the same request resumes where it was.
   absl::StatusOr<v1::SearchResponse> Search(const v1::SearchRequest& request,
                                             absl::Time deadline) const;
+  // True when the collection is one shard: then a search makes only
+  // blocking calls, each answered on the calling thread.
+  bool OneShard() const { return directory_->shard_count() == 1; }
 
   // The stored document with the request's id, from the shard that owns it.
   // INVALID_ARGUMENT for a missing or over-long id; NOT_FOUND when there is
@@ -129,7 +132,7 @@ class QueryHandler {
     // The request's facets with defaults filled in (ValidateFacets).
     std::vector<v1::FacetRequest> facets;
     // The request's highlight_options over the server's defaults.
-    SnippetOptions snippet;
+    highlight::SnippetOptions snippet;
   };
 
   absl::StatusOr<Page> Validate(const v1::SearchRequest& request) const;

@@ -1052,4 +1052,62 @@ TEST_F(QueryHandlerTest, ShallowPagesComeWithTheirDocuments) {
   EXPECT_EQ(fetched, 5u);
 }
 
+TEST_F(QueryHandlerTest, TheShardsMakeWhatHitsShowAndNoBodyTravels) {
+  v1::SearchRequest request = Request("prices", 5);
+  request.mutable_highlight_options()->set_pre_tag("[");
+  request.mutable_highlight_options()->set_post_tag("]");
+  request.mutable_highlight_options()->set_fragment_bytes(16);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(request));
+  ASSERT_EQ(r.hits_size(), 5);
+  for (int i = 0; i < kShards; ++i) {
+    const v1::ShardSearchRequest sent = cluster_.shard(i).searches()[0];
+    ASSERT_TRUE(sent.has_view()) << i;
+    EXPECT_TRUE(sent.view().highlight());
+    EXPECT_EQ(sent.view().pre_tag(), "[");
+    EXPECT_EQ(sent.view().fragment_bytes(), 16u);
+    EXPECT_EQ(sent.view().body().terms_size(), 1);
+  }
+  EXPECT_THAT(r.hits(0).snippet().highlighted(), HasSubstr("[prices]"));
+  EXPECT_THAT(r.hits(0).title_snippet().text(), HasSubstr("Cocoa report"));
+
+  // A deeper page's fetch asks for views too.
+  request.set_offset(20);
+  request.set_highlight(false);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse deep, Search(request));
+  ASSERT_EQ(deep.hits_size(), 5);
+  EXPECT_FALSE(deep.hits(0).has_snippet());
+  EXPECT_THAT(deep.hits(0).title(), HasSubstr("Cocoa report"));
+  for (int i = 0; i < kShards; ++i) {
+    for (const v1::FetchRequest& f : cluster_.shard(i).fetches()) {
+      EXPECT_TRUE(f.has_view());
+      EXPECT_FALSE(f.view().highlight());
+    }
+  }
+}
+
+TEST_F(QueryHandlerTest, ShardsThatPredateViewsShowTheSameHits) {
+  v1::SearchRequest request = Request("prices", 5);
+  request.mutable_highlight_options()->set_fragment_bytes(16);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse made_by_shards,
+                            Search(request));
+  for (int i = 0; i < kShards; ++i) cluster_.shard(i).SetWithoutViews(true);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse made_here, Search(request));
+  ASSERT_EQ(made_here.hits_size(), made_by_shards.hits_size());
+  for (int i = 0; i < made_here.hits_size(); ++i) {
+    made_here.mutable_hits(i)->clear_score();
+    made_by_shards.mutable_hits(i)->clear_score();
+    EXPECT_EQ(made_here.hits(i).SerializeAsString(),
+              made_by_shards.hits(i).SerializeAsString())
+        << i;
+  }
+  EXPECT_THAT(made_here.hits(0).snippet().highlighted(),
+              HasSubstr("<em>prices</em>"));
+  // The deeper pages' fetch too.
+  request.set_offset(20);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse deep, Search(request));
+  ASSERT_EQ(deep.hits_size(), 5);
+  EXPECT_THAT(deep.hits(0).snippet().highlighted(),
+              HasSubstr("<em>prices</em>"));
+}
+
 }  // namespace sift::query

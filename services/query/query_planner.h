@@ -8,37 +8,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/analysis/analyzer.h"
+#include "common/highlight/highlights.h"
 #include "services/query/query_parser.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::query {
 
-// A fuzzy clause as snippets mark it: every token whose term
-// analysis::FuzzyMatches(term, max_edits, ...), as the shards match it.
-struct FuzzyHighlight {
-  std::string term;  // analyzed (folded and stemmed)
-  uint32_t max_edits = 0;
-
-  friend bool operator==(const FuzzyHighlight&,
-                         const FuzzyHighlight&) = default;
-};
-
-// What to mark in one full-text field: single terms and phrases, both as
-// analyzed terms (a phrase as its terms in order); prefixes, case-folded and
-// not stemmed, that a token's term starts with (analysis::PrefixMatches);
-// fuzzy terms. Each list holds distinct entries in order of first
-// appearance. Excluded clauses are never here.
-struct Highlights {
-  std::vector<std::string> terms;
-  std::vector<std::vector<std::string>> phrases;
-  std::vector<std::string> prefixes;
-  std::vector<FuzzyHighlight> fuzzy;
-
-  bool empty() const {
-    return terms.empty() && phrases.empty() && prefixes.empty() &&
-           fuzzy.empty();
-  }
-};
+// What snippets mark, shared with the shards that make them.
+using highlight::FuzzyHighlight;
+using highlight::Highlights;
 
 // A query ready to send to the storage shards.
 struct QueryPlan {

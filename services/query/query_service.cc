@@ -22,14 +22,29 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-// Runs `work` on the executor and finishes the call with its status.
-grpc::ServerUnaryReactor* RunOnExecutor(
-    const grpc::Service* service, grpc::CallbackServerContext* context,
-    Executor* executor, std::function<absl::Status(absl::Time deadline)> work) {
-  PublishedBy(service);
+// Moves an OK result into `*out`; returns the status either way.
+template <typename T>
+absl::Status Deliver(absl::StatusOr<T> result, T* out) {
+  if (!result.ok()) return result.status();
+  *out = *std::move(result);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryServiceImpl::Run(
+    grpc::CallbackServerContext* context, bool may_run_here,
+    std::function<absl::Status(absl::Time deadline)> work) {
+  PublishedBy(this);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time deadline = DeadlineOf(*context);
-  if (!executor->TrySchedule([reactor, deadline, work = std::move(work)] {
+  if (may_run_here && inline_searches_.TryAcquire()) {
+    const absl::Status status = work(deadline);
+    inline_searches_.Release();
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  }
+  if (!executor_->TrySchedule([reactor, deadline, work = std::move(work)] {
         // Under load a call may wait past its deadline; the client has
         // given up on it, so spend nothing on it.
         if (absl::Now() >= deadline) {
@@ -47,43 +62,33 @@ grpc::ServerUnaryReactor* RunOnExecutor(
   return reactor;
 }
 
-// Moves an OK result into `*out`; returns the status either way.
-template <typename T>
-absl::Status Deliver(absl::StatusOr<T> result, T* out) {
-  if (!result.ok()) return result.status();
-  *out = *std::move(result);
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* QueryServiceImpl::Search(
     grpc::CallbackServerContext* context, const v1::SearchRequest* request,
     v1::SearchResponse* response) {
-  return RunOnExecutor(
-      this, context, executor_, [this, request, response](absl::Time deadline) {
-        return Deliver(handler_->Search(*request, deadline), response);
-      });
+  return Run(context, handler_->OneShard(),
+             [this, request, response](absl::Time deadline) {
+               return Deliver(handler_->Search(*request, deadline), response);
+             });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::Get(
     grpc::CallbackServerContext* context, const v1::GetRequest* request,
     v1::GetResponse* response) {
-  return RunOnExecutor(
-      this, context, executor_, [this, request, response](absl::Time deadline) {
-        return Deliver(handler_->Get(*request, deadline), response);
-      });
+  return Run(context, /*may_run_here=*/false,
+             [this, request, response](absl::Time deadline) {
+               return Deliver(handler_->Get(*request, deadline), response);
+             });
 }
 
 grpc::ServerUnaryReactor* QueryServiceImpl::ClusterStats(
     grpc::CallbackServerContext* context,
     const v1::ClusterStatsRequest* request,
     v1::ClusterStatsResponse* response) {
-  return RunOnExecutor(this, context, executor_,
-                       [this, response](absl::Time deadline) {
-                         *response = handler_->ClusterStats(deadline);
-                         return absl::OkStatus();
-                       });
+  return Run(context, /*may_run_here=*/false,
+             [this, response](absl::Time deadline) {
+               *response = handler_->ClusterStats(deadline);
+               return absl::OkStatus();
+             });
 }
 
 }  // namespace sift::query

@@ -30,8 +30,18 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
       v1::ClusterStatsResponse* response) override;
 
  private:
+  // Runs `work` and finishes the call with its status: on the gRPC thread
+  // that received it when `may_run_here` and a slot is free, else on the
+  // executor.
+  grpc::ServerUnaryReactor* Run(
+      grpc::CallbackServerContext* context, bool may_run_here,
+      std::function<absl::Status(absl::Time deadline)> work);
+
   const QueryHandler* const handler_;
   Executor* const executor_;
+  // A search of a single shard makes only blocking calls, which wait for no
+  // gRPC callback thread: it may run on one (InlineSlots).
+  InlineSlots inline_searches_{1};
 };
 
 }  // namespace sift::query

@@ -1,4 +1,4 @@
-#include "services/query/snippet.h"
+#include "common/highlight/snippet.h"
 
 #include <string>
 #include <utility>
@@ -9,9 +9,14 @@
 #include "common/analysis/utf8.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/query/query_planner.h"
 
 namespace sift::query {
 namespace {
+
+using ::sift::highlight::MakeFragmentSnippet;
+using ::sift::highlight::MakeWholeSnippet;
+using ::sift::highlight::SnippetOptions;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

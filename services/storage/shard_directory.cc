@@ -69,6 +69,25 @@ void Failover(const std::vector<std::shared_ptr<StorageClient>>& copies,
   (*attempt)();
 }
 
+// Failover's blocking twin: `call` on each copy from `start` on, until one
+// answers or fails in a way another copy would too.
+template <typename Resp, typename Call>
+absl::StatusOr<Resp> BlockingFailover(
+    const std::vector<std::shared_ptr<StorageClient>>& copies, size_t start,
+    absl::Time deadline, Call call) {
+  absl::Status last =
+      absl::UnavailableError("no copy of the shard is known to be up");
+  for (size_t k = 0; k < copies.size(); ++k) {
+    absl::StatusOr<Resp> response = call(*copies[(start + k) % copies.size()]);
+    if (response.ok() || !TryAnotherCopy(response.status()) ||
+        absl::Now() >= deadline) {
+      return response;
+    }
+    last = response.status();
+  }
+  return last;
+}
+
 }  // namespace
 
 ShardReader::ShardReader(std::vector<std::shared_ptr<StorageClient>> copies)
@@ -130,19 +149,34 @@ void ShardReader::FetchAsync(
            });
 }
 
+absl::StatusOr<v1::StatsResponse> ShardReader::Stats(
+    size_t first_copy, const v1::StatsRequest& request,
+    absl::Time deadline) const {
+  return BlockingFailover<v1::StatsResponse>(
+      copies_, first_copy, deadline,
+      [&](const StorageClient& c) { return c.Stats(request, deadline); });
+}
+
+absl::StatusOr<v1::ShardSearchResponse> ShardReader::Search(
+    size_t first_copy, const v1::ShardSearchRequest& request,
+    absl::Time deadline) const {
+  return BlockingFailover<v1::ShardSearchResponse>(
+      copies_, first_copy, deadline,
+      [&](const StorageClient& c) { return c.Search(request, deadline); });
+}
+
+absl::StatusOr<v1::FetchResponse> ShardReader::Fetch(
+    size_t first_copy, const v1::FetchRequest& request,
+    absl::Time deadline) const {
+  return BlockingFailover<v1::FetchResponse>(
+      copies_, first_copy, deadline,
+      [&](const StorageClient& c) { return c.Fetch(request, deadline); });
+}
+
 absl::StatusOr<v1::FetchResponse> ShardReader::Fetch(
     const v1::FetchRequest& request, absl::Time deadline) const {
-  absl::Status last =
-      absl::UnavailableError("no copy of the shard is known to be up");
   const Pick pick = PickCopy();
-  const size_t start = pick.index();
-  for (size_t k = 0; k < copies_.size(); ++k) {
-    absl::StatusOr<v1::FetchResponse> response =
-        copies_[(start + k) % copies_.size()]->Fetch(request, deadline);
-    if (response.ok() || !TryAnotherCopy(response.status())) return response;
-    last = response.status();
-  }
-  return last;
+  return Fetch(pick.index(), request, deadline);
 }
 
 StaticShardDirectory::StaticShardDirectory(

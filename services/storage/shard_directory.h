@@ -81,6 +81,18 @@ class ShardReader {
   void FetchAsync(size_t first_copy, const v1::FetchRequest& request,
                   absl::Time deadline,
                   StorageClient::Callback<v1::FetchResponse> done) const;
+  // The same calls, answered on the calling thread (a blocking call saves
+  // the thread hand-offs of an asynchronous one when there is nothing to
+  // overlap it with: one shard).
+  absl::StatusOr<v1::StatsResponse> Stats(size_t first_copy,
+                                          const v1::StatsRequest& request,
+                                          absl::Time deadline) const;
+  absl::StatusOr<v1::ShardSearchResponse> Search(
+      size_t first_copy, const v1::ShardSearchRequest& request,
+      absl::Time deadline) const;
+  absl::StatusOr<v1::FetchResponse> Fetch(size_t first_copy,
+                                          const v1::FetchRequest& request,
+                                          absl::Time deadline) const;
   // A fetch on its own, starting at PickCopy().
   absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request,
                                           absl::Time deadline) const;

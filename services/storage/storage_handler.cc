@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -146,6 +147,21 @@ absl::Status ValidateWriteRequest(const v1::WriteRequest& request) {
   return absl::OkStatus();
 }
 
+google::protobuf::RepeatedPtrField<v1::HitView> StorageHandler::ViewsOf(
+    const google::protobuf::RepeatedPtrField<v1::FetchResult>& documents,
+    const highlight::HitViewOptions& options) const {
+  google::protobuf::RepeatedPtrField<v1::HitView> views;
+  views.Reserve(documents.size());
+  for (const v1::FetchResult& result : documents) {
+    v1::HitView* view = views.Add();
+    if (result.found()) {
+      *view = highlight::MakeHitView(result.document(), options, analyzer_);
+    }
+    view->set_id(result.id());
+  }
+  return views;
+}
+
 absl::Status ValidateFetchRequest(const v1::FetchRequest& request) {
   if (request.ids_size() > kMaxFetchIds) {
     return Invalid(
@@ -224,6 +240,10 @@ absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
                    absl::StrCat("at most ", kMaxFetchIds, ", got ",
                                 request.documents_count()));
   }
+  std::optional<highlight::HitViewOptions> view;
+  if (request.has_view()) {
+    SIFT_ASSIGN_OR_RETURN(view, highlight::FromProto(request.view(), "view"));
+  }
   SIFT_ASSIGN_OR_RETURN(ShardQuery query, DecodeShardQuery(request));
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
   v1::GlobalStats used;
@@ -260,7 +280,11 @@ absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
       fetch.add_ids(response.hits(static_cast<int>(i)).id());
     }
     SIFT_ASSIGN_OR_RETURN(v1::FetchResponse documents, index->Fetch(fetch));
-    response.mutable_documents()->Swap(documents.mutable_results());
+    if (view) {
+      *response.mutable_views() = ViewsOf(documents.results(), *view);
+    } else {
+      response.mutable_documents()->Swap(documents.mutable_results());
+    }
   }
   return response;
 }
@@ -268,8 +292,16 @@ absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
 absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(
     const v1::FetchRequest& request) {
   SIFT_RETURN_IF_ERROR(ValidateFetchRequest(request));
+  std::optional<highlight::HitViewOptions> view;
+  if (request.has_view()) {
+    SIFT_ASSIGN_OR_RETURN(view, highlight::FromProto(request.view(), "view"));
+  }
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
-  return index->Fetch(request);
+  SIFT_ASSIGN_OR_RETURN(v1::FetchResponse response, index->Fetch(request));
+  if (!view) return response;
+  v1::FetchResponse views;
+  *views.mutable_views() = ViewsOf(response.results(), *view);
+  return views;
 }
 
 absl::StatusOr<v1::ShardSnapshotResponse> StorageHandler::Snapshot(

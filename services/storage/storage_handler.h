@@ -10,6 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/analysis/analyzer.h"
+#include "common/highlight/hit_view.h"
 #include "services/storage/index.h"
 #include "services/storage/shard_limits.h"
 #include "services/storage/shard_query.h"
@@ -77,7 +79,15 @@ class StorageHandler {
 
  private:
   absl::StatusOr<std::shared_ptr<Index>> CurrentIndex() const;
+  // `documents` (a Fetch's results) as what their hits show.
+  google::protobuf::RepeatedPtrField<v1::HitView> ViewsOf(
+      const google::protobuf::RepeatedPtrField<v1::FetchResult>& documents,
+      const highlight::HitViewOptions& options) const;
 
+  // Snippets are made here, for the hits this shard returns, with the
+  // analyzer that analyzed the documents at ingest and the queries at the
+  // query service (all three use the default one).
+  const analysis::Analyzer analyzer_;
   IndexSource index_;
   WritePath write_;
   StatusSource status_;

@@ -191,5 +191,59 @@ TEST(StorageHandlerTest, ASearchCanCarryItsStatisticsAndDocuments) {
   EXPECT_THAT(handler.Search(request), InvalidArgumentAbout("documents_count"));
 }
 
+TEST(StorageHandlerTest, HitsComeAsViewsWithSnippetsMadeHere) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.path(), IndexOptions());
+  ASSERT_THAT(index, IsOk());
+  StorageHandler handler(index->get());
+  ASSERT_THAT(handler.Write(WriteOf({Upsert(
+                  {.id = "a",
+                   .title = "Copper climbs",
+                   .body = "Mines reported strikes. Copper rose again as "
+                           "stocks fell in London and Shanghai."})})),
+              IsOk());
+  // The test's writes split words on spaces, as they are.
+  v1::ShardSearchRequest request = SearchFor(Term("rose"), 5);
+  request.set_documents_count(5);
+  v1::HitViewRequest* view = request.mutable_view();
+  view->set_highlight(true);
+  view->mutable_title()->add_terms("copper");
+  view->mutable_body()->add_terms("copper");
+  view->set_fragment_bytes(32);
+  view->set_pre_tag("[");
+  view->set_post_tag("]");
+  auto found = handler.Search(request);
+  ASSERT_THAT(found, IsOk());
+  EXPECT_EQ(found->documents_size(), 0);
+  ASSERT_EQ(found->views_size(), 1);
+  const v1::HitView& hit = found->views(0);
+  EXPECT_EQ(hit.id(), "a");
+  EXPECT_TRUE(hit.found());
+  EXPECT_EQ(hit.title(), "Copper climbs");
+  EXPECT_EQ(hit.title_snippet().highlighted(), "[Copper] climbs");
+  EXPECT_THAT(hit.snippet().highlighted(), HasSubstr("[Copper] rose"));
+  EXPECT_LT(hit.snippet().text().size(), 50u);
+
+  v1::FetchRequest fetch;
+  fetch.add_ids("a");
+  fetch.add_ids("gone");
+  fetch.mutable_view()->set_highlight(false);
+  auto fetched = handler.Fetch(fetch);
+  ASSERT_THAT(fetched, IsOk());
+  EXPECT_EQ(fetched->results_size(), 0);
+  ASSERT_EQ(fetched->views_size(), 2);
+  EXPECT_EQ(fetched->views(0).title(), "Copper climbs");
+  EXPECT_FALSE(fetched->views(0).has_snippet());
+  EXPECT_EQ(fetched->views(1).id(), "gone");
+  EXPECT_FALSE(fetched->views(1).found());
+
+  view->set_fragment_bytes(1 << 20);
+  EXPECT_THAT(handler.Search(request),
+              InvalidArgumentAbout("view.fragment_bytes"));
+  *fetch.mutable_view() = *view;
+  EXPECT_THAT(handler.Fetch(fetch),
+              InvalidArgumentAbout("view.fragment_bytes"));
+}
+
 }  // namespace
 }  // namespace sift::storage

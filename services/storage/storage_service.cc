@@ -58,12 +58,25 @@ std::optional<absl::string_view> RoutedShard(
 template <typename Request, typename Response, typename Work>
 grpc::ServerUnaryReactor* StorageServiceImpl::Run(
     grpc::CallbackServerContext* context, const Request* request,
-    Response* response, Work work) {
+    Response* response, bool read, Work work) {
   const absl::Status routed = CheckRouting(identity_, RoutedShard(*context));
   if (!routed.ok()) {
     PublishedBy(this);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(ToGrpcStatus(routed));
+    return reactor;
+  }
+  if (read && inline_reads_.TryAcquire()) {
+    PublishedBy(this);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    absl::StatusOr<Response> result = work(*request);
+    inline_reads_.Release();
+    if (result.ok()) {
+      *response = *std::move(result);
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      reactor->Finish(ToGrpcStatus(result.status()));
+    }
     return reactor;
   }
   return RunOnExecutor(this, context, request, response, executor_,
@@ -73,14 +86,14 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Run(
 grpc::ServerUnaryReactor* StorageServiceImpl::Write(
     grpc::CallbackServerContext* context, const v1::WriteRequest* request,
     v1::WriteResponse* response) {
-  return Run(context, request, response,
+  return Run(context, request, response, /*read=*/false,
              [this](const v1::WriteRequest& r) { return handler_->Write(r); });
 }
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Stats(
     grpc::CallbackServerContext* context, const v1::StatsRequest* request,
     v1::StatsResponse* response) {
-  return Run(context, request, response,
+  return Run(context, request, response, /*read=*/true,
              [this](const v1::StatsRequest& r) { return handler_->Stats(r); });
 }
 
@@ -88,14 +101,14 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Search(
     grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
     v1::ShardSearchResponse* response) {
   return Run(
-      context, request, response,
+      context, request, response, /*read=*/true,
       [this](const v1::ShardSearchRequest& r) { return handler_->Search(r); });
 }
 
 grpc::ServerUnaryReactor* StorageServiceImpl::Fetch(
     grpc::CallbackServerContext* context, const v1::FetchRequest* request,
     v1::FetchResponse* response) {
-  return Run(context, request, response,
+  return Run(context, request, response, /*read=*/true,
              [this](const v1::FetchRequest& r) { return handler_->Fetch(r); });
 }
 
@@ -103,7 +116,7 @@ grpc::ServerUnaryReactor* StorageServiceImpl::Snapshot(
     grpc::CallbackServerContext* context,
     const v1::ShardSnapshotRequest* request,
     v1::ShardSnapshotResponse* response) {
-  return Run(context, request, response,
+  return Run(context, request, response, /*read=*/false,
              [this](const v1::ShardSnapshotRequest& r) {
                return handler_->Snapshot(r);
              });

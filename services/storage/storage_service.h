@@ -42,14 +42,20 @@ class StorageServiceImpl final : public v1::StorageService::CallbackService {
       v1::ShardSnapshotResponse* response) override;
 
  private:
+  // Runs `work` and finishes the call with its result: on the executor,
+  // or for a read (`read`) on the calling gRPC thread while no other read
+  // runs there (see inline_reads_).
   template <typename Request, typename Response, typename Work>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
                                 const Request* request, Response* response,
-                                Work work);
+                                bool read, Work work);
 
   StorageHandler* handler_;
   Executor* executor_;
   const std::optional<ShardRef> identity_;
+  // Reads may run on gRPC's own thread (one at a time); writes never do,
+  // as they wait for a synced commit.
+  InlineSlots inline_reads_{1};
 };
 
 }  // namespace sift::storage
