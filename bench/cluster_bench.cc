@@ -107,12 +107,14 @@ ClientQueryFn SearchClient(const EndToEndOptions& options) {
   std::shared_ptr<v1::QueryService::Stub> stub =
       v1::QueryService::NewStub(channel);
   const uint32_t k = options.k;
+  const bool highlight = options.highlight;
   const absl::Duration timeout = options.timeout;
-  return [stub, k, timeout](const BenchQuery& query) -> absl::Status {
+  return [stub, k, highlight,
+          timeout](const BenchQuery& query) -> absl::Status {
     v1::SearchRequest request;
     request.set_query(query.text);
     request.set_page_size(k);
-    request.set_highlight(false);
+    request.set_highlight(highlight);
     request.set_default_operator(v1::DEFAULT_OPERATOR_OR);
     v1::SearchResponse response;
     grpc::ClientContext context;
@@ -205,6 +207,7 @@ std::string EndToEndReportJson(const EndToEndReport& report) {
   json.Key("target").String(options.target);
   json.Key("ingest").String(options.ingest);
   json.Key("k").Uint(options.k);
+  json.Key("highlight").Bool(options.highlight);
   json.Key("batch").Uint(options.batch_documents);
   json.Key("in_flight").Int(options.in_flight);
   json.Key("clients").BeginArray();

@@ -23,6 +23,8 @@ struct EndToEndOptions {
   std::string docs_path;
   std::string queries_path;
   uint32_t k = 10;
+  // Whether searches ask for snippets (SearchRequest.highlight).
+  bool highlight = false;
   // Documents per IndexRequest (the service takes at most 1,000) and
   // requests outstanding at once.
   size_t batch_documents = 512;

@@ -26,6 +26,8 @@ ABSL_FLAG(std::string, docs, "",
           ".gz");
 ABSL_FLAG(std::string, queries, "", "Queries: qid<TAB>text per line");
 ABSL_FLAG(uint32_t, k, 10, "Hits per query");
+ABSL_FLAG(bool, highlight, false,
+          "End to end: searches ask for snippets (highlighting)");
 ABSL_FLAG(std::string, out, "", "Also write the JSON report to this file");
 ABSL_FLAG(std::string, dir, "",
           "In process: where to build the shard index (new or empty; kept); "
@@ -157,6 +159,7 @@ int main(int argc, char** argv) {
     options.docs_path = docs;
     options.queries_path = queries;
     options.k = k;
+    options.highlight = absl::GetFlag(FLAGS_highlight);
     options.batch_documents = absl::GetFlag(FLAGS_batch);
     options.in_flight = static_cast<int>(absl::GetFlag(FLAGS_in_flight));
     options.clients.clear();

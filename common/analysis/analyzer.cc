@@ -16,6 +16,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/analysis/utf8.h"
 #include "common/analysis/word_spans.h"
@@ -211,6 +213,16 @@ absl::Status IcuWordSpans(absl::string_view text, std::vector<WordSpan>* out) {
 
 absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
     absl::string_view text) const {
+  return AnalyzeImpl(text, /*filter=*/false, "");
+}
+
+absl::StatusOr<std::vector<Token>> Analyzer::AnalyzeStartingWith(
+    absl::string_view text, absl::string_view first_bytes) const {
+  return AnalyzeImpl(text, /*filter=*/true, first_bytes);
+}
+
+absl::StatusOr<std::vector<Token>> Analyzer::AnalyzeImpl(
+    absl::string_view text, bool filter, absl::string_view first_bytes) const {
   if (text.size() > kMaxTextBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "text is ", text.size(), " bytes long; the analyzer accepts at most ",
@@ -235,6 +247,16 @@ absl::StatusOr<std::vector<Token>> Analyzer::Analyze(
         text.substr(span.start, span.end - span.start);
     if (IsAscii(word)) {
       if (word.size() > kMaxTermBytes) continue;
+      if (filter &&
+          !absl::StrContains(first_bytes, absl::ascii_tolower(word.front()))) {
+        // Folding keeps an ASCII word ASCII and non-empty, and stemming
+        // keeps it non-empty: it takes a position either way.
+        Token& token = tokens.emplace_back();
+        token.position = position++;
+        token.start = span.start;
+        token.end = span.end;
+        continue;
+      }
       AsciiFold(word, &term);
     } else {
       term.clear();

@@ -23,9 +23,31 @@ absl::Status CheckTag(const std::string& tag, const std::string& path) {
   return absl::OkStatus();
 }
 
+// The first bytes of every term a snippet for `highlights` can match:
+// terms, phrase terms, prefixes and fuzzy terms all fix a match's first
+// character.
+std::string FirstBytes(const Highlights& highlights) {
+  std::string bytes;
+  auto add = [&bytes](const std::string& s) {
+    if (!s.empty() && bytes.find(s[0]) == std::string::npos) bytes += s[0];
+  };
+  for (const std::string& term : highlights.terms) add(term);
+  for (const std::vector<std::string>& phrase : highlights.phrases) {
+    for (const std::string& term : phrase) add(term);
+  }
+  for (const std::string& prefix : highlights.prefixes) add(prefix);
+  for (const FuzzyHighlight& fuzzy : highlights.fuzzy) add(fuzzy.term);
+  return bytes;
+}
+
+// The tokens of `text` as a snippet for `highlights` needs them: words that
+// cannot match are not stemmed (Analyzer::AnalyzeStartingWith), most of a
+// body's words for a short query.
 std::vector<analysis::Token> TokensOf(const std::string& text,
+                                      const Highlights& highlights,
                                       const analysis::Analyzer& analyzer) {
-  absl::StatusOr<std::vector<analysis::Token>> tokens = analyzer.Analyze(text);
+  absl::StatusOr<std::vector<analysis::Token>> tokens =
+      analyzer.AnalyzeStartingWith(text, FirstBytes(highlights));
   // Stored text was analyzed when it was written; should that ever fail,
   // the snippet is the text unmarked rather than no hit.
   return tokens.ok() ? *std::move(tokens) : std::vector<analysis::Token>();
@@ -84,14 +106,14 @@ v1::HitView MakeHitView(const v1::Document& doc, const HitViewOptions& options,
   view.set_url(doc.url());
   if (!options.highlight) return view;
   if (!doc.title().empty()) {
-    *view.mutable_title_snippet() =
-        MakeWholeSnippet(doc.title(), TokensOf(doc.title(), analyzer),
-                         options.title, options.snippet);
+    *view.mutable_title_snippet() = MakeWholeSnippet(
+        doc.title(), TokensOf(doc.title(), options.title, analyzer),
+        options.title, options.snippet);
   }
   if (!doc.body().empty()) {
-    *view.mutable_snippet() =
-        MakeFragmentSnippet(doc.body(), TokensOf(doc.body(), analyzer),
-                            options.body, options.snippet);
+    *view.mutable_snippet() = MakeFragmentSnippet(
+        doc.body(), TokensOf(doc.body(), options.body, analyzer), options.body,
+        options.snippet);
   }
   return view;
 }

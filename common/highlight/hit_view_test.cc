@@ -89,21 +89,21 @@ TEST(HitViewTest, AShardRefusesOptionsOutsideTheLimitsNamingTheField) {
                        HasSubstr("view.fragment_bytes")));
   request = ToProto(options);
   request.set_pre_tag(std::string(kMaxTagBytes + 1, 'x'));
-  EXPECT_THAT(FromProto(request, "view"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("view.pre_tag")));
+  EXPECT_THAT(
+      FromProto(request, "view"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("view.pre_tag")));
   request = ToProto(options);
   request.set_post_tag("\xff");
-  EXPECT_THAT(FromProto(request, "view"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("view.post_tag")));
+  EXPECT_THAT(
+      FromProto(request, "view"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("view.post_tag")));
   request = ToProto(options);
   for (size_t i = 0; i <= kMaxHighlightEntries; ++i) {
     request.mutable_body()->add_terms("t");
   }
-  EXPECT_THAT(FromProto(request, "view"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("view.body")));
+  EXPECT_THAT(
+      FromProto(request, "view"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("view.body")));
   // Without highlighting nothing else is read.
   request.set_highlight(false);
   EXPECT_TRUE(FromProto(request, "view").ok());
