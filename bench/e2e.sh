@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # The end-to-end run of one node on loopback: starts a storage shard, the
 # ingest and the query service from build/bin in a fresh directory, runs
-# `sift-bench --ingest --target` (bulk ingest, then search at 1, 8 and 32
-# clients), reports the shard's peak RSS, then kills the shard with SIGKILL,
-# restarts it and times how long until the cluster answers `siftctl stats`
-# again, and with how many documents.
+# `sift-bench --ingest` (bulk ingest), waits for the shard to settle (it
+# merges its segments once no write came for --settle seconds, as a shard
+# does after a load), runs `sift-bench --target` (search at 1, 8 and 32
+# clients, highlighting off, then 1 client with highlighting on), reports
+# the shard's peak RSS, then kills the shard with SIGKILL, restarts it and
+# times how long until the cluster answers `siftctl stats` again, and with
+# how many documents.
 #
 # Usage: bench/e2e.sh DOCS QUERIES OUTDIR [--seconds S] [--clients LIST]
+#                     [--settle S]
 # Ports 7700 (query), 7701 (ingest) and 7710 (storage) must be free.
 # Environment: BIN (default build/bin of this repository).
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 DOCS="$1"; QUERIES="$2"; OUT="$3"; shift 3
-SECONDS_PER_LEVEL=10; CLIENTS=1,8,32
+SECONDS_PER_LEVEL=10; CLIENTS=1,8,32; SETTLE=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_LEVEL="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
+    --settle) SETTLE="$2"; shift 2 ;;
     *) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +41,7 @@ trap cleanup EXIT
 
 start_storage() {
   "$BIN/sift-storage" --listen 127.0.0.1:7710 --data_dir "$OUT/shard-0" \
-    >>"$OUT/storage.log" 2>&1 &
+    --settle_after_seconds "$SETTLE" >>"$OUT/storage.log" 2>&1 &
   storage=$!
   pids+=("$storage")
 }
@@ -60,10 +65,44 @@ pids+=($!)
 pids+=($!)
 wait_for_stats || { echo "e2e.sh: the node did not come up" >&2; exit 1; }
 
-log "ingest and search ($DOCS)"
-"$BIN/sift-bench" --ingest 127.0.0.1:7701 --target 127.0.0.1:7700 \
-  --docs "$DOCS" --queries "$QUERIES" --clients "$CLIENTS" \
-  --seconds "$SECONDS_PER_LEVEL" --out "$OUT/e2e.json" >/dev/null
+# CPU ticks the storage process has used.
+storage_ticks() { awk '{print $14 + $15}' "/proc/$storage/stat"; }
+# Waits until the shard has been quiet for --settle seconds and then used
+# (almost) no CPU for two seconds: its settling merges are done.
+wait_settled() {
+  sleep "$SETTLE"
+  local before after
+  for _ in $(seq 1 600); do
+    before="$(storage_ticks)"; sleep 2; after="$(storage_ticks)"
+    [ $((after - before)) -le 4 ] && return 0
+  done
+  return 1
+}
+
+log "ingest ($DOCS)"
+"$BIN/sift-bench" --ingest 127.0.0.1:7701 --docs "$DOCS" \
+  --out "$OUT/ingest.json" >/dev/null
+log "waiting for the shard to settle"
+settle_start="$(date +%s.%N)"
+wait_settled || { echo "e2e.sh: the shard did not settle" >&2; exit 1; }
+settle_end="$(date +%s.%N)"
+log "search ($QUERIES), highlighting off"
+"$BIN/sift-bench" --target 127.0.0.1:7700 --queries "$QUERIES" \
+  --clients "$CLIENTS" --seconds "$SECONDS_PER_LEVEL" \
+  --out "$OUT/search.json" >/dev/null
+log "search, highlighting on, 1 client"
+"$BIN/sift-bench" --target 127.0.0.1:7700 --queries "$QUERIES" --highlight \
+  --clients 1 --seconds "$SECONDS_PER_LEVEL" \
+  --out "$OUT/search-highlight.json" >/dev/null
+python3 - "$OUT" "$settle_start" "$settle_end" <<'PY'
+import json, sys
+out, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+report = json.load(open(f"{out}/ingest.json"))
+report["settle_seconds"] = round(end - start, 3)
+report["search"] = json.load(open(f"{out}/search.json"))["search"]
+report["search_highlight"] = json.load(open(f"{out}/search-highlight.json"))["search"]
+json.dump(report, open(f"{out}/e2e.json", "w"), indent=2)
+PY
 peak_kib="$(awk '/VmHWM/ {print $2}' "/proc/$storage/status")"
 
 log "kill -9 of the storage shard, then a restart"
@@ -82,9 +121,13 @@ report["storage_peak_rss_bytes"] = peak_kib * 1024
 report["restart"] = {"seconds_to_first_stats": round(ended - started, 3),
                      "stats": stats}
 json.dump(report, open(f"{out}/e2e.json", "w"), indent=2)
+def levels(search):
+    return [{k: c.get(k) for k in ("clients", "qps", "mean_us", "p50_us", "p99_us")}
+            for c in search.get("by_clients", [])]
 print(json.dumps({"ingest": report.get("ingest"),
-                  "search": [{k: c.get(k) for k in ("clients", "qps", "mean_us", "p50_us", "p99_us")}
-                             for c in report.get("search", {}).get("by_clients", [])],
+                  "settle_seconds": report.get("settle_seconds"),
+                  "search": levels(report.get("search", {})),
+                  "search_highlight": levels(report.get("search_highlight", {})),
                   "storage_peak_rss_bytes": report["storage_peak_rss_bytes"],
                   "restart": report["restart"]}, indent=2))
 PY

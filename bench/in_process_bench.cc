@@ -83,8 +83,7 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   const storage::IndexOptions index_options;
   std::unique_ptr<storage::Index> index;
   if (!options.search_only) {
-    SIFT_ASSIGN_OR_RETURN(index,
-                          storage::OpenIndex(report.dir, index_options));
+    SIFT_ASSIGN_OR_RETURN(index, storage::OpenIndex(report.dir, index_options));
     log(
         absl::StrFormat("indexing %s into %s (%d analysis threads, batches of "
                         "%d)",

@@ -1088,8 +1088,7 @@ TEST_F(QueryHandlerTest, TheShardsMakeWhatHitsShowAndNoBodyTravels) {
 TEST_F(QueryHandlerTest, ShardsThatPredateViewsShowTheSameHits) {
   v1::SearchRequest request = Request("prices", 5);
   request.mutable_highlight_options()->set_fragment_bytes(16);
-  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse made_by_shards,
-                            Search(request));
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse made_by_shards, Search(request));
   for (int i = 0; i < kShards; ++i) cluster_.shard(i).SetWithoutViews(true);
   SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse made_here, Search(request));
   ASSERT_EQ(made_here.hits_size(), made_by_shards.hits_size());

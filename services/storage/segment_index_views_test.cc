@@ -329,8 +329,7 @@ TEST(SegmentIndexSettleTest, ClosingAbandonsASettlingMerge) {
   {
     auto index = SegmentIndex::Open(dir.Sub("db"), options);
     ASSERT_THAT(index, IsOk());
-    for (const std::vector<v1::WriteOp>& batch :
-         RandomBatches(3000, 250, 11)) {
+    for (const std::vector<v1::WriteOp>& batch : RandomBatches(3000, 250, 11)) {
       ASSERT_THAT((*index)->Apply(WriteOf(batch)), IsOk());
     }
     // Settling starts about now; closing stops it wherever it is.
