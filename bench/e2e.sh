@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
-# The end-to-end run of one node on loopback: starts a storage shard, the
-# ingest and the query service from build/bin in a fresh directory, runs
-# `sift-bench --ingest` (bulk ingest), waits for the shard to settle (it
-# merges its segments once no write came for --settle seconds, as a shard
-# does after a load), runs `sift-bench --target` (search at 1, 8 and 32
-# clients, highlighting off, then 1 client with highlighting on), reports
-# the shard's peak RSS, then kills the shard with SIGKILL, restarts it and
-# times how long until the cluster answers `siftctl stats` again, and with
-# how many documents.
+# The end-to-end run of one node on loopback: starts the storage shards
+# (--shards, default 1), the ingest and the query service from build/bin in
+# a fresh directory, runs `sift-bench --ingest` (bulk ingest), waits for the
+# shards to settle (a shard merges its segments once no write came for
+# --settle seconds, as after a load), runs `sift-bench --target` (search at
+# 1, 8 and 32 clients, highlighting off, then 1 client with highlighting
+# on), reports the largest shard peak RSS, then kills shard 0 with SIGKILL,
+# restarts it and times how long until the cluster answers `siftctl stats`
+# again, and with how many documents.
 #
 # Usage: bench/e2e.sh DOCS QUERIES OUTDIR [--seconds S] [--clients LIST]
-#                     [--settle S]
-# Ports 7700 (query), 7701 (ingest) and 7710 (storage) must be free.
+#                     [--settle S] [--shards N]
+# Ports 7700 (query), 7701 (ingest) and 7710 onwards (storage) must be free.
 # Environment: BIN (default build/bin of this repository).
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 DOCS="$1"; QUERIES="$2"; OUT="$3"; shift 3
-SECONDS_PER_LEVEL=10; CLIENTS=1,8,32; SETTLE=5
+SECONDS_PER_LEVEL=10; CLIENTS=1,8,32; SETTLE=5; SHARDS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_LEVEL="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
     --settle) SETTLE="$2"; shift 2 ;;
+    --shards) SHARDS="$2"; shift 2 ;;
     *) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,11 +40,20 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
+# Starts shard $1; its pid goes to storage[$1].
+storage=()
+SHARD_LIST=""
+for i in $(seq 0 $((SHARDS - 1))); do
+  SHARD_LIST="${SHARD_LIST:+$SHARD_LIST,}127.0.0.1:$((7710 + i))"
+done
 start_storage() {
-  "$BIN/sift-storage" --listen 127.0.0.1:7710 --data_dir "$OUT/shard-0" \
-    --settle_after_seconds "$SETTLE" >>"$OUT/storage.log" 2>&1 &
-  storage=$!
-  pids+=("$storage")
+  local identity=()
+  [ "$SHARDS" = 1 ] || identity=(--shard "$1" --shards "$SHARDS")
+  "$BIN/sift-storage" --listen "127.0.0.1:$((7710 + $1))" \
+    --data_dir "$OUT/shard-$1" "${identity[@]}" \
+    --settle_after_seconds "$SETTLE" >>"$OUT/storage-$1.log" 2>&1 &
+  storage[$1]=$!
+  pids+=("$!")
 }
 wait_for_stats() {
   for _ in $(seq 1 1200); do
@@ -56,19 +66,25 @@ wait_for_stats() {
   return 1
 }
 
-start_storage
-"$BIN/sift-ingest" --listen 127.0.0.1:7701 --shards 127.0.0.1:7710 \
+for i in $(seq 0 $((SHARDS - 1))); do start_storage "$i"; done
+"$BIN/sift-ingest" --listen 127.0.0.1:7701 --shards "$SHARD_LIST" \
   >"$OUT/ingest.log" 2>&1 &
 pids+=($!)
-"$BIN/sift-query" --listen 127.0.0.1:7700 --shards 127.0.0.1:7710 \
+"$BIN/sift-query" --listen 127.0.0.1:7700 --shards "$SHARD_LIST" \
   >"$OUT/query.log" 2>&1 &
 pids+=($!)
 wait_for_stats || { echo "e2e.sh: the node did not come up" >&2; exit 1; }
 
-# CPU ticks the storage process has used.
-storage_ticks() { awk '{print $14 + $15}' "/proc/$storage/stat"; }
-# Waits until the shard has been quiet for --settle seconds and then used
-# (almost) no CPU for two seconds: its settling merges are done.
+# CPU ticks the storage processes have used.
+storage_ticks() {
+  local pid total=0
+  for pid in "${storage[@]}"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+# Waits until the shards have been quiet for --settle seconds and then used
+# (almost) no CPU for two seconds: their settling merges are done.
 wait_settled() {
   sleep "$SETTLE"
   local before after
@@ -103,13 +119,17 @@ report["search"] = json.load(open(f"{out}/search.json"))["search"]
 report["search_highlight"] = json.load(open(f"{out}/search-highlight.json"))["search"]
 json.dump(report, open(f"{out}/e2e.json", "w"), indent=2)
 PY
-peak_kib="$(awk '/VmHWM/ {print $2}' "/proc/$storage/status")"
+peak_kib=0
+for pid in "${storage[@]}"; do
+  kib="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+  [ "$kib" -gt "$peak_kib" ] && peak_kib="$kib"
+done
 
-log "kill -9 of the storage shard, then a restart"
-kill -9 "$storage"
-wait "$storage" 2>/dev/null || true
+log "kill -9 of storage shard 0, then a restart"
+kill -9 "${storage[0]}"
+wait "${storage[0]}" 2>/dev/null || true
 started="$(date +%s.%N)"
-start_storage
+start_storage 0
 wait_for_stats || { echo "e2e.sh: the shard did not come back" >&2; exit 1; }
 ended="$(date +%s.%N)"
 python3 - "$OUT" "$peak_kib" "$started" "$ended" <<'PY'
