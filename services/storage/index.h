@@ -198,7 +198,8 @@ class Index {
   // The last write in the op log; LastOp() when none waits to be applied.
   virtual OpId LogEnd() const = 0;
 
-  // The last write applied ({0, 0} before the first).
+  // The last write applied ({0, 0} before the first): searches already see
+  // it and every write before it.
   virtual OpId LastOp() const = 0;
 
   // Writes of the op log from sequence number `from` on, in order, until

@@ -737,14 +737,15 @@ void SegmentIndex::CommitGroup(absl::Span<PendingWrite* const> group) {
   }
   // Newer than every write a trim above could drop.
   logged_segments_.insert(logged.begin(), logged.end());
+  std::shared_ptr<const IndexView> view = next.Build();
+  RequestWorkIfDue(*view);
+  Publish(std::move(view));
   {
+    // After the view: whoever reads LastOp() n finds write n searchable.
     MutexLock lock(&op_mu_);
     last_op_ = last;
     if (!to_log.empty()) log_end_ = last;
   }
-  std::shared_ptr<const IndexView> view = next.Build();
-  RequestWorkIfDue(*view);
-  Publish(std::move(view));
   commits_.fetch_add(1, std::memory_order_relaxed);
 }
 
