@@ -118,4 +118,13 @@ v1::HitView MakeHitView(const v1::Document& doc, const HitViewOptions& options,
   return view;
 }
 
+v1::HitView MakeHitView(const v1::FetchResult& result,
+                        const HitViewOptions& options,
+                        const analysis::Analyzer& analyzer) {
+  v1::HitView view;
+  if (result.found()) view = MakeHitView(result.document(), options, analyzer);
+  view.set_id(result.id());
+  return view;
+}
+
 }  // namespace sift::highlight

@@ -35,6 +35,11 @@ absl::StatusOr<HitViewOptions> FromProto(const v1::HitViewRequest& proto,
 // options.highlight. Thread-safe.
 v1::HitView MakeHitView(const v1::Document& doc, const HitViewOptions& options,
                         const analysis::Analyzer& analyzer);
+// The view of a fetched document: as above when it was found, else only
+// its id with `found` false (deleted since the search).
+v1::HitView MakeHitView(const v1::FetchResult& result,
+                        const HitViewOptions& options,
+                        const analysis::Analyzer& analyzer);
 
 }  // namespace sift::highlight
 

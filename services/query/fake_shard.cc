@@ -35,12 +35,9 @@ google::protobuf::RepeatedPtrField<v1::HitView> ViewsOf(
       highlight::FromProto(request, "view");
   EXPECT_TRUE(options.ok()) << options.status();
   google::protobuf::RepeatedPtrField<v1::HitView> views;
+  if (!options.ok()) return views;
   for (const v1::FetchResult& result : documents) {
-    v1::HitView* view = views.Add();
-    if (result.found() && options.ok()) {
-      *view = highlight::MakeHitView(result.document(), *options, *analyzer);
-    }
-    view->set_id(result.id());
+    *views.Add() = highlight::MakeHitView(result, *options, *analyzer);
   }
   return views;
 }

@@ -268,18 +268,14 @@ void FillHit(v1::HitView& view, v1::Hit* hit) {
 
 // The views of `results` (whole documents, from a shard that predates
 // views), as such a shard would have made them.
-void AddViewsOf(google::protobuf::RepeatedPtrField<v1::FetchResult>& results,
-                const highlight::HitViewOptions& options,
-                const analysis::Analyzer& analyzer,
-                absl::flat_hash_map<std::string, v1::HitView>& views) {
-  for (v1::FetchResult& result : results) {
-    v1::HitView view;
-    if (result.found()) {
-      view = highlight::MakeHitView(result.document(), options, analyzer);
-    }
-    view.set_id(result.id());
-    std::string id = result.id();
-    views.emplace(std::move(id), std::move(view));
+void AddViewsOf(
+    const google::protobuf::RepeatedPtrField<v1::FetchResult>& results,
+    const highlight::HitViewOptions& options,
+    const analysis::Analyzer& analyzer,
+    absl::flat_hash_map<std::string, v1::HitView>& views) {
+  for (const v1::FetchResult& result : results) {
+    views.emplace(result.id(),
+                  highlight::MakeHitView(result, options, analyzer));
   }
 }
 

@@ -153,11 +153,7 @@ google::protobuf::RepeatedPtrField<v1::HitView> StorageHandler::ViewsOf(
   google::protobuf::RepeatedPtrField<v1::HitView> views;
   views.Reserve(documents.size());
   for (const v1::FetchResult& result : documents) {
-    v1::HitView* view = views.Add();
-    if (result.found()) {
-      *view = highlight::MakeHitView(result.document(), options, analyzer_);
-    }
-    view->set_id(result.id());
+    *views.Add() = highlight::MakeHitView(result, options, analyzer_);
   }
   return views;
 }
