@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <system_error>
 #include <utility>
@@ -149,7 +150,11 @@ absl::StatusOr<std::unique_ptr<IndexDatabase>> IndexDatabase::Open(
   }
   std::string format;
   s = db->Get(rocksdb::ReadOptions(), handles[kMeta], kFormatKey, &format);
-  if (s.IsNotFound() || (s.ok() && format == kUpgradedFormat)) {
+  const bool upgraded =
+      s.ok() &&
+      std::find(std::begin(kUpgradedFormats), std::end(kUpgradedFormats),
+                format) != std::end(kUpgradedFormats);
+  if (s.IsNotFound() || upgraded) {
     rocksdb::WriteOptions write_options;
     write_options.sync = true;
     s = db->Put(write_options, handles[kMeta], kFormatKey, kFormat);

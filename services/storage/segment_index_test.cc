@@ -576,7 +576,7 @@ TEST(SegmentIndexLayoutTest, DocumentsStoredByThePreviousFormatRead) {
     ASSERT_THAT(db, IsOk());
     rocksdb::WriteBatch batch;
     batch.Put((*db)->family(kDocs), "old", old_doc.SerializeAsString());
-    batch.Put((*db)->family(kMeta), kFormatKey, kUpgradedFormat);
+    batch.Put((*db)->family(kMeta), kFormatKey, "sift-segments-2");
     ASSERT_TRUE((*db)->db()->Write(rocksdb::WriteOptions(), &batch).ok());
   }
   {

@@ -112,7 +112,8 @@ absl::StatusOr<SegmentValues> BuildSegment(
   const std::string positions_prefix =
       KeyPrefix(kPositionsTag, TermField::kText);
   const std::string postings_prefix = KeyPrefix(kPostingsTag, TermField::kText);
-  PostingsWriter writer(PostingsKind::kText);
+  PostingsWriter writer(PostingsKind::kText, meta.average_title_length(),
+                        meta.average_body_length());
   std::vector<uint32_t> positions;
   std::string postings_value, positions_value;
   for (size_t s = 0; s < sorted.size(); ++s) {
@@ -215,7 +216,8 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     if (shifted[s] && !map.empty()) shift[s] = map.front();
   }
   std::string postings_value, positions_value;
-  PostingsWriter text_writer(PostingsKind::kText);
+  PostingsWriter text_writer(PostingsKind::kText, meta.average_title_length(),
+                             meta.average_body_length());
   PostingsWriter keyword_writer(PostingsKind::kKeyword);
   // Sources by their current key, smallest on top.
   auto later = [&its](size_t a, size_t b) {

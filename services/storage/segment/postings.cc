@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,11 @@ namespace {
 
 using codec::GetVarint32;
 using codec::PutVarint32;
+
+// The kind byte of text postings whose header and skip entries hold
+// impact lists with their length (kText is the byte of the earlier format,
+// one impact each, still read).
+constexpr uint8_t kTextWithImpactLists = 3;
 
 void PutImpact(std::string* out, const Impact& impact) {
   PutVarint32(out, impact.max_tf_title);
@@ -34,28 +40,72 @@ bool GetImpact(absl::string_view* in, Impact* impact) {
   return true;
 }
 
+// An impact list: its length in bytes, then the impacts back to back.
+void PutImpacts(std::string* out, const Impacts& impacts,
+                std::string* scratch) {
+  scratch->clear();
+  for (const Impact& impact : impacts) PutImpact(scratch, impact);
+  PutVarint32(out, static_cast<uint32_t>(scratch->size()));
+  out->append(*scratch);
+}
+
+// The bytes of an impact list, unparsed.
+bool GetImpactBytes(absl::string_view* in, absl::string_view* bytes) {
+  uint32_t length = 0;
+  if (!GetVarint32(in, &length) || length > in->size()) return false;
+  *bytes = in->substr(0, length);
+  in->remove_prefix(length);
+  return true;
+}
+
+// Parses the impacts of an impact list's bytes: 1 to kCapacity of them.
+bool ParseImpacts(absl::string_view bytes, Impacts* impacts) {
+  impacts->count = 0;
+  while (!bytes.empty()) {
+    if (impacts->count == Impacts::kCapacity ||
+        !GetImpact(&bytes, &impacts->entries[impacts->count])) {
+      return false;
+    }
+    ++impacts->count;
+  }
+  return impacts->count > 0;
+}
+
+bool GetSingleImpact(absl::string_view* in, Impacts* impacts) {
+  impacts->count = 1;
+  return GetImpact(in, &impacts->entries[0]);
+}
+
 absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt postings: ", what));
 }
 
 // Parses the header and returns the rest of the value in *rest.
 absl::Status ParseHeader(absl::string_view value, PostingsHeader* header,
-                         uint32_t* num_blocks, absl::string_view* skips,
-                         absl::string_view* data) {
+                         bool* impact_lists, uint32_t* num_blocks,
+                         absl::string_view* skips, absl::string_view* data) {
   if (value.empty()) return Corrupt("empty value");
   const uint8_t kind = static_cast<uint8_t>(value[0]);
   if (kind != static_cast<uint8_t>(PostingsKind::kText) &&
-      kind != static_cast<uint8_t>(PostingsKind::kKeyword)) {
+      kind != static_cast<uint8_t>(PostingsKind::kKeyword) &&
+      kind != kTextWithImpactLists) {
     return Corrupt(absl::StrCat("unknown kind ", kind));
   }
-  header->kind = static_cast<PostingsKind>(kind);
+  const bool lists = kind == kTextWithImpactLists;
+  *impact_lists = lists;
+  header->kind = lists ? PostingsKind::kText : static_cast<PostingsKind>(kind);
   absl::string_view in = value.substr(1);
   if (!GetVarint32(&in, &header->df)) return Corrupt("truncated header");
   if (header->kind == PostingsKind::kText) {
     if (!GetVarint32(&in, &header->df_title) ||
-        !GetVarint32(&in, &header->df_body) ||
-        !GetImpact(&in, &header->max_impact)) {
+        !GetVarint32(&in, &header->df_body)) {
       return Corrupt("truncated header");
+    }
+    absl::string_view bytes;
+    if (lists ? !GetImpactBytes(&in, &bytes) ||
+                    !ParseImpacts(bytes, &header->impacts)
+              : !GetSingleImpact(&in, &header->impacts)) {
+      return Corrupt("bad term impacts");
     }
   } else {
     header->df_title = header->df_body = 0;
@@ -102,6 +152,102 @@ void Impact::Merge(const Impact& other) {
   }
 }
 
+bool Impact::Dominates(const Impact& other) const {
+  return max_tf_title >= other.max_tf_title &&
+         max_tf_body >= other.max_tf_body &&
+         (other.max_tf_title == 0 ||
+          min_title_length <= other.min_title_length) &&
+         (other.max_tf_body == 0 || min_body_length <= other.min_body_length);
+}
+
+Impact Impacts::Collapsed() const {
+  Impact all;
+  for (const Impact& impact : *this) all.Merge(impact);
+  return all;
+}
+
+void ImpactFrontier::Add(const Impact& impact) {
+  for (const Impact& entry : entries_) {
+    if (entry.Dominates(impact)) return;
+  }
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&impact](const Impact& entry) {
+                                  return impact.Dominates(entry);
+                                }),
+                 entries_.end());
+  entries_.push_back(impact);
+}
+
+void ImpactFrontier::Add(const ImpactFrontier& other) {
+  for (const Impact& impact : other.entries_) Add(impact);
+}
+
+Impacts ImpactFrontier::Reduce(uint32_t limit, double average_title_length,
+                               double average_body_length) const {
+  // BM25F's weighted tf at the default parameters (k1 1.2, b 0.75, title
+  // weight 2): the score grows with it, so merging what raises it least
+  // keeps the bound tightest at those parameters.
+  auto weighted_tf = [&](const Impact& impact) {
+    double tf = 0.0;
+    if (impact.max_tf_title > 0) {
+      tf += 2.0 * impact.max_tf_title /
+            (0.25 + 0.75 * impact.min_title_length /
+                        std::max(average_title_length, 1.0));
+    }
+    if (impact.max_tf_body > 0) {
+      tf +=
+          impact.max_tf_body / (0.25 + 0.75 * impact.min_body_length /
+                                           std::max(average_body_length, 1.0));
+    }
+    return tf;
+  };
+  limit = std::clamp<uint32_t>(limit, 1, Impacts::kCapacity);
+  std::vector<Impact> entries = entries_;
+  // A frontier is rarely over a dozen impacts; a long one is first cut to
+  // kMaxGreedy by merging neighbours in body length, to bound the greedy
+  // pass below (quadratic per merge).
+  constexpr size_t kMaxGreedy = 16;
+  if (entries.size() > kMaxGreedy) {
+    std::sort(entries.begin(), entries.end(),
+              [](const Impact& a, const Impact& b) {
+                return a.min_body_length < b.min_body_length;
+              });
+    const size_t per_group = (entries.size() + kMaxGreedy - 1) / kMaxGreedy;
+    std::vector<Impact> grouped;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (i % per_group == 0) {
+        grouped.push_back(entries[i]);
+      } else {
+        grouped.back().Merge(entries[i]);
+      }
+    }
+    entries = std::move(grouped);
+  }
+  while (entries.size() > limit) {
+    size_t best_i = 0, best_j = 1;
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < entries.size(); ++i) {
+      for (size_t j = i + 1; j < entries.size(); ++j) {
+        Impact merged = entries[i];
+        merged.Merge(entries[j]);
+        const double tf = weighted_tf(merged);
+        if (tf < best) {
+          best = tf;
+          best_i = i;
+          best_j = j;
+        }
+      }
+    }
+    entries[best_i].Merge(entries[best_j]);
+    entries.erase(entries.begin() + static_cast<ptrdiff_t>(best_j));
+  }
+  Impacts impacts;
+  for (const Impact& impact : entries) {
+    impacts.entries[impacts.count++] = impact;
+  }
+  return impacts;
+}
+
 void PostingsWriter::Add(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
                          uint32_t title_length, uint32_t body_length,
                          absl::Span<const uint32_t> title_positions,
@@ -113,7 +259,9 @@ void PostingsWriter::Add(uint32_t doc, uint32_t tf_title, uint32_t tf_body,
     tf_body_.push_back(tf_body);
     if (tf_title > 0) ++df_title_;
     if (tf_body > 0) ++df_body_;
-    impact_.Add(tf_title, tf_body, title_length, body_length);
+    Impact impact;
+    impact.Add(tf_title, tf_body, title_length, body_length);
+    impacts_.Add(impact);
     uint32_t previous = 0;
     for (size_t i = 0; i < title_positions.size(); ++i) {
       PutVarint32(&positions_,
@@ -142,7 +290,9 @@ void PostingsWriter::AddEncoded(uint32_t doc, uint32_t tf_title,
   tf_body_.push_back(tf_body);
   if (tf_title > 0) ++df_title_;
   if (tf_body > 0) ++df_body_;
-  impact_.Add(tf_title, tf_body, title_length, body_length);
+  Impact impact;
+  impact.Add(tf_title, tf_body, title_length, body_length);
+  impacts_.Add(impact);
   positions_.append(encoded_positions.data(), encoded_positions.size());
   if (docs_.size() == codec::kBlockSize) FlushBlock().IgnoreError();
 }
@@ -161,8 +311,11 @@ absl::Status PostingsWriter::FlushBlock() {
   PutVarint32(&skips_, docs_.back() - base);
   PutVarint32(&skips_, static_cast<uint32_t>(blocks_.size() - before));
   if (kind_ == PostingsKind::kText) {
-    PutImpact(&skips_, impact_);
-    total_impact_.Merge(impact_);
+    PutImpacts(&skips_,
+               impacts_.Reduce(kBlockImpacts, average_title_length_,
+                               average_body_length_),
+               &impact_bytes_);
+    total_impacts_.Add(impacts_);
     PutVarint32(&position_lengths_, static_cast<uint32_t>(positions_.size()));
     position_blocks_ += positions_;
   }
@@ -173,7 +326,7 @@ absl::Status PostingsWriter::FlushBlock() {
   tf_title_.clear();
   tf_body_.clear();
   positions_.clear();
-  impact_ = Impact();
+  impacts_.Clear();
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("postings out of order: ", status.message()));
@@ -185,12 +338,17 @@ absl::Status PostingsWriter::Finish(std::string* postings,
                                     std::string* positions) {
   absl::Status status = FlushBlock();
   postings->clear();
-  postings->push_back(static_cast<char>(kind_));
+  postings->push_back(static_cast<char>(kind_ == PostingsKind::kText
+                                            ? kTextWithImpactLists
+                                            : static_cast<uint8_t>(kind_)));
   PutVarint32(postings, df_);
   if (kind_ == PostingsKind::kText) {
     PutVarint32(postings, df_title_);
     PutVarint32(postings, df_body_);
-    PutImpact(postings, total_impact_);
+    PutImpacts(postings,
+               total_impacts_.Reduce(kTermImpacts, average_title_length_,
+                                     average_body_length_),
+               &impact_bytes_);
   }
   PutVarint32(postings, num_blocks_);
   PutVarint32(postings, static_cast<uint32_t>(skips_.size()));
@@ -203,20 +361,21 @@ absl::Status PostingsWriter::Finish(std::string* postings,
     positions->append(position_lengths_);
     positions->append(position_blocks_);
   }
-  *this = PostingsWriter(kind_);
+  *this = PostingsWriter(kind_, average_title_length_, average_body_length_);
   return status;
 }
 
 absl::Status ReadPostingsHeader(absl::string_view value, PostingsHeader* out) {
   uint32_t num_blocks = 0;
   absl::string_view skips, data;
-  return ParseHeader(value, out, &num_blocks, &skips, &data);
+  bool impact_lists = false;
+  return ParseHeader(value, out, &impact_lists, &num_blocks, &skips, &data);
 }
 
 absl::Status PostingCursor::Init(absl::string_view value) {
   *this = PostingCursor();
-  absl::Status status =
-      ParseHeader(value, &header_, &num_blocks_, &skips_, &data_);
+  absl::Status status = ParseHeader(value, &header_, &impact_lists_,
+                                    &num_blocks_, &skips_, &data_);
   if (!status.ok()) {
     doc_ = kNoMoreDocs;
     status_ = status;
@@ -245,10 +404,24 @@ bool PostingCursor::ReadSkip() {
     Fail(Corrupt("truncated skip entry"));
     return false;
   }
-  Impact impact;
-  if (header_.kind == PostingsKind::kText && !GetImpact(&skips_, &impact)) {
-    Fail(Corrupt("truncated skip entry"));
-    return false;
+  absl::string_view impact_bytes;
+  if (header_.kind == PostingsKind::kText) {
+    if (impact_lists_) {
+      if (!GetImpactBytes(&skips_, &impact_bytes)) {
+        Fail(Corrupt("truncated skip entry"));
+        return false;
+      }
+    } else {
+      // One impact inline: its bytes are found by reading it.
+      absl::string_view rest = skips_;
+      Impact unused;
+      if (!GetImpact(&rest, &unused)) {
+        Fail(Corrupt("truncated skip entry"));
+        return false;
+      }
+      impact_bytes = skips_.substr(0, skips_.size() - rest.size());
+      skips_ = rest;
+    }
   }
   if (length > data_.size() - next_skip_offset_ ||
       uint64_t{base} + delta >= kNoMoreDocs) {
@@ -260,10 +433,24 @@ bool PostingCursor::ReadSkip() {
   skip_.last_doc = base + delta;
   skip_.data_offset = next_skip_offset_;
   skip_.data_length = length;
-  skip_.impact = impact;
+  skip_.impact_bytes = impact_bytes;
+  skip_impacts_ready_ = false;
   next_skip_offset_ += length;
   skip_valid_ = true;
   return true;
+}
+
+void PostingCursor::ReadSkipImpacts() {
+  skip_impacts_ready_ = true;
+  skip_impacts_.count = 0;
+  if (!skip_valid_ || header_.kind != PostingsKind::kText) return;
+  absl::string_view bytes = skip_.impact_bytes;
+  const bool ok = impact_lists_ ? ParseImpacts(bytes, &skip_impacts_)
+                                : GetSingleImpact(&bytes, &skip_impacts_);
+  if (!ok) {
+    skip_impacts_.count = 0;
+    Fail(Corrupt("bad block impacts"));
+  }
 }
 
 bool PostingCursor::ShallowSeek(uint32_t target) {

@@ -6,6 +6,7 @@
 // doc numbers, and positions in a value of their own so that queries
 // without phrases never read them. docs/storage-format.md has the bytes.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,10 +22,10 @@ namespace sift::storage::segment {
 // Past the last document of every cursor.
 inline constexpr uint32_t kNoMoreDocs = 0xFFFFFFFFu;
 
-// What a block of full-text postings can score at most: the largest term
-// frequencies and the shortest fields among its postings. BM25F grows with
+// What a set of full-text postings can score at most: the largest term
+// frequencies and the shortest fields among them. BM25F grows with
 // frequency and shrinks with length, so scoring these together bounds every
-// posting of the block. A field without the term has max_tf 0.
+// posting of the set. A field without the term has max_tf 0.
 struct Impact {
   uint32_t max_tf_title = 0;
   uint32_t max_tf_body = 0;
@@ -34,12 +35,59 @@ struct Impact {
   void Add(uint32_t tf_title, uint32_t tf_body, uint32_t title_length,
            uint32_t body_length);
   void Merge(const Impact& other);
+  // Whether every posting `other` describes scores at most what this one
+  // bounds, whatever the scoring parameters.
+  bool Dominates(const Impact& other) const;
+};
+
+// A few impacts that together bound a block of postings (or a whole term):
+// each posting is bounded by one of them, so the largest of their scores
+// bounds them all. One impact over all the postings pairs the largest
+// frequency of one posting with the shortest field of another, and on news
+// text overstates the best score of a block so much that pruning skipped
+// about half as many documents as the true block maxima allow; up to four
+// impacts, each over postings alike, come within a few percent of them.
+struct Impacts {
+  static constexpr uint32_t kCapacity = 8;
+  std::array<Impact, kCapacity> entries;
+  uint32_t count = 0;
+
+  const Impact* begin() const { return entries.data(); }
+  const Impact* end() const { return entries.data() + count; }
+  // One impact over all of them (a looser bound).
+  Impact Collapsed() const;
+};
+
+// How many impacts a block's skip entry and a term's header keep at most.
+inline constexpr uint32_t kBlockImpacts = 4;
+inline constexpr uint32_t kTermImpacts = 8;
+
+// The Pareto frontier of a set of postings under Impact::Dominates, and
+// its reduction to a few impacts. Which impacts a reduction merges only
+// decides how tight the bound is, never whether it holds; it picks the
+// merges that raise the weighted tf of BM25F's default parameters least,
+// with the field lengths' averages given.
+class ImpactFrontier {
+ public:
+  void Add(const Impact& impact);
+  void Add(const ImpactFrontier& other);
+  bool empty() const { return entries_.empty(); }
+  void Clear() { entries_.clear(); }
+  // At most `limit` (<= Impacts::kCapacity) impacts bounding every posting
+  // added.
+  Impacts Reduce(uint32_t limit, double average_title_length,
+                 double average_body_length) const;
+
+ private:
+  std::vector<Impact> entries_;
 };
 
 // Which kind of postings a value holds.
 enum class PostingsKind : uint8_t {
   // Title and body of the analyzed text together: per posting the
-  // frequency in each field, per block an Impact, and positions.
+  // frequency in each field, per block its Impacts, and positions. Written
+  // as kind byte 3 (impact lists); byte 1, one impact per block, is read
+  // from segments of earlier versions.
   kText = 1,
   // A keyword (source, tag): doc numbers only.
   kKeyword = 2,
@@ -49,7 +97,13 @@ enum class PostingsKind : uint8_t {
 // Not thread-safe.
 class PostingsWriter {
  public:
-  explicit PostingsWriter(PostingsKind kind) : kind_(kind) {}
+  // The averages of the segment's field lengths steer which postings a
+  // block's impacts group together (see ImpactFrontier).
+  explicit PostingsWriter(PostingsKind kind, double average_title_length = 8.0,
+                          double average_body_length = 300.0)
+      : kind_(kind),
+        average_title_length_(average_title_length),
+        average_body_length_(average_body_length) {}
 
   // Appends a posting. For kText, `tf_title` + `tf_body` >= 1 and the
   // position lists hold exactly tf_title and tf_body increasing positions;
@@ -77,12 +131,14 @@ class PostingsWriter {
   absl::Status FlushBlock();
 
   PostingsKind kind_;
+  double average_title_length_;
+  double average_body_length_;
   uint32_t df_ = 0;
   uint32_t df_title_ = 0;
   uint32_t df_body_ = 0;
   uint32_t last_block_doc_ = 0;  // last doc of the previous block
   bool any_block_ = false;
-  Impact total_impact_;
+  ImpactFrontier total_impacts_;
   std::string skips_;
   std::string blocks_;
   std::string position_lengths_;
@@ -91,7 +147,8 @@ class PostingsWriter {
   std::vector<uint32_t> docs_;
   std::vector<uint32_t> tf_title_;
   std::vector<uint32_t> tf_body_;
-  Impact impact_;
+  ImpactFrontier impacts_;
+  std::string impact_bytes_;
   std::string positions_;
   uint32_t num_blocks_ = 0;
 };
@@ -102,7 +159,8 @@ struct PostingsHeader {
   uint32_t df = 0;
   uint32_t df_title = 0;
   uint32_t df_body = 0;
-  Impact max_impact;
+  // Bound every posting of the term (kText).
+  Impacts impacts;
 };
 
 // Reads the header only (document frequencies for statistics).
@@ -138,7 +196,13 @@ class PostingCursor {
   // without decoding it. False when no block can hold it.
   bool ShallowSeek(uint32_t target);
   uint32_t shallow_last_doc() const { return skip_.last_doc; }
-  const Impact& shallow_impact() const { return skip_.impact; }
+  // The impacts of that block (kText), read when first asked for: most
+  // skip entries a seek passes are never scored. Corrupt bytes fail the
+  // cursor and give no impacts.
+  const Impacts& shallow_impacts() {
+    if (!skip_impacts_ready_) ReadSkipImpacts();
+    return skip_impacts_;
+  }
 
   // Where the current posting sits, for PositionsReader.
   uint32_t block_index() const { return decoded_block_; }
@@ -162,11 +226,12 @@ class PostingCursor {
     uint32_t last_doc = 0;
     uint32_t data_offset = 0;  // into data_
     uint32_t data_length = 0;
-    Impact impact;
+    absl::string_view impact_bytes;
   };
 
   // Reads the next skip entry into skip_; false at the end.
   bool ReadSkip();
+  void ReadSkipImpacts();
   // Decodes the doc numbers of the block skip_ describes.
   void DecodeBlock();
   void DecodeFreqs();
@@ -178,6 +243,11 @@ class PostingCursor {
   absl::string_view data_;
   SkipEntry skip_;
   bool skip_valid_ = false;
+  // Entries that give their impacts' length (format 3), which a seek skips
+  // unread, rather than impacts inline (format 1).
+  bool impact_lists_ = false;
+  bool skip_impacts_ready_ = false;
+  Impacts skip_impacts_;
   uint32_t next_skip_offset_ = 0;  // data offset of the next entry
 
   uint32_t decoded_block_ = kNoMoreDocs;

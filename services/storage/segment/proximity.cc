@@ -74,17 +74,23 @@ absl::Status ProximityScorer::Init(
       }
     }
     if (term.cursor != nullptr) {
-      segment_bound_ += ShareBound(i, term.cursor->header().max_impact);
+      segment_bound_ += ShareBound(i, term.cursor->header().impacts);
     }
   }
   segment_bound_ = WithRoundingMargin(segment_bound_);
   return absl::OkStatus();
 }
 
-double ProximityScorer::ShareBound(size_t i, const Impact& impact) const {
-  return context_->bm25().ProximityBound(
-      idfs_[i], impact.max_tf_title, impact.max_tf_body, Bm25f::kAnyOccurrences,
-      Bm25f::kAnyOccurrences, impact.min_title_length, impact.min_body_length);
+double ProximityScorer::ShareBound(size_t i, const Impacts& impacts) const {
+  double bound = 0.0;
+  for (const Impact& impact : impacts) {
+    bound =
+        std::max(bound, context_->bm25().ProximityBound(
+                            idfs_[i], impact.max_tf_title, impact.max_tf_body,
+                            Bm25f::kAnyOccurrences, Bm25f::kAnyOccurrences,
+                            impact.min_title_length, impact.min_body_length));
+  }
+  return bound;
 }
 
 absl::StatusOr<size_t> ProximityScorer::MoveTo(uint32_t raw) {

@@ -52,8 +52,9 @@ class ProximityScorer {
   size_t size() const { return terms_.size(); }
 
   // At least term i's share of the bonus in any document whose postings
-  // `impact` describes (a block's, or the whole segment's).
-  double ShareBound(size_t i, const Impact& impact) const;
+  // `impacts` describe (a block's, or the whole segment's): the largest of
+  // the impacts' bounds.
+  double ShareBound(size_t i, const Impacts& impacts) const;
   // At least the bonus of any document of the segment.
   double segment_bound() const { return segment_bound_; }
 

@@ -64,6 +64,16 @@ struct SegmentMeta {
   uint64_t total_title_terms = 0;
   uint64_t total_body_terms = 0;
 
+  // Average field lengths (0 without documents).
+  double average_title_length() const {
+    return doc_count == 0 ? 0.0
+                          : static_cast<double>(total_title_terms) / doc_count;
+  }
+  double average_body_length() const {
+    return doc_count == 0 ? 0.0
+                          : static_cast<double>(total_body_terms) / doc_count;
+  }
+
   std::string Encode() const;
   static absl::StatusOr<SegmentMeta> Decode(absl::string_view value);
 };

@@ -1,6 +1,7 @@
 #ifndef SIFT_SERVICES_STORAGE_SEGMENT_TERM_SCORER_H_
 #define SIFT_SERVICES_STORAGE_SEGMENT_TERM_SCORER_H_
 
+#include <algorithm>
 #include <cstdint>
 
 #include "services/storage/scoring.h"
@@ -45,6 +46,12 @@ class TermScorer {
         idf_,
         bm25_->WeightedTf(fields_, impact.max_tf_title, impact.max_tf_body,
                           impact.min_title_length, impact.min_body_length));
+  }
+  // The largest of the impacts' bounds: each posting is under one of them.
+  double Bound(const Impacts& impacts) const {
+    double bound = 0.0;
+    for (const Impact& impact : impacts) bound = std::max(bound, Bound(impact));
+    return bound;
   }
 
   double idf() const { return idf_; }

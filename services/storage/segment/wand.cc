@@ -72,7 +72,7 @@ class Wand {
       auto term =
           std::make_unique<WandTerm>(&context_->bm25(), &columns_, node->idf);
       SIFT_RETURN_IF_ERROR(term->cursor.Init(*value));
-      term->max_score = term->scorer.Bound(term->cursor.header().max_impact);
+      term->max_score = term->scorer.Bound(term->cursor.header().impacts);
       term->cursor.Next();
       for (size_t p = 0; p < proximity_terms.size(); ++p) {
         if (proximity_terms[p]->term == node->term) {
@@ -98,8 +98,8 @@ class Wand {
     SIFT_RETURN_IF_ERROR(proximity_->Init(context_, proximity_terms, cursors));
     for (auto& term : terms_) {
       if (term->proximity < 0) continue;
-      term->max_bonus = proximity_->ShareBound(
-          term->proximity, term->cursor.header().max_impact);
+      term->max_bonus = proximity_->ShareBound(term->proximity,
+                                               term->cursor.header().impacts);
       bonus_carriers_.push_back(term.get());
     }
     return absl::OkStatus();
@@ -345,10 +345,10 @@ class Wand {
     // Cached per block: the skip entry changes with its last doc.
     if (term->block_last_doc == last) return;
     term->block_last_doc = last;
-    const Impact& impact = term->cursor.shallow_impact();
-    term->block_max = term->scorer.Bound(impact);
+    const Impacts& impacts = term->cursor.shallow_impacts();
+    term->block_max = term->scorer.Bound(impacts);
     term->block_bonus = term->proximity >= 0
-                            ? proximity_->ShareBound(term->proximity, impact)
+                            ? proximity_->ShareBound(term->proximity, impacts)
                             : 0.0;
   }
 
