@@ -83,15 +83,6 @@ const char* GetVarint64Ptr(const char* p, const char* limit, uint64_t* value) {
   return nullptr;  // Truncated.
 }
 
-bool GetVarint32(absl::string_view* input, uint32_t* value) {
-  const char* p = input->data();
-  const char* limit = p + input->size();
-  const char* q = GetVarint32Ptr(p, limit, value);
-  if (q == nullptr) return false;
-  input->remove_prefix(static_cast<size_t>(q - p));
-  return true;
-}
-
 bool GetVarint64(absl::string_view* input, uint64_t* value) {
   const char* p = input->data();
   const char* limit = p + input->size();

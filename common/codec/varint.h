@@ -44,7 +44,7 @@ const char* GetVarint64Ptr(const char* p, const char* limit, uint64_t* value);
 // Decodes one varint from the front of `*input` and removes it from there.
 // Returns false, leaving `*input` unchanged, when the input is truncated or
 // malformed.
-bool GetVarint32(absl::string_view* input, uint32_t* value);
+inline bool GetVarint32(absl::string_view* input, uint32_t* value);
 bool GetVarint64(absl::string_view* input, uint64_t* value);
 
 // Implementation details.
@@ -64,6 +64,15 @@ inline const char* GetVarint32Ptr(const char* p, const char* limit,
     }
   }
   return GetVarint32PtrSlow(p, limit, value);
+}
+
+// Inline too: positions and skip entries read one small varint at a time.
+inline bool GetVarint32(absl::string_view* input, uint32_t* value) {
+  const char* p = input->data();
+  const char* q = GetVarint32Ptr(p, p + input->size(), value);
+  if (q == nullptr) return false;
+  input->remove_prefix(static_cast<size_t>(q - p));
+  return true;
 }
 
 }  // namespace sift::codec

@@ -140,7 +140,8 @@ class PhraseIter final : public Iter {
     while (true) {
       // Leapfrog over the terms, rarest first.
       size_t agreed = 0;
-      for (size_t k = 0; agreed < order_.size(); k = (k + 1) % order_.size()) {
+      for (size_t k = 0; agreed < order_.size();
+           k = k + 1 == order_.size() ? 0 : k + 1) {
         PostingCursor& cursor = cursors_[order_[k]];
         cursor.SeekTo(candidate);
         const uint32_t d = cursor.doc();
@@ -198,6 +199,16 @@ class PhraseIter final : public Iter {
  private:
   // Counts the occurrences in the current candidate; true when any.
   bool CountOccurrences() {
+    // An occurrence lies in one field, so every term must be in it: the
+    // frequencies, already at hand, rule most candidates of common words
+    // in or out before any position is read.
+    bool in_title = fields_ != TextFields::kBody;
+    bool in_body = fields_ != TextFields::kTitle;
+    for (PostingCursor& cursor : cursors_) {
+      in_title = in_title && cursor.tf_title() > 0;
+      in_body = in_body && cursor.tf_body() > 0;
+    }
+    if (!in_title && !in_body) return false;
     for (size_t i = 0; i < cursors_.size(); ++i) {
       PostingCursor& cursor = cursors_[i];
       absl::Status status =
@@ -209,12 +220,8 @@ class PhraseIter final : public Iter {
         return false;
       }
     }
-    title_count_ = fields_ == TextFields::kBody
-                       ? 0
-                       : CountPhraseOccurrences(title_, slop_);
-    body_count_ = fields_ == TextFields::kTitle
-                      ? 0
-                      : CountPhraseOccurrences(body_, slop_);
+    title_count_ = in_title ? CountPhraseOccurrences(title_, slop_) : 0;
+    body_count_ = in_body ? CountPhraseOccurrences(body_, slop_) : 0;
     return title_count_ + body_count_ > 0;
   }
 
@@ -248,7 +255,7 @@ class ConjunctionIter final : public Iter {
     if (doc_ >= target) return;
     uint32_t candidate = target;
     size_t agreed = 0;
-    for (size_t i = 0;; i = (i + 1) % by_cost_.size()) {
+    for (size_t i = 0;; i = i + 1 == by_cost_.size() ? 0 : i + 1) {
       by_cost_[i]->SeekTo(candidate);
       const uint32_t d = by_cost_[i]->doc();
       if (d == kNoMoreDocs) {

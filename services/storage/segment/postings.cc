@@ -624,25 +624,31 @@ absl::Status PositionsReader::Read(uint32_t block, uint32_t index,
                                    std::vector<uint32_t>* body) {
   absl::string_view in;
   SIFT_RETURN_IF_ERROR(Seek(block, index, tf_title, tf_body, &in));
-  title->clear();
-  body->clear();
-  uint32_t position = 0;
-  for (uint32_t n = 0; n < tf_title[index]; ++n) {
-    uint32_t delta = 0;
-    if (!GetVarint32(&in, &delta)) {
-      return absl::DataLossError("corrupt positions: truncated block");
+  // Decoded through a pointer into vectors sized once: phrases and the
+  // proximity bonus read positions for every candidate.
+  const char* p = in.data();
+  const char* const limit = p + in.size();
+  auto decode = [&p, limit](uint32_t n, std::vector<uint32_t>* out) {
+    // Each position takes a byte at least: a corrupt frequency fails here
+    // rather than size a vector after it.
+    if (n > static_cast<size_t>(limit - p)) return false;
+    out->resize(n);
+    uint32_t position = 0;
+    for (uint32_t k = 0; k < n; ++k) {
+      uint32_t delta = 0;
+      p = codec::GetVarint32Ptr(p, limit, &delta);
+      if (p == nullptr) return false;
+      position = k == 0 ? delta : position + delta;
+      (*out)[k] = position;
     }
-    position = n == 0 ? delta : position + delta;
-    title->push_back(position);
+    return true;
+  };
+  if (!decode(tf_title[index], title) || !decode(tf_body[index], body)) {
+    title->clear();
+    body->clear();
+    return absl::DataLossError("corrupt positions: truncated block");
   }
-  for (uint32_t n = 0; n < tf_body[index]; ++n) {
-    uint32_t delta = 0;
-    if (!GetVarint32(&in, &delta)) {
-      return absl::DataLossError("corrupt positions: truncated block");
-    }
-    position = n == 0 ? delta : position + delta;
-    body->push_back(position);
-  }
+  in.remove_prefix(static_cast<size_t>(p - in.data()));
   next_index_ = index + 1;
   next_offset_ = block_length_ - static_cast<uint32_t>(in.size());
   return absl::OkStatus();

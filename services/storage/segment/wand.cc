@@ -223,6 +223,11 @@ class Wand {
         live.pop_back();
       }
       if (live.empty()) break;
+      if (live.size() == 1) {
+        // One term left (or only one in the query): no pivot to find.
+        RunOneTerm<kCollect>(live.front(), matched);
+        break;
+      }
       const bool pruning = Pruning<kCollect>();
       const double threshold =
           pruning ? Threshold() : -std::numeric_limits<double>::infinity();
@@ -280,6 +285,36 @@ class Wand {
         for (size_t i = 0; i < pivot; ++i) live[i]->cursor.SeekTo(pivot_doc);
       }
     }
+  }
+
+  // The disjunction's loop once a single cursor is live: its documents in
+  // order, a block skipped whole when its bound cannot reach the k-th best
+  // score. A lone term earns no proximity bonus, which needs two.
+  template <bool kCollect>
+  void RunOneTerm(WandTerm* term, std::vector<uint64_t>* matched) {
+    PostingCursor& cursor = term->cursor;
+    while (cursor.doc() != kNoMoreDocs) {
+      const uint32_t doc = cursor.doc();
+      if (Pruning<kCollect>()) {
+        const double threshold = Threshold();
+        if (term->max_score < threshold) {
+          totals_->lower_bound = true;
+          break;
+        }
+        cursor.ShallowSeek(doc);
+        UpdateBlockBounds(term);
+        if (term->block_max < threshold) {
+          totals_->lower_bound = true;
+          const uint32_t last = cursor.shallow_last_doc();
+          if (last == kNoMoreDocs) break;
+          cursor.SeekTo(last + 1);
+          continue;
+        }
+      }
+      Evaluate<kCollect>(doc, matched);
+      cursor.Next();
+    }
+    context_->Fail(cursor.status());
   }
 
   template <bool kCollect>
