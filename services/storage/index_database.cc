@@ -328,7 +328,7 @@ uint64_t IndexDatabase::DiskBytes() const {
   return bytes;
 }
 
-absl::Status IndexDatabase::FlushForClose() {
+absl::Status IndexDatabase::FlushMemtables() {
   SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
       db_->Flush(rocksdb::FlushOptions(), handles_), "flushing memtables"));
   return FromRocksDbStatus(

@@ -68,9 +68,10 @@ class IndexDatabase {
   // second: every query's statistics call asks.
   uint64_t DiskBytes() const;
 
-  // Flushes the memtables, so the next start has no WAL to replay, and
-  // compacts the log family, empty once every memory segment is flushed.
-  absl::Status FlushForClose();
+  // Flushes the memtables, so the next start has no WAL to replay and the
+  // WAL files go, and compacts the log family, empty once every memory
+  // segment is flushed: at close, and when a quiet shard has settled.
+  absl::Status FlushMemtables();
 
   // Writes a consistent copy of the database into the new folder `dir`:
   // hard links to the table files, copies of the write-ahead log.

@@ -384,7 +384,7 @@ absl::Status SegmentIndex::Close() {
   }
   // With the memtables on disk the write-ahead logs can go, and the next
   // start has nothing to replay.
-  if (flushed.ok() && options_.flush_on_close) flushed = db_->FlushForClose();
+  if (flushed.ok() && options_.flush_on_close) flushed = db_->FlushMemtables();
   absl::Status closed = db_->Close();
   SIFT_RETURN_IF_ERROR(flushed);
   return closed;

@@ -194,7 +194,15 @@ absl::StatusOr<bool> SegmentIndex::Settle() {
     SIFT_RETURN_IF_ERROR(RemoveRetired());
     const std::vector<uint32_t> ids =
         PickSettle(CurrentView()->Stats(), options_);
-    if (ids.empty()) return true;
+    if (ids.empty()) {
+      // Settled: what the memtables hold (the stored documents of the
+      // load, above all) goes to table files too, so that the WAL files
+      // behind them are deleted rather than kept until the next close. A
+      // shard of 66,000 news documents held 239 MB of WAL while it ran
+      // against 90 MB of table files, and a kill -9 replayed it all.
+      SIFT_RETURN_IF_ERROR(db_->FlushMemtables());
+      return true;
+    }
     SIFT_RETURN_IF_ERROR(MergeInto(ids, /*background=*/true));
   }
 }

@@ -3,6 +3,7 @@
 // failure stops writes until a retry succeeds.
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <set>
@@ -294,8 +295,21 @@ TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
   ASSERT_GT(before->hits.size(), 50u);
   EXPECT_GT(segments(), 1u);
 
+  // Bytes of the WAL files: the load's documents, until settling flushes
+  // the memtables that hold them.
+  auto wal_bytes = [&dir] {
+    uint64_t bytes = 0;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(dir.Sub("db"))) {
+      if (entry.path().extension() == ".log") bytes += entry.file_size();
+    }
+    return bytes;
+  };
+  EXPECT_GT(wal_bytes(), 20'000u);
+
   ASSERT_TRUE(await([&] { return segments() == 1; })) << segments();
   EXPECT_EQ(idx.DocCount(), 650u);
+  ASSERT_TRUE(await([&] { return wal_bytes() == 0; })) << wal_bytes();
   auto after = SearchView(*idx.CurrentView(), *query);
   ASSERT_THAT(after, IsOk());
   ASSERT_EQ(after->hits.size(), before->hits.size());
