@@ -10,25 +10,22 @@
 # again, and with how many documents.
 #
 # Usage: bench/e2e.sh DOCS QUERIES OUTDIR [--seconds S] [--clients LIST]
-#                     [--settle S] [--shards N] [--stats-max-age-ms MS]
-# --stats-max-age-ms is sift-query's --stats_max_age_ms (several shards:
-# how long gathered statistics stand in for a round; 0 = every search).
+#                     [--settle S] [--shards N]
 # Ports 7700 (query), 7701 (ingest) and 7710 onwards (storage) must be free.
 # Environment: BIN (default build/bin of this repository).
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] && { [ "$1" = -h ] || [ "$1" = --help ]; } && { usage; exit 0; }
 [ $# -ge 3 ] || { usage >&2; exit 2; }
 DOCS="$1"; QUERIES="$2"; OUT="$3"; shift 3
-SECONDS_PER_LEVEL=10; CLIENTS=1,8,32; SETTLE=5; SHARDS=1; STATS_MAX_AGE_MS=1000
+SECONDS_PER_LEVEL=10; CLIENTS=1,8,32; SETTLE=5; SHARDS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_LEVEL="$2"; shift 2 ;;
     --clients) CLIENTS="$2"; shift 2 ;;
     --settle) SETTLE="$2"; shift 2 ;;
     --shards) SHARDS="$2"; shift 2 ;;
-    --stats-max-age-ms) STATS_MAX_AGE_MS="$2"; shift 2 ;;
     *) echo "e2e.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -74,7 +71,7 @@ for i in $(seq 0 $((SHARDS - 1))); do start_storage "$i"; done
   >"$OUT/ingest.log" 2>&1 &
 pids+=($!)
 "$BIN/sift-query" --listen 127.0.0.1:7700 --shards "$SHARD_LIST" \
-  --stats_max_age_ms "$STATS_MAX_AGE_MS" >"$OUT/query.log" 2>&1 &
+  >"$OUT/query.log" 2>&1 &
 pids+=($!)
 wait_for_stats || { echo "e2e.sh: the node did not come up" >&2; exit 1; }
 

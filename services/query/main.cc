@@ -58,11 +58,6 @@ ABSL_FLAG(bool, query_stop_words, true,
           "allows it (docs/query-language.md).");
 ABSL_FLAG(uint32_t, snippet_bytes, 200,
           "Target length of body snippets, in bytes.");
-ABSL_FLAG(int, stats_max_age_ms, 1000,
-          "With several shards: how long the term statistics a search "
-          "gathered serve later searches instead of a statistics round of "
-          "their own (scores then follow counts up to this old); 0 gathers "
-          "them for every search.");
 ABSL_FLAG(double, bm25_k1, 0, "BM25F k1 (0: the shards' default).");
 ABSL_FLAG(double, bm25_b, 0, "BM25F b (0: the shards' default).");
 ABSL_FLAG(double, bm25_title_b, -1,
@@ -102,12 +97,6 @@ int main(int argc, char** argv) {
   options.max_depth = absl::GetFlag(FLAGS_max_depth);
   options.drop_stop_words = absl::GetFlag(FLAGS_query_stop_words);
   options.snippet_bytes = absl::GetFlag(FLAGS_snippet_bytes);
-  if (absl::GetFlag(FLAGS_stats_max_age_ms) < 0) {
-    std::fprintf(stderr, "sift-query: --stats_max_age_ms must be >= 0\n");
-    return 2;
-  }
-  options.stats_max_age =
-      absl::Milliseconds(absl::GetFlag(FLAGS_stats_max_age_ms));
   options.scoring.set_k1(absl::GetFlag(FLAGS_bm25_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_bm25_b));
   if (absl::GetFlag(FLAGS_bm25_title_b) >= 0) {

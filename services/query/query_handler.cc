@@ -301,9 +301,7 @@ QueryHandler::QueryHandler(
     const analysis::Analyzer* analyzer, QueryOptions options)
     : directory_(std::move(directory)),
       analyzer_(analyzer),
-      options_(std::move(options)),
-      stats_cache_(std::make_unique<StatsCache>(options_.stats_max_age,
-                                                options_.stats_cache_terms)) {}
+      options_(std::move(options)) {}
 
 absl::Time QueryHandler::DeadlineFrom(absl::Time incoming) const {
   const absl::Time now = absl::Now();
@@ -553,15 +551,7 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     // A single shard's statistics are the collection's: it scores with its
     // own, in the search round (shard_stats), unless it predates that.
-    // Several shards: recent counts of every term stand in for a round.
-    if (shards.size() > 1 &&
-        !stats_cache_->Lookup(shards.size(), absl::Now(), &stats)) {
-      const absl::Time asked = absl::Now();
-      SIFT_RETURN_IF_ERROR(gather_stats());
-      // Counts are at least as new as the round's start; partial ones,
-      // from a round some shard failed, are not kept.
-      if (errors.empty()) stats_cache_->Store(shards.size(), asked, stats);
-    }
+    if (shards.size() > 1) SIFT_RETURN_IF_ERROR(gather_stats());
   }
 
   // Each shard's top offset + page_size, after the cursor if there is one

@@ -14,7 +14,6 @@
 #include "common/highlight/highlights.h"
 #include "services/query/page_token.h"
 #include "services/query/query_parser.h"
-#include "services/query/stats_cache.h"
 #include "services/storage/shard_directory.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
@@ -53,11 +52,6 @@ struct QueryOptions {
   size_t snippet_bytes = 200;
   // BM25F parameters sent to the shards; zeros mean the shards' defaults.
   v1::ScoringParams scoring;
-  // With several shards, how long the statistics a round gathered stand in
-  // for another round (StatsCache); 0 gathers them for every search.
-  absl::Duration stats_max_age = absl::ZeroDuration();
-  // Most terms whose statistics are kept.
-  size_t stats_cache_terms = 100000;
 };
 
 // The query coordinator's logic: validates requests, plans queries, fans
@@ -147,8 +141,6 @@ class QueryHandler {
   std::shared_ptr<const storage::ShardDirectory> directory_;
   const analysis::Analyzer* const analyzer_;
   const QueryOptions options_;
-  // Thread-safe; behind a pointer so that the const methods can fill it.
-  const std::unique_ptr<StatsCache> stats_cache_;
 };
 
 }  // namespace sift::query

@@ -711,53 +711,6 @@ TEST_F(QueryHandlerTest, ExplainAllowsAHundredHitsAndTokensPageOnFromThere) {
   EXPECT_THAT(Search(request), sift::testing::IsOk());
 }
 
-// With stats_max_age, a search whose terms were all counted lately skips
-// the statistics round, and sends the shards the counts it would have got.
-TEST_F(QueryHandlerTest, RecentStatisticsSkipTheStatisticsRound) {
-  QueryOptions options;
-  options.stats_max_age = absl::Hours(1);
-  handler_ = MakeHandler(options);
-  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first,
-                            Search(Request("cocoa prices")));
-  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second,
-                            Search(Request("prices cocoa")));
-  EXPECT_EQ(Ids(first), Ids(second));
-  for (int i = 0; i < kShards; ++i) {
-    EXPECT_EQ(cluster_.shard(i).stats_requests().size(), 1u) << "shard " << i;
-    const std::vector<v1::ShardSearchRequest> searches =
-        cluster_.shard(i).searches();
-    ASSERT_EQ(searches.size(), 2u);
-    // The fake counts every document for every term, so both searches
-    // send the summed counts, the cached ones aligned with their terms.
-    const v1::GlobalStats& cached = searches[1].stats();
-    EXPECT_EQ(cached.doc_count(), static_cast<uint64_t>(kDocs));
-    ASSERT_EQ(cached.terms_size(), 2);
-    EXPECT_EQ(cached.terms(0).term(), "price");
-    EXPECT_EQ(cached.doc_freqs(0), static_cast<uint64_t>(kDocs));
-    EXPECT_EQ(cached.doc_freqs(1), static_cast<uint64_t>(kDocs));
-  }
-  // A term not counted yet brings a round.
-  EXPECT_THAT(Search(Request("cocoa sugar")), sift::testing::IsOk());
-  EXPECT_EQ(cluster_.shard(0).stats_requests().size(), 2u);
-}
-
-// Counts from a round that a shard failed are partial: the next search
-// gathers them again rather than score with them.
-TEST_F(QueryHandlerTest, PartialStatisticsAreNotKept) {
-  QueryOptions options;
-  options.stats_max_age = absl::Hours(1);
-  handler_ = MakeHandler(options);
-  cluster_.shard(1).SetMode(FakeShard::Mode::kFail);
-  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa")));
-  EXPECT_TRUE(r.partial());
-  cluster_.shard(1).SetMode(FakeShard::Mode::kAnswer);
-  SIFT_ASSERT_OK_AND_ASSIGN(r, Search(Request("cocoa")));
-  EXPECT_FALSE(r.partial());
-  EXPECT_EQ(cluster_.shard(0).stats_requests().size(), 2u);
-  EXPECT_EQ(cluster_.shard(0).searches().back().stats().doc_count(),
-            static_cast<uint64_t>(kDocs));
-}
-
 TEST_F(QueryHandlerTest, EqualDateBoundsAreAnEmptyRangeNotAnError) {
   v1::SearchRequest request = Request("cocoa");
   request.mutable_filters()->mutable_published_from()->set_seconds(86400);
