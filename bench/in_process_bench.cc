@@ -80,7 +80,8 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
     std::filesystem::remove_all(dir, error);
   };
 
-  const storage::IndexOptions index_options;
+  storage::IndexOptions index_options;
+  index_options.block_cache_bytes = options.block_cache_bytes;
   std::unique_ptr<storage::Index> index;
   if (!options.search_only) {
     SIFT_ASSIGN_OR_RETURN(index, storage::OpenIndex(report.dir, index_options));

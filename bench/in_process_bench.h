@@ -2,6 +2,7 @@
 #define SIFT_BENCH_IN_PROCESS_BENCH_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "bench/process_stats.h"
 #include "bench/queries.h"
 #include "bench/shard_bench.h"
+#include "services/storage/index.h"
 #include "sift/v1/storage.pb.h"
 
 namespace sift::bench {
@@ -31,6 +33,8 @@ struct InProcessOptions {
   // After the last write the index is force-merged down to this many
   // segments (0: not at all), as Lucene's benchmark force-merges to one.
   uint32_t max_segments = 1;
+  // RocksDB block cache of the index (sift-storage --block_cache_mb).
+  size_t block_cache_bytes = storage::IndexOptions().block_cache_bytes;
   uint32_t k = 10;
   IndexingOptions indexing;
   PassOptions passes;

@@ -44,6 +44,9 @@ ABSL_FLAG(uint64_t, warmup_min, 2000,
           "Warm-up: whole passes until this many queries ran...");
 ABSL_FLAG(double, warmup_max_s, 30, "...or this many seconds passed");
 ABSL_FLAG(int32_t, reps, 3, "In process: timed passes over each query class");
+ABSL_FLAG(int32_t, block_cache_mb, 256,
+          "In process: the index's RocksDB block cache in MiB, as "
+          "sift-storage --block_cache_mb");
 ABSL_FLAG(int32_t, max_segments, 1,
           "In process: force-merge the index down to this many segments "
           "after loading it (0: leave it to the merge policy)");
@@ -206,6 +209,11 @@ int main(int argc, char** argv) {
   options.passes.warmup_min = absl::GetFlag(FLAGS_warmup_min);
   options.passes.warmup_max = absl::Seconds(absl::GetFlag(FLAGS_warmup_max_s));
   options.passes.reps = absl::GetFlag(FLAGS_reps);
+  if (absl::GetFlag(FLAGS_block_cache_mb) < 0) {
+    return Fail("--block_cache_mb must not be negative");
+  }
+  options.block_cache_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   if (absl::GetFlag(FLAGS_max_segments) < 0) {
     return Fail("--max_segments must not be negative");
   }
