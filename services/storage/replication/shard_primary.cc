@@ -29,6 +29,7 @@ ShardPrimary::ShardPrimary(Index* index, PrimaryOptions options)
   {
     MutexLock lock(&mu_);
     log_end_ = index_->LogEnd().seq;
+    first_own_seq_ = log_end_ + 1;
     applied_ = index_->LastOp().seq;
     applying_ = applied_;
     // Writes a former primary logged here and nobody applied: they commit
@@ -129,12 +130,10 @@ absl::StatusOr<v1::WriteResponse> ShardPrimary::Write(
   // The applying thread may have read this write back from the log
   // already; otherwise it uses the prepared one.
   if (id.seq > applying_) prepared_[id.seq] = std::move(prepared);
-  waiting_.insert(id.seq);
   changed_.SignalAll();
   while (applied_ < id.seq && stopped_.ok() && absl::Now() < deadline) {
     changed_.WaitWithDeadline(&mu_, deadline);
   }
-  waiting_.erase(id.seq);
   if (applied_ >= id.seq) {
     auto it = results_.find(id.seq);
     if (it != results_.end()) {
@@ -147,7 +146,8 @@ absl::StatusOr<v1::WriteResponse> ShardPrimary::Write(
   }
   // The write stays in the log and may still be applied: the request it
   // points to does not outlive this call, so the applying thread must not
-  // see it.
+  // see it, nor keep its result for nobody.
+  given_up_.insert(id.seq);
   if (prepared_.erase(id.seq) == 0) {
     while (applying_ >= id.seq && applied_ < id.seq && !closing_) {
       changed_.Wait(&mu_);
@@ -231,7 +231,9 @@ void ShardPrimary::ApplyLoop() {
     }
     for (size_t i = 0; i < responses->size(); ++i) {
       const uint64_t seq = from + i;
-      if (waiting_.contains(seq)) results_[seq] = std::move((*responses)[i]);
+      if (seq >= first_own_seq_ && given_up_.erase(seq) == 0) {
+        results_[seq] = std::move((*responses)[i]);
+      }
       appended_at_.erase(seq);
     }
     applied_ = commit;

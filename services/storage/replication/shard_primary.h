@@ -148,8 +148,15 @@ class ShardPrimary {
   uint64_t applying_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Index::PreparedWrite>> prepared_
       ABSL_GUARDED_BY(mu_);
-  std::set<uint64_t> waiting_ ABSL_GUARDED_BY(mu_);
+  // The first write this primary appends: results are kept from there on.
+  uint64_t first_own_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  // Results of applied writes until their Write call takes them. The
+  // applying thread may apply a write before that call gets mu_ back after
+  // appending it (a later write raised log_end_ and the copies already
+  // have it), so every result is kept but those of writes whose call gave
+  // up waiting (`given_up_`).
   std::map<uint64_t, v1::WriteResponse> results_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> given_up_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
 
