@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/types/span.h"
 #include "common/status/status_macros.h"
 #include "services/storage/segment/iterators.h"
 #include "services/storage/segment/postings.h"
@@ -33,6 +34,10 @@ struct WandTerm {
   uint32_t block_last_doc = kNoMoreDocs;
   double block_max = 0.0;
   double block_bonus = 0.0;
+  // MaxScore: the term's bound (score and bonus share) over the current
+  // window, and its score in the document being evaluated.
+  double window_bound = 0.0;
+  double score_here = 0.0;
 };
 
 class Wand {
@@ -115,7 +120,7 @@ class Wand {
     if (conjunction_) {
       RunConjunction<kCollect>(matched);
     } else {
-      RunDisjunction<kCollect>(matched);
+      RunMaxScore<kCollect>(matched);
     }
     for (auto& term : terms_) context_->Fail(term->cursor.status());
   }
@@ -200,90 +205,178 @@ class Wand {
     }
   }
 
+  // Block-max MaxScore over the should clauses. The doc numbers are cut
+  // into windows that end where the first of the live terms' current
+  // blocks ends, so each term's block bound holds across the whole window.
+  // Within a window the terms split by those bounds: the non-essential
+  // ones, the longest run of the weakest whose bounds sum under the k-th
+  // best score, cannot bring a document into the top k on their own, so
+  // candidates come from the essential terms only, and a non-essential
+  // cursor moves only to a candidate whose score so far could still make
+  // it.
   template <bool kCollect>
-  void RunDisjunction(std::vector<uint64_t>* matched) {
-    // `live` is re-sorted by doc.
+  void RunMaxScore(std::vector<uint64_t>* matched) {
     std::vector<WandTerm*> live;
     for (WandTerm* term : by_order_) {
       if (term->cursor.doc() != kNoMoreDocs) live.push_back(term);
     }
+    std::vector<WandTerm*> order;
+    // sums[i]: the bounds of order[0..i], the non-essential terms.
+    std::vector<double> sums;
+    uint32_t window_min = 0;
     while (true) {
-      // Only the cursors up to the last pivot moved: insertion sort, and
-      // the exhausted ones (kNoMoreDocs) end up last, to be dropped.
-      for (size_t i = 1; i < live.size(); ++i) {
-        WandTerm* term = live[i];
-        size_t j = i;
-        for (; j > 0 && live[j - 1]->cursor.doc() > term->cursor.doc(); --j) {
-          live[j] = live[j - 1];
+      size_t kept = 0;
+      for (WandTerm* term : live) {
+        if (term->cursor.doc() == kNoMoreDocs) {
+          context_->Fail(term->cursor.status());
+        } else {
+          live[kept++] = term;
         }
-        live[j] = term;
       }
-      while (!live.empty() && live.back()->cursor.doc() == kNoMoreDocs) {
-        context_->Fail(live.back()->cursor.status());
-        live.pop_back();
-      }
+      live.resize(kept);
       if (live.empty()) break;
       if (live.size() == 1) {
-        // One term left (or only one in the query): no pivot to find.
+        // One term left (or only one in the query).
+        live.front()->cursor.SeekTo(window_min);
         RunOneTerm<kCollect>(live.front(), matched);
         break;
       }
       const bool pruning = Pruning<kCollect>();
-      const double threshold =
-          pruning ? Threshold() : -std::numeric_limits<double>::infinity();
-      // The pivot: the first term where the bounds of the terms up to it
-      // reach the threshold. A document before the pivot's can only hold
-      // terms before it. The bonus needs two terms, so it counts from the
-      // second on.
-      double bound = 0.0, bonus = 0.0;
-      size_t pivot = live.size();
-      for (size_t i = 0; i < live.size(); ++i) {
-        bound += live[i]->max_score;
-        bonus += live[i]->max_bonus;
-        if (bound + (i > 0 ? bonus : 0.0) >= threshold) {
-          pivot = i;
-          break;
-        }
-      }
-      if (pivot == live.size()) {
-        totals_->lower_bound = true;
-        break;
-      }
-      const uint32_t pivot_doc = live[pivot]->cursor.doc();
-      while (pivot + 1 < live.size() &&
-             live[pivot + 1]->cursor.doc() == pivot_doc) {
-        ++pivot;
-      }
+      double threshold = -std::numeric_limits<double>::infinity();
+      uint32_t window_max = kNoMoreDocs;
+      size_t essential = 0;  // order[essential..] are the essential terms
+      order.assign(live.begin(), live.end());
       if (pruning) {
-        double block_bound = 0.0, block_bonus = 0.0;
-        uint32_t next = kNoMoreDocs;
-        for (size_t i = 0; i <= pivot; ++i) {
-          WandTerm* term = live[i];
-          term->cursor.ShallowSeek(pivot_doc);
-          next = std::min(next, term->cursor.shallow_last_doc());
-          UpdateBlockBounds(term);
-          block_bound += term->block_max;
-          block_bonus += term->block_bonus;
+        threshold = Threshold();
+        for (WandTerm* term : live) {
+          term->cursor.ShallowSeek(std::max(term->cursor.doc(), window_min));
+          window_max = std::min(window_max, term->cursor.shallow_last_doc());
         }
-        if (block_bound + (pivot > 0 ? block_bonus : 0.0) < threshold) {
-          totals_->lower_bound = true;
-          if (next != kNoMoreDocs) ++next;
-          if (pivot + 1 < live.size()) {
-            next = std::min(next, live[pivot + 1]->cursor.doc());
+        // A cursor that failed may leave its block behind window_min.
+        window_max = std::max(window_max, window_min);
+        for (WandTerm* term : live) {
+          if (term->cursor.doc() > window_max) {
+            term->window_bound = 0.0;  // no posting in the window
+            continue;
           }
-          for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.SeekTo(next);
+          UpdateBlockBounds(term);
+          term->window_bound = term->block_max + term->block_bonus;
+        }
+        // Weakest first; a handful of terms.
+        for (size_t i = 1; i < order.size(); ++i) {
+          WandTerm* term = order[i];
+          size_t j = i;
+          for (; j > 0 && order[j - 1]->window_bound > term->window_bound;
+               --j) {
+            order[j] = order[j - 1];
+          }
+          order[j] = term;
+        }
+        sums.clear();
+        double sum = 0.0;
+        while (essential < order.size() &&
+               sum + order[essential]->window_bound < threshold) {
+          sum += order[essential]->window_bound;
+          sums.push_back(sum);
+          ++essential;
+        }
+        if (essential > 0) {
+          // Documents holding only non-essential terms are not counted.
+          totals_->lower_bound = true;
+        }
+        if (essential == order.size()) {
+          // Nothing in the window can reach the k-th best score.
+          if (window_max == kNoMoreDocs) break;
+          window_min = window_max + 1;
           continue;
         }
       }
-      if (live[0]->cursor.doc() == pivot_doc) {
-        Evaluate<kCollect>(pivot_doc, matched);
-        for (size_t i = 0; i <= pivot; ++i) live[i]->cursor.Next();
-      } else {
-        // The documents before the pivot's hold only terms whose bounds
-        // cannot reach the threshold: skipped, and so not counted.
-        totals_->lower_bound = true;
-        for (size_t i = 0; i < pivot; ++i) live[i]->cursor.SeekTo(pivot_doc);
+      const absl::Span<WandTerm* const> essentials =
+          absl::MakeConstSpan(order).subspan(essential);
+      for (WandTerm* term : essentials) term->cursor.SeekTo(window_min);
+      bool pruning_began = false;
+      while (true) {
+        uint32_t doc = kNoMoreDocs;
+        for (WandTerm* term : essentials) {
+          doc = std::min(doc, term->cursor.doc());
+        }
+        if (doc == kNoMoreDocs || doc > window_max) break;
+        EvaluateCandidate<kCollect>(doc, essentials, order, essential, sums,
+                                    threshold, matched);
+        for (WandTerm* term : essentials) {
+          if (term->cursor.doc() == doc) term->cursor.Next();
+        }
+        if (pruning) {
+          threshold = Threshold();
+        } else if (Pruning<kCollect>()) {
+          // The top k just filled: bounds apply from the next document on.
+          window_min = doc + 1;
+          pruning_began = true;
+          break;
+        }
       }
+      if (pruning_began) continue;
+      if (window_max == kNoMoreDocs) break;
+      window_min = window_max + 1;
+    }
+  }
+
+  // MaxScore's evaluation of a document that holds an essential term:
+  // the essential terms' scores, then the non-essential ones', strongest
+  // first, each only while the document could still reach `threshold`;
+  // the score itself is summed in plan order, as Evaluate sums it.
+  template <bool kCollect>
+  void EvaluateCandidate(uint32_t doc, absl::Span<WandTerm* const> essentials,
+                         const std::vector<WandTerm*>& order,
+                         size_t non_essential, const std::vector<double>& sums,
+                         double threshold, std::vector<uint64_t>* matched) {
+    if (!filter_->Accept(doc)) return;
+    for (auto& ex : excluded_) {
+      ex->SeekTo(doc + 1);
+      if (ex->doc() == doc + 1) return;
+    }
+    ++totals_->count;
+    if constexpr (kCollect) {
+      (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
+    }
+    const Bm25f::LengthNorms norms = context_->bm25().Norms(
+        columns_.title_lengths[doc], columns_.body_lengths[doc]);
+    // What the document has so far, with its terms' bonus shares.
+    double reached = 0.0;
+    for (WandTerm* term : essentials) {
+      if (term->cursor.doc() != doc) continue;
+      term->score_here = term->scorer.Score(norms, term->cursor.tf_title(),
+                                            term->cursor.tf_body());
+      reached += term->score_here + term->block_bonus;
+    }
+    for (size_t i = non_essential; i-- > 0;) {
+      if (reached + sums[i] < threshold) {
+        totals_->lower_bound = true;
+        return;
+      }
+      WandTerm* term = order[i];
+      term->cursor.SeekTo(doc);
+      if (term->cursor.doc() != doc) continue;
+      term->score_here = term->scorer.Score(norms, term->cursor.tf_title(),
+                                            term->cursor.tf_body());
+      reached += term->score_here + term->block_bonus;
+    }
+    double score = 0.0;
+    for (WandTerm* term : by_order_) {
+      if (term->cursor.doc() == doc) score += term->score_here;
+    }
+    if (proximity_ != nullptr) {
+      absl::StatusOr<std::optional<double>> bonus = Bonus(doc, score);
+      if (!bonus.ok()) {
+        context_->Fail(bonus.status());
+        return;
+      }
+      if (!bonus->has_value()) return;  // cannot enter
+      score += **bonus;
+    }
+    if (top_->MayTake(score)) {
+      top_->Offer({score, columns_.id(doc), columns_.published(doc),
+                   context_->ordinal(), doc});
     }
   }
 
