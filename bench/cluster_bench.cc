@@ -82,10 +82,34 @@ absl::Status Ingest(const EndToEndOptions& options, EndToEndIngest* ingest) {
   run.max_in_flight = std::max(1, options.in_flight);
   run.timeout = options.timeout;
   run.address = options.ingest;
+  if (options.milestone_documents > 0) {
+    // Runs on the runner's progress thread, which RunIngest joins before it
+    // returns, so `ingest` has one writer at a time.
+    run.on_progress = [&options, ingest](const siftctl::IngestCounts& counts,
+                                         absl::Duration elapsed) {
+      const uint64_t next =
+          (ingest->milestones.size() + 1) * options.milestone_documents;
+      if (counts.accepted < next) return;
+      ingest->milestones.push_back(
+          {counts.accepted, absl::ToDoubleSeconds(elapsed)});
+      if (options.log) {
+        options.log(absl::StrFormat("%d documents acknowledged after %.1f s",
+                                    counts.accepted,
+                                    absl::ToDoubleSeconds(elapsed)));
+      }
+    };
+  }
   siftctl::IngestOutcome outcome = siftctl::RunIngest(*stub, source, run);
   ingest->accepted = outcome.counts.accepted;
   ingest->rejected = outcome.counts.rejected + outcome.counts.read_errors;
   ingest->seconds = absl::ToDoubleSeconds(outcome.elapsed);
+  // The span from the last milestone to the end, so that the last part of
+  // the load has a rate of its own.
+  if (options.milestone_documents > 0 &&
+      (ingest->milestones.empty() ||
+       ingest->milestones.back().documents < ingest->accepted)) {
+    ingest->milestones.push_back({ingest->accepted, ingest->seconds});
+  }
   std::sort(outcome.rejections.begin(), outcome.rejections.end(),
             [](const siftctl::Rejection& a, const siftctl::Rejection& b) {
               return a.sequence < b.sequence;
@@ -228,6 +252,24 @@ std::string EndToEndReportJson(const EndToEndReport& report) {
         .Double(PerSecond(ingest.accepted, ingest.seconds), 1);
     json.Key("mb_per_sec")
         .Double(MegabytesPerSecond(ingest.input_bytes, ingest.seconds), 2);
+    // Each span's rate since the previous milestone (the first since the
+    // start), so a slowdown with size reads off directly.
+    json.Key("milestones").BeginArray();
+    uint64_t previous_documents = 0;
+    double previous_seconds = 0;
+    for (const EndToEndIngest::Milestone& milestone : ingest.milestones) {
+      json.BeginObject();
+      json.Key("docs").Uint(milestone.documents);
+      json.Key("seconds").Double(milestone.seconds);
+      json.Key("span_docs_per_sec")
+          .Double(PerSecond(milestone.documents - previous_documents,
+                            milestone.seconds - previous_seconds),
+                  1);
+      json.EndObject();
+      previous_documents = milestone.documents;
+      previous_seconds = milestone.seconds;
+    }
+    json.EndArray();
     json.Key("sample_rejections").BeginArray();
     for (const std::string& reason : ingest.sample_rejections) {
       json.String(reason);

@@ -29,6 +29,10 @@ struct EndToEndOptions {
   // requests outstanding at once.
   size_t batch_documents = 512;
   int in_flight = 4;
+  // Every time this many more documents are acknowledged, the ingest notes
+  // how long it took: whether a shard slows down as it grows shows in the
+  // rate of the last span against the first. Zero: no milestones.
+  uint64_t milestone_documents = 1000000;
   // One search run per client count.
   std::vector<int> clients = {1, 8, 32};
   // How long each run lasts; zero: one pass over the queries per client.
@@ -53,6 +57,14 @@ struct EndToEndIngest {
   std::vector<std::string> sample_rejections;
   // From the first document read until the last batch was acknowledged.
   double seconds = 0;
+  // When the acknowledged count first reached each multiple of
+  // EndToEndOptions::milestone_documents (seen every 100 ms, so `documents`
+  // is the count at that moment, a little past the multiple), and the end.
+  struct Milestone {
+    uint64_t documents = 0;
+    double seconds = 0;
+  };
+  std::vector<Milestone> milestones;
 };
 
 struct EndToEndReport {

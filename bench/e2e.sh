@@ -84,13 +84,20 @@ storage_ticks() {
   echo "$total"
 }
 # Waits until the shards have been quiet for --settle seconds and then used
-# (almost) no CPU for two seconds: their settling merges are done.
+# (almost) no CPU for three 2-second spans in a row: their settling merges
+# are done. One quiet span is not enough: a shard notices that it has been
+# quiet only on its next maintenance tick, seconds after --settle.
 wait_settled() {
   sleep "$SETTLE"
-  local before after
-  for _ in $(seq 1 600); do
+  local before after quiet=0
+  for _ in $(seq 1 1800); do
     before="$(storage_ticks)"; sleep 2; after="$(storage_ticks)"
-    [ $((after - before)) -le 4 ] && return 0
+    if [ $((after - before)) -le 4 ]; then
+      quiet=$((quiet + 1))
+      [ "$quiet" -ge 3 ] && return 0
+    else
+      quiet=0
+    fi
   done
   return 1
 }

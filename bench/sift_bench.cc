@@ -81,6 +81,9 @@ ABSL_FLAG(double, seconds, 20,
           "End to end: length of each search run (0: one pass per client)");
 ABSL_FLAG(uint32_t, in_flight, 4,
           "End to end: index requests outstanding at once");
+ABSL_FLAG(uint64_t, milestone, 1000000,
+          "End to end: also report the time and rate of the ingest at every "
+          "multiple of this many acknowledged documents (0: none)");
 
 namespace {
 
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
     options.highlight = absl::GetFlag(FLAGS_highlight);
     options.batch_documents = absl::GetFlag(FLAGS_batch);
     options.in_flight = static_cast<int>(absl::GetFlag(FLAGS_in_flight));
+    options.milestone_documents = absl::GetFlag(FLAGS_milestone);
     options.clients.clear();
     for (const std::string& text : absl::GetFlag(FLAGS_clients)) {
       int clients = 0;

@@ -99,25 +99,54 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(
   };
 }
 
-// Puts a segment's values, under the segment's prefix, into an SST file.
+// Puts a segment's values, under the segment's prefix, into an SST file at
+// `path`, made when the first value comes: a sink given nothing leaves no
+// file (RocksDB refuses to finish an empty one).
 class SstValueSink final : public segment::ValueSink {
  public:
-  SstValueSink(rocksdb::SstFileWriter* writer, std::string prefix)
-      : writer_(writer), prefix_(std::move(prefix)) {}
+  SstValueSink(const rocksdb::Options& options,
+               rocksdb::ColumnFamilyHandle* family, std::string path,
+               std::string prefix)
+      : writer_(rocksdb::EnvOptions(), options, family),
+        path_(std::move(path)),
+        prefix_(std::move(prefix)) {}
 
   absl::Status Add(absl::string_view key_prefix, absl::string_view key_rest,
                    absl::string_view value) override {
+    if (!opened_) {
+      SIFT_RETURN_IF_ERROR(
+          FromRocksDbStatus(writer_.Open(path_), "writing a segment file"));
+      opened_ = true;
+    }
     key_.assign(prefix_);
     key_.append(key_prefix.data(), key_prefix.size());
     key_.append(key_rest.data(), key_rest.size());
     return FromRocksDbStatus(
-        writer_->Put(key_, rocksdb::Slice(value.data(), value.size())),
+        writer_.Put(key_, rocksdb::Slice(value.data(), value.size())),
         "writing a segment file");
   }
 
+  // Completes the file, if any, and adds its path to `files`.
+  absl::Status Finish(std::vector<std::string>* files) {
+    if (!opened_) return absl::OkStatus();
+    SIFT_RETURN_IF_ERROR(
+        FromRocksDbStatus(writer_.Finish(), "writing a segment file"));
+    files->push_back(path_);
+    return absl::OkStatus();
+  }
+
+  // Removes the file, if one was made.
+  void Remove() {
+    if (!opened_) return;
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
+  }
+
  private:
-  rocksdb::SstFileWriter* writer_;
-  std::string prefix_;
+  rocksdb::SstFileWriter writer_;
+  const std::string path_;
+  const std::string prefix_;
+  bool opened_ = false;
   std::string key_;
 };
 
@@ -218,30 +247,32 @@ IndexDatabase::~IndexDatabase() {
 
 absl::Status IndexDatabase::WriteSegment(
     uint32_t id,
-    const std::function<absl::Status(segment::ValueSink*)>& produce) {
-  const std::string path = absl::StrCat(dir_, "/segment-", id, ".sst");
+    const std::function<absl::Status(segment::ValueSink*, segment::ValueSink*)>&
+        produce) {
   rocksdb::ColumnFamilyHandle* family = handles_[kSegments];
-  rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(family));
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, family);
-  absl::Status status = FromRocksDbStatus(writer.Open(path),
-                                          absl::StrCat("writing segment ", id));
-  if (status.ok()) {
-    SstValueSink sink(&writer, segment::SegmentPrefix(id));
-    status = produce(&sink);
-  }
-  if (status.ok()) {
-    status = FromRocksDbStatus(writer.Finish(),
-                               absl::StrCat("writing segment ", id));
-  }
-  if (status.ok()) {
+  const rocksdb::Options options(db_->GetDBOptions(), db_->GetOptions(family));
+  const std::string prefix = segment::SegmentPrefix(id);
+  SstValueSink out(options, family, absl::StrCat(dir_, "/segment-", id, ".sst"),
+                   prefix);
+  SstValueSink postings(options, family,
+                        absl::StrCat(dir_, "/segment-", id, "-postings.sst"),
+                        prefix);
+  absl::Status status = produce(&out, &postings);
+  std::vector<std::string> files;
+  if (status.ok()) status = out.Finish(&files);
+  if (status.ok()) status = postings.Finish(&files);
+  if (status.ok() && !files.empty()) {
+    // Both files at once: a segment is never half there.
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;
-    status = FromRocksDbStatus(db_->IngestExternalFile(family, {path}, ingest),
-                               absl::StrCat("writing segment ", id));
+    status = FromRocksDbStatus(db_->IngestExternalFile(family, files, ingest),
+                               "adopting the segment files");
   }
   if (!status.ok()) {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
+    status = absl::Status(status.code(),
+                          absl::StrCat("segment ", id, ": ", status.message()));
+    out.Remove();
+    postings.Remove();
   }
   return status;
 }

@@ -47,13 +47,17 @@ class IndexDatabase {
     return {db_, handles_[kSegments]};
   }
 
-  // Writes the values `produce` gives as segment `id`'s SST file and has
-  // RocksDB adopt it, rather than pass them through the WAL, a memtable and
-  // compactions. The file is removed on any error. Until the segment list
-  // names it the segment is an orphan, which RemoveOrphans drops.
+  // Writes the values `produce` gives as segment `id`'s SST files and has
+  // RocksDB adopt them in one step, rather than pass them through the WAL,
+  // a memtable and compactions. `produce` gets two sinks, each taking its
+  // keys in order: the postings, and everything else (which sorts before
+  // them); two files, so that neither stream waits in memory for the
+  // other. The files are removed on any error. Until the segment list names
+  // it the segment is an orphan, which RemoveOrphans drops.
   absl::Status WriteSegment(
       uint32_t id,
-      const std::function<absl::Status(segment::ValueSink*)>& produce);
+      const std::function<absl::Status(
+          segment::ValueSink* out, segment::ValueSink* postings_out)>& produce);
 
   // Removes every key of the segments `ids` and the files that hold only
   // them.

@@ -67,11 +67,16 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids,
     id = next_segment_id_++;
   }
   std::vector<std::vector<uint32_t>> doc_maps;
-  SIFT_RETURN_IF_ERROR(db_->WriteSegment(id, [&](segment::ValueSink* out) {
-    if (!background) return segment::MergeSegments(sources, &doc_maps, out);
-    AbandonableSink sink(out, &abandon_merges_);
-    return segment::MergeSegments(sources, &doc_maps, &sink);
-  }));
+  SIFT_RETURN_IF_ERROR(db_->WriteSegment(
+      id, [&](segment::ValueSink* out, segment::ValueSink* postings_out) {
+        if (!background) {
+          return segment::MergeSegments(sources, &doc_maps, out, postings_out);
+        }
+        AbandonableSink sink(out, &abandon_merges_);
+        AbandonableSink postings_sink(postings_out, &abandon_merges_);
+        return segment::MergeSegments(sources, &doc_maps, &sink,
+                                      &postings_sink);
+      }));
   // Its values are written and never change: loading its columns needs no
   // lock, and writers do not wait for it.
   absl::StatusOr<std::shared_ptr<const segment::Segment>> opened =

@@ -65,9 +65,12 @@ absl::Status MemoryIndex::Write(const v1::WriteRequest& request) {
 absl::Status MemoryIndex::MergeAll() {
   if (view_->segments().empty()) return absl::OkStatus();
   const std::vector<segment::SegmentSnapshot> sources = view_->Snapshots();
-  segment::SegmentValues values;
+  segment::SegmentValues values, postings;
   std::vector<std::vector<uint32_t>> doc_maps;
-  SIFT_RETURN_IF_ERROR(segment::MergeSegments(sources, &doc_maps, &values));
+  SIFT_RETURN_IF_ERROR(
+      segment::MergeSegments(sources, &doc_maps, &values, &postings));
+  // The postings sort after everything else.
+  values.Append(postings);
   const uint32_t id = next_segment_id_++;
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<const segment::Segment> merged,
                         segment::Segment::FromMemory(id, std::move(values)));

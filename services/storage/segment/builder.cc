@@ -168,7 +168,7 @@ absl::StatusOr<SegmentValues> BuildSegment(
 
 absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
                            std::vector<std::vector<uint32_t>>* doc_maps,
-                           ValueSink* out) {
+                           ValueSink* out, ValueSink* postings_out) {
   ColumnsWriter columns;
   SegmentMeta meta;
   doc_maps->assign(sources.size(), {});
@@ -187,11 +187,10 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     }
   }
 
-  // Values go out in key order: columns, meta, then positions as each term
-  // is merged, while the postings (the smaller part) wait in a buffer.
+  // Columns and meta first, then each term's positions and postings as
+  // the term is merged.
   SIFT_RETURN_IF_ERROR(columns.Finish(out));
   SIFT_RETURN_IF_ERROR(out->Add(kMetaKey, {}, meta.Encode()));
-  SegmentValues postings_values;
 
   // Per source: its postings, and its positions in the same term order, read
   // side by side rather than looked up term by term.
@@ -293,7 +292,7 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     }
     if (writer.doc_count() == 0) continue;  // every posting was deleted
     SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
-    postings_values.Append(key, postings_value);
+    SIFT_RETURN_IF_ERROR(postings_out->Add(key, {}, postings_value));
     if (is_text) {
       SIFT_RETURN_IF_ERROR(out->Add(absl::string_view(&kPositionsTag, 1), term,
                                     positions_value));
@@ -301,10 +300,6 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
   }
   for (auto& it : its) SIFT_RETURN_IF_ERROR(it->status());
   for (auto& it : position_its) SIFT_RETURN_IF_ERROR(it->status());
-  for (size_t i = 0; i < postings_values.size(); ++i) {
-    SIFT_RETURN_IF_ERROR(
-        out->Add(postings_values.key(i), {}, postings_values.value(i)));
-  }
   return absl::OkStatus();
 }
 

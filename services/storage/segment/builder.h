@@ -27,15 +27,19 @@ struct SegmentDocument {
 absl::StatusOr<SegmentValues> BuildSegment(
     absl::Span<const SegmentDocument> docs);
 
-// Writes to `out`, in key order, the values of one segment holding the
-// live documents of `sources` (as their LiveDocs say), in order.
-// (*doc_maps)[s][d] is the new number of document d of source s, or kNoMoreDocs
-// when it was dropped. The values stream out as they are merged, so a large
-// merge holds only its postings in memory, not its positions. DATA_LOSS when a
-// source is corrupt; `out`'s own errors are passed on.
+// Writes the values of one segment holding the live documents of `sources`
+// (as their LiveDocs say), in order: the postings to `postings_out`, the
+// rest (columns, meta, positions) to `out`, each in key order. The two
+// streams go out side by side as terms are merged, so a merge holds
+// neither in memory: a segment's postings sort after its positions, and a
+// single stream would have to keep the postings until the positions were
+// done (over a gigabyte for a merge into five million documents).
+// (*doc_maps)[s][d] is the new number of document d of source s, or
+// kNoMoreDocs when it was dropped. DATA_LOSS when a source is corrupt; the
+// sinks' own errors are passed on.
 absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
                            std::vector<std::vector<uint32_t>>* doc_maps,
-                           ValueSink* out);
+                           ValueSink* out, ValueSink* postings_out);
 
 }  // namespace sift::storage::segment
 
