@@ -204,6 +204,15 @@ class PostingCursor {
     return skip_impacts_;
   }
 
+  // The doc `ahead` postings after the current one when the decoded block
+  // holds it, else kNoMoreDocs: a doc whose columns a caller may prefetch
+  // while it works on the current one.
+  uint32_t PeekInBlock(uint32_t ahead) const {
+    const uint32_t i = index_ + ahead;
+    return started_ && doc_ != kNoMoreDocs && i < count_ ? docs_[i]
+                                                         : kNoMoreDocs;
+  }
+
   // Where the current posting sits, for PositionsReader.
   uint32_t block_index() const { return decoded_block_; }
   uint32_t index_in_block() const { return index_; }

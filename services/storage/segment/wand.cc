@@ -16,6 +16,9 @@
 namespace sift::storage::segment {
 namespace {
 
+// How many postings ahead of a candidate its field lengths are prefetched.
+constexpr uint32_t kPrefetchAhead = 4;
+
 // One query term's cursor and its bounds.
 struct WandTerm {
   WandTerm(const Bm25f* bm25, const Columns* columns, double idf)
@@ -301,6 +304,7 @@ class Wand {
           doc = std::min(doc, term->cursor.doc());
         }
         if (doc == kNoMoreDocs || doc > window_max) break;
+        for (WandTerm* term : essentials) PrefetchAhead(term->cursor);
         EvaluateCandidate<kCollect>(doc, essentials, order, essential, sums,
                                     threshold, matched);
         for (WandTerm* term : essentials) {
@@ -462,6 +466,22 @@ class Wand {
     SIFT_RETURN_IF_ERROR(proximity_->MoveTo(doc).status());
     if (!top_->MayTake(score + proximity_->Bound(doc))) return std::nullopt;
     return proximity_->Bonus(doc);
+  }
+
+  // Scoring a candidate loads its field lengths from arrays as long as the
+  // segment, which miss the cache on a large one (at 5,000,000 documents,
+  // 20 MB each): the loads of the candidate a few postings on start now.
+  // For MaxScore's essential terms, whose candidates lie far apart: in
+  // alternating runs on the 5M index, OR CPU 36.5-37.7 s against 38.3-39.1 s
+  // without (a few percent; the candidates' lengths are not the only miss). The
+  // one-term loop and the conjunction's lead, tried the same way, got slower
+  // (their candidates sit close together, and the hardware prefetcher has
+  // them).
+  void PrefetchAhead(const PostingCursor& cursor) const {
+    const uint32_t ahead = cursor.PeekInBlock(kPrefetchAhead);
+    if (ahead == kNoMoreDocs) return;
+    __builtin_prefetch(&columns_.title_lengths[ahead]);
+    __builtin_prefetch(&columns_.body_lengths[ahead]);
   }
 
   void UpdateBlockBounds(WandTerm* term) {
