@@ -334,15 +334,7 @@ class Wand {
                          const std::vector<WandTerm*>& order,
                          size_t non_essential, const std::vector<double>& sums,
                          double threshold, std::vector<uint64_t>* matched) {
-    if (!filter_->Accept(doc)) return;
-    for (auto& ex : excluded_) {
-      ex->SeekTo(doc + 1);
-      if (ex->doc() == doc + 1) return;
-    }
-    ++totals_->count;
-    if constexpr (kCollect) {
-      (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
-    }
+    if (!Admit<kCollect>(doc, matched)) return;
     const Bm25f::LengthNorms norms = context_->bm25().Norms(
         columns_.title_lengths[doc], columns_.body_lengths[doc]);
     // What the document has so far, with its terms' bonus shares.
@@ -369,19 +361,7 @@ class Wand {
     for (WandTerm* term : by_order_) {
       if (term->cursor.doc() == doc) score += term->score_here;
     }
-    if (proximity_ != nullptr) {
-      absl::StatusOr<std::optional<double>> bonus = Bonus(doc, score);
-      if (!bonus.ok()) {
-        context_->Fail(bonus.status());
-        return;
-      }
-      if (!bonus->has_value()) return;  // cannot enter
-      score += **bonus;
-    }
-    if (top_->MayTake(score)) {
-      top_->Offer({score, columns_.id(doc), columns_.published(doc),
-                   context_->ordinal(), doc});
-    }
+    OfferWithBonus(doc, score);
   }
 
   // The disjunction's loop once a single cursor is live: its documents in
@@ -416,15 +396,7 @@ class Wand {
 
   template <bool kCollect>
   void Evaluate(uint32_t doc, std::vector<uint64_t>* matched) {
-    if (!filter_->Accept(doc)) return;
-    for (auto& ex : excluded_) {
-      ex->SeekTo(doc + 1);
-      if (ex->doc() == doc + 1) return;
-    }
-    ++totals_->count;
-    if constexpr (kCollect) {
-      (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
-    }
+    if (!Admit<kCollect>(doc, matched)) return;
     const Bm25f::LengthNorms norms = context_->bm25().Norms(
         columns_.title_lengths[doc], columns_.body_lengths[doc]);
     double score = 0.0;
@@ -433,6 +405,28 @@ class Wand {
       score += term->scorer.Score(norms, term->cursor.tf_title(),
                                   term->cursor.tf_body());
     }
+    OfferWithBonus(doc, score);
+  }
+
+  // Whether `doc` passes the filter and no excluded term holds it; if so
+  // it is counted (and with kCollect, set in `matched`).
+  template <bool kCollect>
+  bool Admit(uint32_t doc, std::vector<uint64_t>* matched) {
+    if (!filter_->Accept(doc)) return false;
+    for (auto& ex : excluded_) {
+      ex->SeekTo(doc + 1);
+      if (ex->doc() == doc + 1) return false;
+    }
+    ++totals_->count;
+    if constexpr (kCollect) {
+      (*matched)[doc >> 6] |= uint64_t{1} << (doc & 63);
+    }
+    return true;
+  }
+
+  // Offers `doc` to the top k with `score` plus its proximity bonus, which
+  // is computed only when the sum might enter.
+  void OfferWithBonus(uint32_t doc, double score) {
     if (proximity_ != nullptr) {
       absl::StatusOr<std::optional<double>> bonus = Bonus(doc, score);
       if (!bonus.ok()) {
