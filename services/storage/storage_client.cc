@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <future>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -69,6 +72,35 @@ void CallAsync(const std::string& address, const std::optional<ShardRef>& shard,
         });
 }
 
+// gRPC 1.51 on Linux serves every channel's callback calls from one
+// process-wide completion queue, held by the channels that made such a
+// call. When the last of them is destroyed, gRPC shuts the queue down and
+// joins its threads, and that teardown races with those threads: an abort
+// in grpc_cq_internal_unref ("prior > 0"), seen in tests that drop their
+// only client. A coordinator that replaces its shard clients (a new
+// cluster map) could do the same. One channel that made a callback call
+// and is never destroyed keeps the queue for the life of the process.
+void HoldCallbackQueue() {
+  static const bool held = [] {
+    // Reachable from a static, so no leak report; never destroyed.
+    static auto* const keeper = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
+    auto stub = v1::StorageService::NewStub(*keeper);
+    // A call whose deadline has passed fails without a connection, but it
+    // still takes the channel's hold on the queue.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now());
+    v1::StatsRequest request;
+    v1::StatsResponse response;
+    std::promise<void> done;
+    stub->async()->Stats(&context, &request, &response,
+                         [&done](const grpc::Status&) { done.set_value(); });
+    done.get_future().wait();
+    return true;
+  }();
+  (void)held;
+}
+
 }  // namespace
 
 StorageClient::StorageClient(std::string address,
@@ -76,7 +108,9 @@ StorageClient::StorageClient(std::string address,
                              std::optional<ShardRef> shard)
     : address_(std::move(address)),
       shard_(shard),
-      stub_(v1::StorageService::NewStub(std::move(channel))) {}
+      stub_(v1::StorageService::NewStub(std::move(channel))) {
+  HoldCallbackQueue();
+}
 
 std::unique_ptr<StorageClient> StorageClient::Connect(
     const std::string& address, std::optional<ShardRef> shard) {
