@@ -46,7 +46,7 @@ Bm25f::Bm25f(const Bm25fParams& params, uint64_t doc_count,
                                             static_cast<double>(doc_count)) {}
 
 double Bm25f::Idf(uint64_t doc_freq) const {
-  const double df = static_cast<double>(doc_freq);
+  const double df = std::min(static_cast<double>(doc_freq), doc_count_);
   return std::log(1.0 + (doc_count_ - df + 0.5) / (df + 0.5));
 }
 
@@ -154,7 +154,10 @@ v1::Explanation Bm25f::ExplainIdf(absl::string_view term,
   out.set_description(
       absl::StrCat("idf of ", term, ", ln(1 + (N - df + 0.5) / (df + 0.5))"));
   AddNode(&out, doc_count_, "N, documents in the collection");
-  AddNode(&out, static_cast<double>(doc_freq), "df, documents with the term");
+  // The df the formula used: deleted documents not yet merged away count
+  // until N is reached.
+  AddNode(&out, std::min(static_cast<double>(doc_freq), doc_count_),
+          "df, documents with the term");
   return out;
 }
 

@@ -64,7 +64,10 @@ class Bm25f {
   Bm25f(const Bm25fParams& params, uint64_t doc_count,
         uint64_t total_title_terms, uint64_t total_body_terms);
 
-  // ln(1 + (N - df + 0.5) / (df + 0.5)).
+  // ln(1 + (N - df + 0.5) / (df + 0.5)), with df at most N: document
+  // frequencies count deleted documents until a merge drops them while N
+  // counts live ones, and a df above N made a common word's idf negative,
+  // so that matching it lowered a score.
   double Idf(uint64_t doc_freq) const;
 
   // A document's length normalisers, 1 - b + b * length / average per

@@ -15,6 +15,9 @@ TEST(Bm25fTest, IdfIsTheLuceneFormula) {
   EXPECT_DOUBLE_EQ(bm25.Idf(10), std::log(1.0 + (1000 - 10 + 0.5) / 10.5));
   // Never negative, even for a term in every document.
   EXPECT_GT(bm25.Idf(1000), 0.0);
+  // Nor for one counted in deleted documents not yet merged away: it
+  // weighs as a term in every live document.
+  EXPECT_EQ(bm25.Idf(1500), bm25.Idf(1000));
 }
 
 TEST(Bm25fTest, UnsetFieldNormalisationFollowsB) {
