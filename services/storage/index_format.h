@@ -28,14 +28,15 @@ inline constexpr int kFamilyCount = 7;
 
 // The meta family's keys, and the format this build reads and writes.
 inline constexpr char kFormatKey[] = "format";
-inline constexpr char kFormat[] = "sift-segments-4";
+inline constexpr char kFormat[] = "sift-segments-5";
 // Formats this build reads and opens, marking them kFormat so that an
 // earlier build refuses the index rather than fail on what this one writes:
 // "sift-segments-2" stored documents serialized as they are (before they
 // were compressed one by one), "sift-segments-3" postings with one impact
-// per block (before impact lists).
-inline constexpr const char* kUpgradedFormats[] = {"sift-segments-2",
-                                                   "sift-segments-3"};
+// per block (before impact lists), "sift-segments-4" a term's positions in
+// one value (before chunks, segment::kPositionBlocksPerChunk).
+inline constexpr const char* kUpgradedFormats[] = {
+    "sift-segments-2", "sift-segments-3", "sift-segments-4"};
 inline constexpr char kSegmentListKey[] = "segments";
 inline constexpr char kNextSegmentKey[] = "next_segment";
 // The last write applied: its term and sequence number (EncodeOpId).

@@ -115,9 +115,10 @@ absl::StatusOr<SegmentValues> BuildSegment(
   PostingsWriter writer(PostingsKind::kText, meta.average_title_length(),
                         meta.average_body_length());
   std::vector<uint32_t> positions;
-  std::string postings_value, positions_value;
+  std::string postings_value;
   for (size_t s = 0; s < sorted.size(); ++s) {
     const uint32_t t = sorted[s];
+    writer.SetPositionsOut(&values, positions_prefix, terms[t]);
     for (uint32_t o = starts[t]; o < starts[t + 1];) {
       const uint32_t doc = static_cast<uint32_t>(occurrences[o] >> 32);
       uint32_t tf_title = 0;
@@ -134,8 +135,7 @@ absl::StatusOr<SegmentValues> BuildSegment(
                  absl::MakeConstSpan(positions.data(), tf_title),
                  absl::MakeConstSpan(positions.data() + tf_title, tf_body));
     }
-    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
-    values.Append(positions_prefix, terms[t], positions_value);
+    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value));
     postings_values.Append(postings_prefix, terms[t], postings_value);
   }
   // Tag postings ('g') sort before source postings ('s').
@@ -157,8 +157,7 @@ absl::StatusOr<SegmentValues> BuildSegment(
       for (uint32_t doc : keyword_postings->at(*value)) {
         keyword_writer.Add(doc, 0, 0, 0, 0, {}, {});
       }
-      std::string unused;
-      SIFT_RETURN_IF_ERROR(keyword_writer.Finish(&postings_value, &unused));
+      SIFT_RETURN_IF_ERROR(keyword_writer.Finish(&postings_value));
       postings_values.Append(prefix, *value, postings_value);
     }
   }
@@ -214,7 +213,7 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     shifted[s] = std::find(map.begin(), map.end(), kNoMoreDocs) == map.end();
     if (shifted[s] && !map.empty()) shift[s] = map.front();
   }
-  std::string postings_value, positions_value;
+  std::string postings_value;
   PostingsWriter text_writer(PostingsKind::kText, meta.average_title_length(),
                              meta.average_body_length());
   PostingsWriter keyword_writer(PostingsKind::kKeyword);
@@ -243,6 +242,9 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     const bool is_text = key[1] == static_cast<char>(TermField::kText);
     PostingsWriter& writer = is_text ? text_writer : keyword_writer;
     const absl::string_view term = absl::string_view(key).substr(1);
+    if (is_text) {
+      writer.SetPositionsOut(out, absl::string_view(&kPositionsTag, 1), term);
+    }
     for (size_t s : holders) {
       const Segment& segment = *sources[s].segment;
       const std::vector<uint32_t>& map = (*doc_maps)[s];
@@ -260,7 +262,20 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
           return absl::DataLossError(
               absl::StrCat("segment ", segment.id(), " lacks positions"));
         }
-        SIFT_RETURN_IF_ERROR(positions.Init(p.value()));
+        // Later chunks of the term follow its first in key order; a chunk
+        // whose postings were all deleted is passed over.
+        SIFT_RETURN_IF_ERROR(positions.Init(
+            p.value(),
+            [&p, term](uint32_t chunk) -> absl::StatusOr<absl::string_view> {
+              const std::string wanted =
+                  absl::StrCat(term, PositionsChunkSuffix(chunk));
+              while (p.Valid() && p.key().substr(1) < wanted) p.Next();
+              SIFT_RETURN_IF_ERROR(p.status());
+              if (!p.Valid() || p.key().substr(1) != wanted) {
+                return absl::NotFoundError("no such positions chunk");
+              }
+              return p.value();
+            }));
       }
       const bool plain = shifted[s];
       const uint32_t base = shift[s];
@@ -291,12 +306,8 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
       }
     }
     if (writer.doc_count() == 0) continue;  // every posting was deleted
-    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value, &positions_value));
+    SIFT_RETURN_IF_ERROR(writer.Finish(&postings_value));
     SIFT_RETURN_IF_ERROR(postings_out->Add(key, {}, postings_value));
-    if (is_text) {
-      SIFT_RETURN_IF_ERROR(out->Add(absl::string_view(&kPositionsTag, 1), term,
-                                    positions_value));
-    }
   }
   for (auto& it : its) SIFT_RETURN_IF_ERROR(it->status());
   for (auto& it : position_its) SIFT_RETURN_IF_ERROR(it->status());

@@ -33,7 +33,8 @@ absl::StatusOr<SegmentValues> BuildSegment(
 // streams go out side by side as terms are merged, so a merge holds
 // neither in memory: a segment's postings sort after its positions, and a
 // single stream would have to keep the postings until the positions were
-// done (over a gigabyte for a merge into five million documents).
+// done (over a gigabyte for a merge into five million documents). A term's
+// positions go out chunk by chunk as they fill (kPositionBlocksPerChunk).
 // (*doc_maps)[s][d] is the new number of document d of source s, or
 // kNoMoreDocs when it was dropped. DATA_LOSS when a source is corrupt; the
 // sinks' own errors are passed on.

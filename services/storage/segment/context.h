@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "services/storage/scoring.h"
 #include "services/storage/segment/live_docs.h"
+#include "services/storage/segment/postings.h"
 #include "services/storage/segment/segment.h"
 
 namespace sift::storage::segment {
@@ -40,6 +41,13 @@ class SegmentContext {
   // a term of the query and of a filter, or of the query and of the
   // proximity bonus, costs one lookup.
   absl::StatusOr<std::optional<absl::string_view>> Load(const std::string& key);
+
+  // Readies `reader` for the positions of the full-text `term`, which has
+  // postings here: its first chunk through Load, each later one read when
+  // the reader reaches it and let go when it moves on, so a query holds
+  // one chunk of a common word's positions at a time. DATA_LOSS when the
+  // segment lacks them. `reader` must not outlive this context.
+  absl::Status OpenPositions(absl::string_view term, PositionsReader* reader);
 
   void Fail(const absl::Status& status) {
     if (status_.ok() && !status.ok()) status_ = status;

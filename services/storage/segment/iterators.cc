@@ -108,10 +108,9 @@ class TermIter final : public Iter {
 
 class PhraseIter final : public Iter {
  public:
-  // `postings[i]` / `positions[i]` are the values of the i-th phrase term.
+  // `postings[i]` is the postings value of the i-th phrase term.
   PhraseIter(SegmentContext* context,
              const std::vector<absl::string_view>& postings,
-             const std::vector<absl::string_view>& positions,
              const PlanNode* node)
       : context_(context),
         node_(node),
@@ -125,7 +124,7 @@ class PhraseIter final : public Iter {
         body_(postings.size()) {
     for (size_t i = 0; i < postings.size(); ++i) {
       context_->Fail(cursors_[i].Init(postings[i]));
-      context_->Fail(readers_[i].Init(positions[i]));
+      context_->Fail(context_->OpenPositions(node->terms[i], &readers_[i]));
       order_.push_back(i);
     }
     if (!context_->status().ok()) doc_ = kNoMoreDocs;
@@ -625,23 +624,15 @@ absl::StatusOr<std::unique_ptr<Iter>> BuildIter(SegmentContext* context,
                                         node.fields, node.idf, &node);
     }
     case PlanNode::Kind::kPhrase: {
-      std::vector<absl::string_view> postings, positions;
+      std::vector<absl::string_view> postings;
       for (const std::string& term : node.terms) {
         SIFT_ASSIGN_OR_RETURN(
             std::optional<absl::string_view> p,
             context->Load(PostingsKey(TermField::kText, term)));
         if (!p) return std::make_unique<EmptyIter>();
-        SIFT_ASSIGN_OR_RETURN(
-            std::optional<absl::string_view> q,
-            context->Load(PositionsKey(TermField::kText, term)));
-        if (!q) {
-          return absl::DataLossError(absl::StrCat(
-              "segment ", context->segment().id(), " lacks positions"));
-        }
         postings.push_back(*p);
-        positions.push_back(*q);
       }
-      return std::make_unique<PhraseIter>(context, postings, positions, &node);
+      return std::make_unique<PhraseIter>(context, postings, &node);
     }
     case PlanNode::Kind::kBoolean: {
       std::vector<std::unique_ptr<Iter>> must, should, must_not;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/big_endian.h"
 #include "common/codec/varint.h"
 #include "common/status/status_macros.h"
 
@@ -318,6 +319,7 @@ absl::Status PostingsWriter::FlushBlock() {
     total_impacts_.Add(impacts_);
     PutVarint32(&position_lengths_, static_cast<uint32_t>(positions_.size()));
     position_blocks_ += positions_;
+    if (++chunk_blocks_ == kPositionBlocksPerChunk) FlushPositionsChunk();
   }
   last_block_doc_ = docs_.back();
   any_block_ = true;
@@ -334,9 +336,43 @@ absl::Status PostingsWriter::FlushBlock() {
   return absl::OkStatus();
 }
 
-absl::Status PostingsWriter::Finish(std::string* postings,
-                                    std::string* positions) {
+void PostingsWriter::SetPositionsOut(ValueSink* out,
+                                     absl::string_view key_prefix,
+                                     absl::string_view term) {
+  positions_out_ = out;
+  positions_prefix_.assign(key_prefix.data(), key_prefix.size());
+  positions_term_.assign(term.data(), term.size());
+}
+
+void PostingsWriter::FlushPositionsChunk() {
+  if (chunk_blocks_ == 0) return;
+  if (positions_out_ == nullptr) {
+    if (status_.ok()) {
+      status_ = absl::InternalError("text postings without a positions sink");
+    }
+  } else {
+    positions_chunk_.clear();
+    PutVarint32(&positions_chunk_, chunk_blocks_);
+    PutVarint32(&positions_chunk_,
+                static_cast<uint32_t>(position_lengths_.size()));
+    positions_chunk_ += position_lengths_;
+    positions_chunk_ += position_blocks_;
+    positions_key_rest_ = positions_term_;
+    if (chunk_ > 0) positions_key_rest_ += PositionsChunkSuffix(chunk_);
+    absl::Status status = positions_out_->Add(
+        positions_prefix_, positions_key_rest_, positions_chunk_);
+    if (status_.ok()) status_ = std::move(status);
+  }
+  ++chunk_;
+  chunk_blocks_ = 0;
+  position_lengths_.clear();
+  position_blocks_.clear();
+}
+
+absl::Status PostingsWriter::Finish(std::string* postings) {
   absl::Status status = FlushBlock();
+  if (kind_ == PostingsKind::kText) FlushPositionsChunk();
+  if (status.ok()) status = status_;
   postings->clear();
   postings->push_back(static_cast<char>(kind_ == PostingsKind::kText
                                             ? kTextWithImpactLists
@@ -354,13 +390,6 @@ absl::Status PostingsWriter::Finish(std::string* postings,
   PutVarint32(postings, static_cast<uint32_t>(skips_.size()));
   postings->append(skips_);
   postings->append(blocks_);
-  positions->clear();
-  if (kind_ == PostingsKind::kText) {
-    PutVarint32(positions, num_blocks_);
-    PutVarint32(positions, static_cast<uint32_t>(position_lengths_.size()));
-    positions->append(position_lengths_);
-    positions->append(position_blocks_);
-  }
   *this = PostingsWriter(kind_, average_title_length_, average_body_length_);
   return status;
 }
@@ -537,8 +566,22 @@ void PostingCursor::SeekTo(uint32_t target) {
   doc_ = docs_[i];
 }
 
-absl::Status PositionsReader::Init(absl::string_view value) {
+std::string PositionsChunkSuffix(uint32_t chunk) {
+  std::string suffix(1, '\0');
+  codec::PutBigEndian32(&suffix, chunk);
+  return suffix;
+}
+
+absl::Status PositionsReader::Init(absl::string_view chunk0, ChunkLoader load) {
   *this = PositionsReader();
+  SIFT_RETURN_IF_ERROR(InitChunk(chunk0, 0));
+  whole_ = num_blocks_ > kPositionBlocksPerChunk;
+  load_ = std::move(load);
+  return absl::OkStatus();
+}
+
+absl::Status PositionsReader::InitChunk(absl::string_view value,
+                                        uint32_t first_block) {
   uint32_t lengths_length = 0;
   if (!GetVarint32(&value, &num_blocks_) ||
       !GetVarint32(&value, &lengths_length) || lengths_length > value.size()) {
@@ -546,6 +589,13 @@ absl::Status PositionsReader::Init(absl::string_view value) {
   }
   lengths_ = value.substr(0, lengths_length);
   data_ = value.substr(lengths_length);
+  first_block_ = first_block;
+  block_ = 0;
+  block_offset_ = 0;
+  block_length_ = 0;
+  have_block_ = false;
+  next_index_ = 0;
+  next_offset_ = 0;
   return absl::OkStatus();
 }
 
@@ -585,6 +635,21 @@ absl::Status PositionsReader::Seek(uint32_t block, uint32_t index,
                                    const uint32_t* tf_title,
                                    const uint32_t* tf_body,
                                    absl::string_view* in) {
+  if (!whole_ && block / kPositionBlocksPerChunk != chunk_) {
+    const uint32_t chunk = block / kPositionBlocksPerChunk;
+    if (chunk < chunk_ || !load_) {
+      return absl::DataLossError("corrupt positions: block out of range");
+    }
+    absl::StatusOr<absl::string_view> value = load_(chunk);
+    if (absl::IsNotFound(value.status())) {
+      return absl::DataLossError(
+          absl::StrCat("corrupt positions: no chunk ", chunk));
+    }
+    SIFT_RETURN_IF_ERROR(value.status());
+    SIFT_RETURN_IF_ERROR(InitChunk(*value, chunk * kPositionBlocksPerChunk));
+    chunk_ = chunk;
+  }
+  block -= first_block_;
   if (block >= num_blocks_ || (have_block_ && block < block_)) {
     return absl::DataLossError("corrupt positions: block out of range");
   }

@@ -3,24 +3,39 @@
 
 // The postings of one term in one segment: doc numbers in blocks of
 // codec::kBlockSize with a skip entry per block, term frequencies beside the
-// doc numbers, and positions in a value of their own so that queries
+// doc numbers, and positions in values of their own so that queries
 // without phrases never read them. docs/storage-format.md has the bytes.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "common/codec/block_codec.h"
+#include "services/storage/segment/values.h"
 
 namespace sift::storage::segment {
 
 // Past the last document of every cursor.
 inline constexpr uint32_t kNoMoreDocs = 0xFFFFFFFFu;
+
+// A term's positions are cut into chunks of this many posting blocks, each
+// a value of its own: chunk 0 under the term's positions key, chunk c > 0
+// under that key + PositionsChunkSuffix(c). One value for all of them
+// reached hundreds of megabytes for a common word in a segment of millions
+// of documents; a merge held it whole, several times over (its buffers,
+// the table writer's block and its compressed copy), and a query that
+// needed the positions of a few documents read and decompressed all of it.
+inline constexpr uint32_t kPositionBlocksPerChunk = 64;
+// '\0' (no term holds one, so a term's chunks sort right after it and
+// before any longer term), then the chunk number, 4 bytes big-endian.
+std::string PositionsChunkSuffix(uint32_t chunk);
 
 // What a set of full-text postings can score at most: the largest term
 // frequencies and the shortest fields among them. BM25F grows with
@@ -122,13 +137,23 @@ class PostingsWriter {
 
   uint32_t doc_count() const { return df_; }
 
-  // Writes the postings value and, for kText, the positions value, then
-  // resets the writer for another term. INTERNAL when the postings broke
-  // the contract above.
-  absl::Status Finish(std::string* postings, std::string* positions);
+  // kText: where the term's positions go, chunk by chunk as each fills
+  // (kPositionBlocksPerChunk), under `key_prefix` + `term` (+
+  // PositionsChunkSuffix(c) for chunk c > 0): a term's positions are never
+  // all in memory. Set before the term's first posting; Finish clears it.
+  void SetPositionsOut(ValueSink* out, absl::string_view key_prefix,
+                       absl::string_view term);
+
+  // Writes the postings value and the last chunk of positions, then resets
+  // the writer for another term. INTERNAL when the postings broke the
+  // contract above (or kText had no positions out); the positions sink's
+  // own errors are passed on.
+  absl::Status Finish(std::string* postings);
 
  private:
   absl::Status FlushBlock();
+  // Sends the blocks' positions gathered so far as the next chunk.
+  void FlushPositionsChunk();
 
   PostingsKind kind_;
   double average_title_length_;
@@ -141,8 +166,17 @@ class PostingsWriter {
   ImpactFrontier total_impacts_;
   std::string skips_;
   std::string blocks_;
+  // Positions: where they go, and the current chunk's table and blocks.
+  ValueSink* positions_out_ = nullptr;
+  std::string positions_prefix_;
+  std::string positions_term_;
+  std::string positions_key_rest_;
+  std::string positions_chunk_;
+  uint32_t chunk_ = 0;
+  uint32_t chunk_blocks_ = 0;
   std::string position_lengths_;
   std::string position_blocks_;
+  absl::Status status_;
   // The block being filled.
   std::vector<uint32_t> docs_;
   std::vector<uint32_t> tf_title_;
@@ -272,11 +306,22 @@ class PostingCursor {
   absl::Status status_;
 };
 
-// Reads the positions of single postings from a positions value, which
-// must outlive it. Blocks must be asked for in non-decreasing order.
+// Reads the positions of single postings of one term, chunk by chunk.
+// Blocks must be asked for in non-decreasing order; each chunk is loaded
+// when the first of its blocks is. A chunk 0 that holds more than
+// kPositionBlocksPerChunk blocks is a term's positions whole, as segments
+// of earlier versions wrote them, and then no other chunk is loaded.
 class PositionsReader {
  public:
-  absl::Status Init(absl::string_view value);
+  // The value of chunk `chunk` (> 0), which must stay valid until the next
+  // call or until the reader is dropped. NOT_FOUND when absent.
+  using ChunkLoader =
+      std::function<absl::StatusOr<absl::string_view>(uint32_t chunk)>;
+
+  // `chunk0` is the value under the term's positions key; it and what
+  // `load` returns must outlive their use. Without a loader the reader
+  // holds only chunk 0.
+  absl::Status Init(absl::string_view chunk0, ChunkLoader load = nullptr);
 
   // The positions of posting `index` of block `block`, whose frequencies
   // (of every posting of the block) are `tf_title` / `tf_body`.
@@ -284,16 +329,29 @@ class PositionsReader {
                     const uint32_t* tf_body, std::vector<uint32_t>* title,
                     std::vector<uint32_t>* body);
 
-  // The same posting's positions as encoded bytes (valid while the value
-  // is), for PostingsWriter::AddEncoded.
+  // The same posting's positions as encoded bytes (valid while the chunk's
+  // value is: until the reader moves to another chunk), for
+  // PostingsWriter::AddEncoded.
   absl::Status ReadRaw(uint32_t block, uint32_t index, const uint32_t* tf_title,
                        const uint32_t* tf_body, absl::string_view* encoded);
 
  private:
-  uint32_t num_blocks_ = 0;
+  // Makes `value` the current chunk, whose first block is `first_block`.
+  absl::Status InitChunk(absl::string_view value, uint32_t first_block);
+  // Positions the reader at the start of posting `index` of `block`,
+  // loading its chunk when needed; `*in` is the rest of the block from
+  // there.
+  absl::Status Seek(uint32_t block, uint32_t index, const uint32_t* tf_title,
+                    const uint32_t* tf_body, absl::string_view* in);
+
+  ChunkLoader load_;
+  bool whole_ = false;         // chunk 0 holds every block (earlier versions)
+  uint32_t chunk_ = 0;         // the chunk loaded
+  uint32_t first_block_ = 0;   // its first block
+  uint32_t num_blocks_ = 0;    // in the chunk
   absl::string_view lengths_;  // unread block lengths
   absl::string_view data_;
-  uint32_t block_ = 0;         // block that block_offset_ points at
+  uint32_t block_ = 0;         // block that block_offset_ points at (in chunk)
   uint32_t block_offset_ = 0;  // into data_
   uint32_t block_length_ = 0;
   bool have_block_ = false;
@@ -301,11 +359,6 @@ class PositionsReader {
   // postings of a block in order decodes each position once.
   uint32_t next_index_ = 0;
   uint32_t next_offset_ = 0;  // into the block
-
-  // Positions the reader at the start of posting `index` of `block`;
-  // `*in` is the rest of the block from there.
-  absl::Status Seek(uint32_t block, uint32_t index, const uint32_t* tf_title,
-                    const uint32_t* tf_body, absl::string_view* in);
 };
 
 }  // namespace sift::storage::segment

@@ -1,15 +1,18 @@
 #include "services/storage/segment/postings.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/codec/block_codec.h"
 #include "common/codec/varint.h"
 #include "gtest/gtest.h"
+#include "services/storage/segment/values.h"
 
 namespace sift::storage::segment {
 namespace {
@@ -53,14 +56,33 @@ std::vector<Posting> RandomPostings(size_t n, uint32_t seed,
   return out;
 }
 
+// The key rest a test term's positions go under (chunk 0).
+constexpr char kTerm[] = "t";
+
+// `positions` receives the chunks of positions, keyed kTerm (+ suffix).
 void Encode(const std::vector<Posting>& postings, PostingsKind kind,
-            std::string* value, std::string* positions) {
+            std::string* value, SegmentValues* positions) {
   PostingsWriter writer(kind);
+  writer.SetPositionsOut(positions, "", kTerm);
   for (const Posting& p : postings) {
     writer.Add(p.doc, p.tf_title, p.tf_body, p.title_length, p.body_length,
                p.title_positions, p.body_positions);
   }
-  ASSERT_TRUE(writer.Finish(value, positions).ok());
+  ASSERT_TRUE(writer.Finish(value).ok());
+}
+
+// Readies `reader` on chunks Encode wrote, which must outlive it.
+absl::Status OpenPositions(const SegmentValues& chunks,
+                           PositionsReader* reader) {
+  std::optional<absl::string_view> first = chunks.Find(kTerm);
+  if (!first) return absl::NotFoundError("no chunk 0");
+  return reader->Init(
+      *first, [&chunks](uint32_t chunk) -> absl::StatusOr<absl::string_view> {
+        std::optional<absl::string_view> value =
+            chunks.Find(absl::StrCat(kTerm, PositionsChunkSuffix(chunk)));
+        if (!value) return absl::NotFoundError("no such chunk");
+        return *value;
+      });
 }
 
 class PostingsRoundTripTest : public ::testing::TestWithParam<size_t> {};
@@ -69,7 +91,8 @@ class PostingsRoundTripTest : public ::testing::TestWithParam<size_t> {};
 // positions included, and the header counts the fields.
 TEST_P(PostingsRoundTripTest, TextPostingsDecodeToWhatWasWritten) {
   const std::vector<Posting> postings = RandomPostings(GetParam(), 17);
-  std::string value, positions_value;
+  std::string value;
+  SegmentValues positions_value;
   Encode(postings, PostingsKind::kText, &value, &positions_value);
 
   PostingCursor cursor;
@@ -82,7 +105,7 @@ TEST_P(PostingsRoundTripTest, TextPostingsDecodeToWhatWasWritten) {
             std::count_if(postings.begin(), postings.end(),
                           [](const Posting& p) { return p.tf_body > 0; }));
   PositionsReader positions;
-  ASSERT_TRUE(positions.Init(positions_value).ok());
+  ASSERT_TRUE(OpenPositions(positions_value, &positions).ok());
   std::vector<uint32_t> title, body;
   for (const Posting& p : postings) {
     cursor.Next();
@@ -117,12 +140,13 @@ TEST_P(PostingsRoundTripTest, SparseReadsSkipOtherPostingsPositions) {
       pos += 1 + (rng() % 3 == 0 ? rng() % 20000 : rng() % 100);
     }
   }
-  std::string value, positions_value;
+  std::string value;
+  SegmentValues positions_value;
   Encode(postings, PostingsKind::kText, &value, &positions_value);
   PostingCursor cursor;
   ASSERT_TRUE(cursor.Init(value).ok());
   PositionsReader positions;
-  ASSERT_TRUE(positions.Init(positions_value).ok());
+  ASSERT_TRUE(OpenPositions(positions_value, &positions).ok());
   std::vector<uint32_t> title, body;
   for (size_t i = 3; i < postings.size(); i += 5) {
     cursor.SeekTo(postings[i].doc);
@@ -140,7 +164,8 @@ TEST_P(PostingsRoundTripTest, SparseReadsSkipOtherPostingsPositions) {
 
 TEST_P(PostingsRoundTripTest, KeywordPostingsKeepDocsOnly) {
   const std::vector<Posting> postings = RandomPostings(GetParam(), 5, 3);
-  std::string value, positions_value;
+  std::string value;
+  SegmentValues positions_value;
   Encode(postings, PostingsKind::kKeyword, &value, &positions_value);
   EXPECT_TRUE(positions_value.empty());
   PostingCursor cursor;
@@ -155,14 +180,15 @@ TEST_P(PostingsRoundTripTest, KeywordPostingsKeepDocsOnly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, PostingsRoundTripTest,
-                         ::testing::Values(1, 2, 127, 128, 129, 256, 1000,
-                                           5000));
+                         ::testing::Values(1, 2, 127, 128, 129, 256, 1000, 5000,
+                                           8192, 8193, 20000));
 
 // SeekTo lands on the first posting at or after the target, from any
 // position, skipping whole blocks.
 TEST(PostingCursorTest, SeekToFindsTheFirstPostingAtOrAfterTheTarget) {
   const std::vector<Posting> postings = RandomPostings(3000, 3);
-  std::string value, positions;
+  std::string value;
+  SegmentValues positions;
   Encode(postings, PostingsKind::kText, &value, &positions);
   std::vector<uint32_t> docs;
   for (const Posting& p : postings) docs.push_back(p.doc);
@@ -199,7 +225,8 @@ bool SomeImpactBounds(const Impacts& impacts, const Posting& p) {
 // every posting of the term: that is what makes skipping a block safe.
 TEST(PostingCursorTest, BlockImpactsBoundEveryPostingOfTheirBlock) {
   const std::vector<Posting> postings = RandomPostings(2000, 8);
-  std::string value, positions;
+  std::string value;
+  SegmentValues positions;
   Encode(postings, PostingsKind::kText, &value, &positions);
   PostingCursor shallow;
   ASSERT_TRUE(shallow.Init(value).ok());
@@ -355,7 +382,8 @@ TEST(PostingCursorTest, ReadsPostingsOfTheSingleImpactFormat) {
 // An impact list cut short fails the cursor with DATA_LOSS when read.
 TEST(PostingCursorTest, CorruptBlockImpactsFailTheCursor) {
   const std::vector<Posting> postings = RandomPostings(300, 3);
-  std::string value, positions;
+  std::string value;
+  SegmentValues positions;
   Encode(postings, PostingsKind::kText, &value, &positions);
   PostingCursor cursor;
   ASSERT_TRUE(cursor.Init(value).ok());
@@ -389,14 +417,17 @@ TEST(PostingCursorTest, CorruptBlockImpactsFailTheCursor) {
 // A merge copies each posting's positions as bytes; the result must be
 // exactly what encoding the positions again would give.
 TEST(PostingsWriterTest, CopyingEncodedPositionsEqualsReencoding) {
-  const std::vector<Posting> postings = RandomPostings(1000, 21);
-  std::string value, positions_value;
+  const std::vector<Posting> postings = RandomPostings(10000, 21);
+  std::string value;
+  SegmentValues positions_value;
   Encode(postings, PostingsKind::kText, &value, &positions_value);
   PostingCursor cursor;
   ASSERT_TRUE(cursor.Init(value).ok());
   PositionsReader positions;
-  ASSERT_TRUE(positions.Init(positions_value).ok());
+  ASSERT_TRUE(OpenPositions(positions_value, &positions).ok());
   PostingsWriter copy(PostingsKind::kText);
+  SegmentValues copied_positions;
+  copy.SetPositionsOut(&copied_positions, "", kTerm);
   for (const Posting& p : postings) {
     cursor.Next();
     absl::string_view encoded;
@@ -408,10 +439,143 @@ TEST(PostingsWriterTest, CopyingEncodedPositionsEqualsReencoding) {
     copy.AddEncoded(p.doc, p.tf_title, p.tf_body, p.title_length, p.body_length,
                     encoded);
   }
-  std::string copied_value, copied_positions;
-  ASSERT_TRUE(copy.Finish(&copied_value, &copied_positions).ok());
+  std::string copied_value;
+  ASSERT_TRUE(copy.Finish(&copied_value).ok());
   EXPECT_EQ(copied_value, value);
-  EXPECT_EQ(copied_positions, positions_value);
+  std::string copied_bytes, original_bytes;
+  copied_positions.SerializeTo(&copied_bytes);
+  positions_value.SerializeTo(&original_bytes);
+  EXPECT_EQ(copied_bytes, original_bytes);
+}
+
+// A term's positions go out in chunks of kPositionBlocksPerChunk blocks,
+// each under its own key in key order, so that neither a merge nor a
+// query ever holds a common word's positions whole; a reader crosses from
+// chunk to chunk, also past chunks it has no posting to read in.
+TEST(PostingsWriterTest, PositionsGoOutInChunksOfBoundedBlocks) {
+  const uint32_t per_chunk = kPositionBlocksPerChunk * codec::kBlockSize;
+  const std::vector<Posting> postings = RandomPostings(2 * per_chunk + 5, 8);
+  std::string value;
+  SegmentValues chunks;
+  Encode(postings, PostingsKind::kText, &value, &chunks);
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_TRUE(chunks.Sorted());
+  EXPECT_EQ(chunks.key(0), kTerm);
+  EXPECT_EQ(chunks.key(1), absl::StrCat(kTerm, PositionsChunkSuffix(1)));
+  EXPECT_EQ(chunks.key(2), absl::StrCat(kTerm, PositionsChunkSuffix(2)));
+  // A longer term sorts after every chunk of this one.
+  EXPECT_LT(chunks.key(2), absl::StrCat(kTerm, "a"));
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    absl::string_view chunk = chunks.value(c);
+    uint32_t blocks = 0;
+    ASSERT_TRUE(codec::GetVarint32(&chunk, &blocks));
+    EXPECT_EQ(blocks, c < 2 ? kPositionBlocksPerChunk : 1u) << c;
+  }
+
+  // Postings of the first and the last chunk only.
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  PositionsReader positions;
+  ASSERT_TRUE(OpenPositions(chunks, &positions).ok());
+  std::vector<uint32_t> title, body;
+  for (size_t i :
+       {size_t{3}, size_t{per_chunk - 1}, size_t{2 * per_chunk + 4}}) {
+    cursor.SeekTo(postings[i].doc);
+    ASSERT_EQ(cursor.doc(), postings[i].doc);
+    ASSERT_TRUE(positions
+                    .Read(cursor.block_index(), cursor.index_in_block(),
+                          cursor.block_tf_title(), cursor.block_tf_body(),
+                          &title, &body)
+                    .ok())
+        << i;
+    EXPECT_EQ(title, postings[i].title_positions) << i;
+    EXPECT_EQ(body, postings[i].body_positions) << i;
+  }
+}
+
+// Segments of earlier versions hold a term's positions in one value; a
+// reader given one with more blocks than a chunk reads every block from
+// it, without a loader.
+TEST(PositionsReaderTest, ReadsTheWholeValueOfEarlierVersions) {
+  const std::vector<Posting> postings = RandomPostings(3 * 8192 + 100, 9);
+  std::string value;
+  SegmentValues chunks;
+  Encode(postings, PostingsKind::kText, &value, &chunks);
+  // The value as earlier versions wrote it: every chunk's block table,
+  // then every chunk's blocks.
+  uint32_t all_blocks = 0;
+  std::string table, blocks;
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    absl::string_view chunk = chunks.value(c);
+    uint32_t n = 0, table_bytes = 0;
+    ASSERT_TRUE(codec::GetVarint32(&chunk, &n));
+    ASSERT_TRUE(codec::GetVarint32(&chunk, &table_bytes));
+    all_blocks += n;
+    absl::StrAppend(&table, chunk.substr(0, table_bytes));
+    absl::StrAppend(&blocks, chunk.substr(table_bytes));
+  }
+  std::string whole;
+  codec::PutVarint32(&whole, all_blocks);
+  codec::PutVarint32(&whole, static_cast<uint32_t>(table.size()));
+  whole += table;
+  whole += blocks;
+
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  PositionsReader positions;
+  ASSERT_TRUE(positions.Init(whole).ok());
+  std::vector<uint32_t> title, body;
+  for (size_t i = 0; i < postings.size(); i += 97) {
+    cursor.SeekTo(postings[i].doc);
+    ASSERT_TRUE(positions
+                    .Read(cursor.block_index(), cursor.index_in_block(),
+                          cursor.block_tf_title(), cursor.block_tf_body(),
+                          &title, &body)
+                    .ok())
+        << i;
+    EXPECT_EQ(body, postings[i].body_positions) << i;
+  }
+}
+
+// A chunk that is missing is corruption, not an empty list.
+TEST(PositionsReaderTest, AMissingChunkIsDataLoss) {
+  const std::vector<Posting> postings = RandomPostings(9000, 10);
+  std::string value;
+  SegmentValues chunks;
+  Encode(postings, PostingsKind::kText, &value, &chunks);
+  ASSERT_EQ(chunks.size(), 2u);
+  PositionsReader positions;
+  ASSERT_TRUE(positions.Init(chunks.value(0)).ok());  // no loader
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Init(value).ok());
+  cursor.SeekTo(postings.back().doc);
+  std::vector<uint32_t> title, body;
+  EXPECT_EQ(
+      positions
+          .Read(cursor.block_index(), cursor.index_in_block(),
+                cursor.block_tf_title(), cursor.block_tf_body(), &title, &body)
+          .code(),
+      absl::StatusCode::kDataLoss);
+}
+
+// The positions sink's errors come back from Finish.
+TEST(PostingsWriterTest, APositionsSinkErrorFailsFinish) {
+  class FailingSink final : public ValueSink {
+   public:
+    absl::Status Add(absl::string_view, absl::string_view,
+                     absl::string_view) override {
+      return absl::ResourceExhaustedError("disk full");
+    }
+  };
+  FailingSink sink;
+  PostingsWriter writer(PostingsKind::kText);
+  writer.SetPositionsOut(&sink, "", kTerm);
+  for (const Posting& p : RandomPostings(300, 11)) {
+    writer.Add(p.doc, p.tf_title, p.tf_body, p.title_length, p.body_length,
+               p.title_positions, p.body_positions);
+  }
+  std::string value;
+  EXPECT_EQ(writer.Finish(&value).code(), absl::StatusCode::kResourceExhausted);
 }
 
 // Compression matters for index size: frequent small gaps cost about a
@@ -424,7 +588,8 @@ TEST(PostingsWriterTest, DensePostingsTakeAboutABytePerPosting) {
     p.title_positions.clear();
     p.body_positions = {3};
   }
-  std::string value, positions;
+  std::string value;
+  SegmentValues positions;
   Encode(postings, PostingsKind::kText, &value, &positions);
   EXPECT_LT(value.size(), 12800u * 1.2);
 }
@@ -433,7 +598,8 @@ TEST(PostingsWriterTest, DensePostingsTakeAboutABytePerPosting) {
 // corrupt) and never returns decreasing documents.
 TEST(PostingCursorTest, CorruptBytesEndTheCursorWithDataLoss) {
   const std::vector<Posting> postings = RandomPostings(700, 12);
-  std::string value, positions_value;
+  std::string value;
+  SegmentValues positions_value;
   Encode(postings, PostingsKind::kText, &value, &positions_value);
   std::mt19937 rng(1);
   int data_loss = 0;
@@ -452,7 +618,7 @@ TEST(PostingCursorTest, CorruptBytesEndTheCursorWithDataLoss) {
       continue;
     }
     PositionsReader positions;
-    ASSERT_TRUE(positions.Init(positions_value).ok());
+    ASSERT_TRUE(OpenPositions(positions_value, &positions).ok());
     std::vector<uint32_t> title, body;
     uint32_t previous = 0;
     bool first = true;

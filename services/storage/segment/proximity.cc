@@ -138,15 +138,8 @@ absl::Status ProximityScorer::ReadPositions(uint32_t raw) {
     body_[i].clear();
     if (term.tf_title == 0 && term.tf_body == 0) continue;
     if (!term.positions_loaded) {
-      SIFT_ASSIGN_OR_RETURN(
-          std::optional<absl::string_view> positions,
-          context_->Load(PositionsKey(TermField::kText, term.node->term)));
-      if (!positions) {
-        return absl::DataLossError(
-            absl::StrCat("segment ", context_->segment().id(),
-                         ": no positions for a term with postings"));
-      }
-      SIFT_RETURN_IF_ERROR(term.positions.Init(*positions));
+      SIFT_RETURN_IF_ERROR(
+          context_->OpenPositions(term.node->term, &term.positions));
       term.positions_loaded = true;
     }
     PostingCursor& cursor = *term.cursor;

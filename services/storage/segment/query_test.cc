@@ -31,6 +31,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAreArray;
 
 class QueryTest : public EngineTest {};
 
@@ -123,6 +124,67 @@ TEST_P(PhraseTest, FieldScopedPhrase) {
               ElementsAre("intitle"));
   EXPECT_THAT(Ids(Phrase("quick brown", 0, v1::FIELD_BODY)),
               ElementsAre("exact"));
+}
+
+// A word in more documents than one chunk of its positions covers
+// (kPositionBlocksPerChunk blocks of postings) has its positions read
+// chunk by chunk, by phrases and by the proximity bonus alike: both find
+// the right documents in every chunk, also once deletions have emptied a
+// whole chunk and a merge has dropped them.
+class ManyChunksTest : public EngineTest {
+ protected:
+  static constexpr int kDocs = 20000;
+  // Documents 8192 to 16383: the second chunk of the merged segment, and
+  // all of the first segment's second chunk.
+  static constexpr int kFirstDeleted = 8192;
+  static constexpr int kEndDeleted = 16384;
+
+  void SetUp() override {
+    EngineTest::SetUp();
+    // Two writes (at most 10,000 operations each): two segments of two
+    // chunks, or, merged, one of three.
+    for (int first = 0; first < kDocs; first += kDocs / 2) {
+      std::vector<v1::WriteOp> ops;
+      for (int i = first; i < first + kDocs / 2; ++i) {
+        // Same lengths and frequencies: only the words' order tells the
+        // documents of the phrase from the others.
+        ops.push_back(Upsert(
+            {.id = absl::StrCat("d", i),
+             .body = i % 250 == 0 ? "alpha beta delta" : "beta gamma alpha"}));
+      }
+      Write(std::move(ops));
+    }
+  }
+
+  static std::vector<std::string> Adjacent(bool deleted_chunk) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < kDocs; i += 250) {
+      if (deleted_chunk && i >= kFirstDeleted && i < kEndDeleted) continue;
+      ids.push_back(absl::StrCat("d", i));
+    }
+    return ids;
+  }
+};
+
+TEST_P(ManyChunksTest, PhrasesAndProximityReadEveryChunk) {
+  for (const bool deleted : {false, true}) {
+    SCOPED_TRACE(deleted ? "after deletions" : "before deletions");
+    if (deleted) {
+      std::vector<v1::WriteOp> ops;
+      for (int i = kFirstDeleted; i < kEndDeleted; ++i) {
+        ops.push_back(Delete(absl::StrCat("d", i)));
+      }
+      Write(std::move(ops));
+    }
+    const std::vector<std::string> adjacent = Adjacent(deleted);
+    EXPECT_THAT(Ids(Phrase("alpha beta")), UnorderedElementsAreArray(adjacent));
+    // Terms together earn the bonus: the documents of the phrase come
+    // first among equal BM25F scores.
+    std::vector<std::string> top = Ids(Bool({}, {Term("alpha"), Term("beta")}));
+    ASSERT_GE(top.size(), adjacent.size());
+    top.resize(adjacent.size());
+    EXPECT_THAT(top, UnorderedElementsAreArray(adjacent));
+  }
 }
 
 TEST_P(QueryTest, FieldScopedTerms) {
@@ -484,6 +546,7 @@ TEST_P(QueryTest, TotalHitsCountsEveryMatch) {
 SIFT_INSTANTIATE_LAYOUTS(QueryTest);
 SIFT_INSTANTIATE_LAYOUTS(BooleanTest);
 SIFT_INSTANTIATE_LAYOUTS(PhraseTest);
+SIFT_INSTANTIATE_LAYOUTS(ManyChunksTest);
 SIFT_INSTANTIATE_LAYOUTS(FilterTest);
 SIFT_INSTANTIATE_LAYOUTS(DateRangeTest);
 
