@@ -13,6 +13,7 @@
 #include "bench/json_writer.h"
 #include "bench/queries.h"
 #include "bench/report.h"
+#include "common/server/channels.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "sift/v1/ingest.grpc.pb.h"
@@ -25,19 +26,15 @@ namespace {
 
 // The ingest service's own limit on documents per request.
 constexpr size_t kMaxBatchDocuments = 1000;
-constexpr int kMaxMessageBytes = 80 << 20;
 constexpr size_t kSampleRejections = 5;
 
 // A channel with a connection of its own: without a local subchannel pool,
 // channels to the same address share one connection, and clients would be
 // multiplexed on it instead of loading the server like separate callers.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
+std::shared_ptr<grpc::Channel> ChannelOfItsOwn(const std::string& address) {
+  grpc::ChannelArguments args = sift::DefaultChannelArguments();
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  return sift::MakeChannel(address, args);
 }
 
 absl::Status WaitConnected(grpc::Channel& channel, absl::string_view service,
@@ -67,7 +64,7 @@ absl::Status MeasureCorpus(const std::string& path, EndToEndIngest* ingest) {
 
 absl::Status Ingest(const EndToEndOptions& options, EndToEndIngest* ingest) {
   SIFT_RETURN_IF_ERROR(MeasureCorpus(options.docs_path, ingest));
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(options.ingest);
+  std::shared_ptr<grpc::Channel> channel = ChannelOfItsOwn(options.ingest);
   SIFT_RETURN_IF_ERROR(WaitConnected(*channel, "ingest", options.ingest));
   std::unique_ptr<v1::IngestService::Stub> stub =
       v1::IngestService::NewStub(channel);
@@ -124,7 +121,7 @@ absl::Status Ingest(const EndToEndOptions& options, EndToEndIngest* ingest) {
 
 // One client of the search load: its own connection and stub.
 ClientQueryFn SearchClient(const EndToEndOptions& options) {
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(options.target);
+  std::shared_ptr<grpc::Channel> channel = ChannelOfItsOwn(options.target);
   // Connect before the clock starts, so the first query does not pay for
   // it; a client that cannot connect fails its queries instead.
   WaitConnected(*channel, "query", options.target).IgnoreError();
@@ -184,7 +181,7 @@ absl::StatusOr<EndToEndReport> RunEndToEnd(const EndToEndOptions& options) {
     report.searched = true;
     report.queries = queries.size();
     {
-      std::shared_ptr<grpc::Channel> channel = MakeChannel(options.target);
+      std::shared_ptr<grpc::Channel> channel = ChannelOfItsOwn(options.target);
       SIFT_RETURN_IF_ERROR(WaitConnected(*channel, "query", options.target));
     }
     ClientQueryFn warmup = SearchClient(options);

@@ -10,14 +10,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/server/channels.h"
 #include "common/sync/handoff.h"
 #include "common/sync/mutex.h"
 
 namespace sift {
-
-// Largest gRPC message any Sift server accepts: a full ingest batch (64 MiB)
-// plus framing.
-inline constexpr int kMaxGrpcMessageBytes = 80 << 20;
 
 // A started gRPC server with the standard health service (reporting
 // SERVING) and server reflection. Not copyable; Shutdown is idempotent.

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/channels.h"
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
 #include "gmock/gmock.h"
@@ -55,8 +56,7 @@ class IngestServiceTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     stub_ = v1::IngestService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                            grpc::InsecureChannelCredentials()));
+        MakeChannel(absl::StrCat("127.0.0.1:", server_->port())));
   }
 
   void TearDown() override {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/routing/shard_router.h"
+#include "common/server/channels.h"
 #include "common/server/server_runner.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -51,8 +52,7 @@ class QueryServiceTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = v1::QueryService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                            grpc::InsecureChannelCredentials()));
+        MakeChannel(absl::StrCat("127.0.0.1:", server_->port())));
   }
 
   void TearDown() override {

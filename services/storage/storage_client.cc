@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/server/server_runner.h"
+#include "common/server/channels.h"
 #include "common/status/grpc_status.h"
 
 namespace sift::storage {
@@ -83,8 +83,8 @@ void CallAsync(const std::string& address, const std::optional<ShardRef>& shard,
 void HoldCallbackQueue() {
   static const bool held = [] {
     // Reachable from a static, so no leak report; never destroyed.
-    static auto* const keeper = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
+    static auto* const keeper =
+        new std::shared_ptr<grpc::Channel>(MakeChannel("127.0.0.1:1"));
     auto stub = v1::StorageService::NewStub(*keeper);
     // A call whose deadline has passed fails without a connection, but it
     // still takes the channel's hold on the queue.
@@ -114,17 +114,12 @@ StorageClient::StorageClient(std::string address,
 
 std::unique_ptr<StorageClient> StorageClient::Connect(
     const std::string& address, std::optional<ShardRef> shard) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  args.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  grpc::ChannelArguments args = DefaultChannelArguments();
   // Reconnect quickly after a shard restarts.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  return std::make_unique<StorageClient>(
-      address,
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                args),
-      shard);
+  return std::make_unique<StorageClient>(address, MakeChannel(address, args),
+                                         shard);
 }
 
 absl::StatusOr<v1::WriteResponse> StorageClient::Write(

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/channels.h"
 #include "common/server/executor.h"
 #include "common/server/server_runner.h"
 #include "common/status/status_matchers.h"
@@ -186,9 +187,7 @@ TEST_F(StorageServiceTest, FullQueueIsResourceExhausted) {
 
 TEST(StorageServiceUnreachableTest, ClientReportsUnavailable) {
   // Nothing listens on port 1 of the loopback interface.
-  StorageClient client(
-      "127.0.0.1:1",
-      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
+  StorageClient client("127.0.0.1:1", MakeChannel("127.0.0.1:1"));
   EXPECT_THAT(client.Stats(v1::StatsRequest(), absl::Now() + absl::Seconds(2)),
               StatusIs(absl::StatusCode::kUnavailable));
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/routing/shard_router.h"
+#include "common/server/channels.h"
 
 namespace sift::testing {
 
@@ -83,13 +84,8 @@ absl::StatusOr<std::unique_ptr<ReplicatedCluster>> ReplicatedCluster::Start(
       return absl::Status(s.code(), absl::StrCat(s.message(), "\n", c->Logs()));
     }
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  c->ingest_stub_ = v1::IngestService::NewStub(grpc::CreateCustomChannel(
-      c->ingest_address_, grpc::InsecureChannelCredentials(), args));
-  auto query_channel = grpc::CreateCustomChannel(
-      c->query_address_, grpc::InsecureChannelCredentials(), args);
+  c->ingest_stub_ = v1::IngestService::NewStub(MakeChannel(c->ingest_address_));
+  auto query_channel = MakeChannel(c->query_address_);
   c->query_stub_ = v1::QueryService::NewStub(query_channel);
   c->admin_stub_ = v1::AdminService::NewStub(query_channel);
   return c;
@@ -235,8 +231,8 @@ absl::StatusOr<std::vector<std::string>> ReplicatedCluster::Index(
 
 absl::StatusOr<v1::StatsResponse> ReplicatedCluster::MemberStats(int shard,
                                                                  int copy) {
-  auto stub = v1::StorageService::NewStub(grpc::CreateChannel(
-      member_address(shard, copy), grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::StorageService::NewStub(MakeChannel(member_address(shard, copy)));
   grpc::ClientContext context;
   context.set_deadline(
       absl::ToChronoTime(absl::Now() + TestTime(absl::Seconds(10))));

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/routing/shard_router.h"
+#include "common/server/channels.h"
 #include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -196,8 +197,8 @@ TEST_F(ReplicationClusterTest, ADeposedPrimaryCannotAcknowledgeAWrite) {
   // Thawed, it still believes it is the primary until it looks; a write
   // sent to it straight away must not be acknowledged.
   cluster_->SignalMember(0, old, SIGCONT);
-  auto stub = v1::StorageService::NewStub(grpc::CreateChannel(
-      cluster_->member_address(0, old), grpc::InsecureChannelCredentials()));
+  auto stub = v1::StorageService::NewStub(
+      MakeChannel(cluster_->member_address(0, old)));
   v1::WriteRequest write;
   v1::AnalyzedDocument* doc = write.add_ops()->mutable_upsert();
   doc->mutable_document()->set_id("fenced");
@@ -276,8 +277,8 @@ TEST_F(ReplicationClusterTest, AWipedCopyRejoinsFromACheckpoint) {
 TEST_F(ReplicationClusterTest, MisroutedRequestsAndWrongMembersAreRefused) {
   Start({.shards = 2, .copies = 1});
   // A write routed for shard 1 sent to shard 0's member.
-  auto stub = v1::StorageService::NewStub(grpc::CreateChannel(
-      cluster_->member_address(0, 0), grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::StorageService::NewStub(MakeChannel(cluster_->member_address(0, 0)));
   grpc::ClientContext context;
   context.AddMetadata(kShardMetadataKey, "1/2");
   v1::WriteRequest write;

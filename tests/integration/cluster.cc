@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/server/channels.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace sift::testing {
@@ -158,8 +159,7 @@ absl::Status WaitForServing(const std::string& address,
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel = MakeChannel(address);
   auto stub = grpc::health::v1::Health::NewStub(channel);
   std::string last = "no answer";
   while (absl::Now() < end) {
@@ -223,13 +223,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
       return absl::Status(s.code(), absl::StrCat(s.message(), "\n", c->Logs()));
     }
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  args.SetMaxSendMessageSize(64 << 20);
-  c->ingest_stub_ = v1::IngestService::NewStub(grpc::CreateCustomChannel(
-      c->ingest_address_, grpc::InsecureChannelCredentials(), args));
-  c->query_stub_ = v1::QueryService::NewStub(grpc::CreateCustomChannel(
-      c->query_address_, grpc::InsecureChannelCredentials(), args));
+  c->ingest_stub_ = v1::IngestService::NewStub(MakeChannel(c->ingest_address_));
+  c->query_stub_ = v1::QueryService::NewStub(MakeChannel(c->query_address_));
   return c;
 }
 

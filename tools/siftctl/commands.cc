@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/server/channels.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 #include "common/sync/mutex.h"
@@ -25,7 +26,6 @@ namespace {
 
 // Largest message Sift's servers send or take: a full ingest batch (64 MiB)
 // plus framing.
-constexpr int kMaxMessageBytes = 80 << 20;
 // The most ids IngestService.Delete takes in one call.
 constexpr size_t kMaxDeleteIds = 1000;
 
@@ -422,14 +422,6 @@ int Health(const Invocation& inv, std::ostream& out) {
 }
 
 }  // namespace
-
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  args.SetMaxSendMessageSize(kMaxMessageBytes);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
-}
 
 v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
                                      const std::string& query,

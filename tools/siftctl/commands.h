@@ -41,9 +41,6 @@ v1::SearchRequest BuildSearchRequest(const SearchOptions& options,
                                      const std::string& query,
                                      uint32_t page_size);
 
-// A channel to `address` that accepts responses as large as Sift sends.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
-
 }  // namespace sift::siftctl
 
 #endif  // SIFT_TOOLS_SIFTCTL_COMMANDS_H_

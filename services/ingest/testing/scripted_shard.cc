@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "absl/time/clock.h"
+#include "common/server/channels.h"
 #include "common/status/grpc_status.h"
 
 namespace sift::ingest::testing {
@@ -88,8 +89,7 @@ grpc::ServerUnaryReactor* ScriptedShard::Write(
 std::unique_ptr<RunningShard> RunningShard::Start() {
   auto running = std::make_unique<RunningShard>();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &running->port);
+  builder.AddListeningPort("127.0.0.1:0", ServerCredentials(), &running->port);
   builder.RegisterService(&running->shard);
   running->server = builder.BuildAndStart();
   if (running->server == nullptr || running->port == 0) return nullptr;

@@ -14,6 +14,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/channels.h"
 #include "common/server/server_runner.h"
 #include "common/status/grpc_status.h"
 #include "services/storage/shard_identity.h"
@@ -142,10 +143,7 @@ absl::StatusOr<OpId> DownloadCheckpoint(
     std::filesystem::remove_all(dir, ignored);
   };
 
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
-  auto stub = v1::ReplicationService::NewStub(grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args));
+  auto stub = v1::ReplicationService::NewStub(MakeChannel(address));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context.AddMetadata(kShardMetadataKey,

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/server/channels.h"
 #include "common/server/server_runner.h"
 #include "common/status/status_matchers.h"
 #include "common/sync/mutex.h"
@@ -431,8 +432,7 @@ TEST_F(ReplicationTest, ACopyStartsFromACheckpointThenFollowsTheLog) {
 
 TEST_F(ReplicationTest, APullWithoutAMemberNameIsRefused) {
   StartPrimary(1, {"p"});
-  auto stub = v1::ReplicationService::NewStub(
-      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  auto stub = v1::ReplicationService::NewStub(MakeChannel(address_));
   v1::PullWritesRequest pull;
   pull.set_shard(kShard.shard);
   pull.set_shard_count(kShard.count);

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/server/server_runner.h"
+#include "common/server/channels.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
 
@@ -14,12 +14,11 @@ namespace sift::storage {
 
 ShardFollower::ShardFollower(Index* index, FollowerOptions options)
     : index_(index), options_(std::move(options)) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
+  grpc::ChannelArguments args = DefaultChannelArguments();
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  stub_ = v1::ReplicationService::NewStub(grpc::CreateCustomChannel(
-      options_.primary_address, grpc::InsecureChannelCredentials(), args));
+  stub_ = v1::ReplicationService::NewStub(
+      MakeChannel(options_.primary_address, args));
   applier_ = std::thread([this] { ApplyLoop(); });
   thread_ = std::thread([this] { Run(); });
 }
