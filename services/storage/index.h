@@ -46,6 +46,10 @@ struct IndexOptions {
   size_t flush_documents = 65536;
   size_t flush_bytes = size_t{128} << 20;
   size_t max_memory_segments = 64;
+  // Writes wait while the memory segments hold more than this many bytes,
+  // until a flush makes room: memory stays bounded when writes come faster
+  // than flushes (a slow disk, both cores busy with a long merge).
+  size_t max_memory_bytes = size_t{512} << 20;
   // Tiered merging: this many segments of a similar size merge into one;
   // a segment with more than `max_merge_documents` live documents is only
   // rewritten to drop deletions (when over a third of it is deleted).
@@ -90,6 +94,9 @@ struct IndexOptions {
   // failure (with OK). The storage service logs it and flips its health.
   // Must not call into the index.
   std::function<void(const absl::Status&)> on_background_status;
+  // Called on the merge thread as each merge of flushed segments starts
+  // (not settling or force-merges); tests hold a merge there.
+  std::function<void()> on_merge_start;
   // The environment RocksDB runs in; null for the default. Tests pass one
   // that fails on demand.
   rocksdb::Env* env = nullptr;

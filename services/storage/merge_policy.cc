@@ -26,20 +26,24 @@ bool FlushDue(absl::Span<const SegmentStats> segments,
           count >= options.max_memory_segments);
 }
 
-std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
-                                const IndexOptions& options, bool flush_all) {
-  std::vector<const SegmentStats*> memory, stored;
+std::vector<uint32_t> PickFlush(absl::Span<const SegmentStats> segments,
+                                const IndexOptions& options, bool all) {
+  std::vector<uint32_t> picked;
+  if (!all && !FlushDue(segments, options)) return picked;
   for (const SegmentStats& s : segments) {
-    (s.in_memory ? memory : stored).push_back(&s);
+    if (s.in_memory) picked.push_back(s.id);
+  }
+  std::sort(picked.begin(), picked.end());
+  return picked;
+}
+
+std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
+                                const IndexOptions& options) {
+  std::vector<const SegmentStats*> stored;
+  for (const SegmentStats& s : segments) {
+    if (!s.in_memory) stored.push_back(&s);
   }
   std::vector<uint32_t> picked;
-  if (!memory.empty() && (flush_all || FlushDue(segments, options))) {
-    std::sort(memory.begin(), memory.end(),
-              [](const auto* a, const auto* b) { return a->id < b->id; });
-    for (const SegmentStats* s : memory) picked.push_back(s->id);
-    return picked;
-  }
-  if (flush_all) return picked;
   const size_t factor = std::max<size_t>(2, options.merge_factor);
   std::map<int, std::vector<const SegmentStats*>> tiers;
   for (const SegmentStats* s : stored) {

@@ -28,18 +28,21 @@ struct SegmentStats {
 bool FlushDue(absl::Span<const SegmentStats> segments,
               const IndexOptions& options);
 
-// The segments to merge into one next, in the order their documents go
-// into it; empty when nothing is due.
-//  1. Every memory segment (in id order) when FlushDue, or when `flush_all`
-//     and there is any. With `flush_all` nothing else is picked.
-//  2. Tiered merging of flushed segments: tier floor(log_factor(live
-//     documents)); the first tier holding options.merge_factor segments
-//     merges its smallest merge_factor. A segment past
-//     options.max_merge_documents live documents joins no tier; it is
-//     rewritten alone, to drop deletions, once over a third of it is
-//     deleted.
+// The memory segments to flush into one segment next, in id order (the
+// order their documents go into it): all of them when FlushDue, or when
+// `all` and there is any; otherwise none.
+std::vector<uint32_t> PickFlush(absl::Span<const SegmentStats> segments,
+                                const IndexOptions& options, bool all);
+
+// The flushed segments to merge into one next, in the order their
+// documents go into it; empty when nothing is due. Tiered merging: tier
+// floor(log_factor(live documents)); the first tier holding
+// options.merge_factor segments merges its smallest merge_factor. A
+// segment past options.max_merge_documents live documents joins no tier;
+// it is rewritten alone, to drop deletions, once over a third of it is
+// deleted. Memory segments are never picked: flushes take them.
 std::vector<uint32_t> PickMerge(absl::Span<const SegmentStats> segments,
-                                const IndexOptions& options, bool flush_all);
+                                const IndexOptions& options);
 
 // The next merge that settles an idle shard (IndexOptions::settle_after):
 // searches cost a term lookup per segment, and a shard that bulk-loaded and

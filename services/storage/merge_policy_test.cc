@@ -35,12 +35,12 @@ TEST(MergePolicyTest, FlushesEveryMemorySegmentOnceOneThresholdIsReached) {
   std::vector<SegmentStats> segments = {Memory(7, 40), Flushed(1, 500, 500),
                                         Memory(3, 50)};
   EXPECT_FALSE(FlushDue(segments, options));
-  EXPECT_THAT(PickMerge(segments, options, false), IsEmpty());
-  EXPECT_THAT(PickMerge(segments, options, true), ElementsAre(3, 7));
+  EXPECT_THAT(PickFlush(segments, options, false), IsEmpty());
+  EXPECT_THAT(PickFlush(segments, options, true), ElementsAre(3, 7));
   // Documents, bytes or the number of segments: in id order.
   segments.push_back(Memory(5, 10));
   EXPECT_TRUE(FlushDue(segments, options));
-  EXPECT_THAT(PickMerge(segments, options, false), ElementsAre(3, 5, 7));
+  EXPECT_THAT(PickFlush(segments, options, false), ElementsAre(3, 5, 7));
   EXPECT_TRUE(FlushDue({Memory(1, 1, 2 << 20)}, options));
   EXPECT_TRUE(FlushDue({Memory(1, 1), Memory(2, 1), Memory(3, 1), Memory(4, 1)},
                        options));
@@ -53,15 +53,19 @@ TEST(MergePolicyTest, MergesTheSmallestOfATierOfSimilarSizes) {
   const std::vector<SegmentStats> segments = {
       Flushed(1, 8, 8), Flushed(2, 5, 4), Flushed(3, 9, 9), Flushed(4, 3, 3),
       Flushed(5, 20, 20)};
-  EXPECT_THAT(PickMerge(segments, options, false), ElementsAre(4, 2, 1));
+  EXPECT_THAT(PickMerge(segments, options), ElementsAre(4, 2, 1));
   // Only two of a tier: nothing.
   EXPECT_THAT(PickMerge({Flushed(1, 8, 8), Flushed(2, 5, 4), Flushed(3, 9, 9)},
-                        options, false),
+                        options),
               IsEmpty());
-  // Flushing comes first; with flush_all, nothing but the flush.
+  // Memory segments are the flushes', even when due: a merge never waits
+  // for them, nor they for a merge.
   std::vector<SegmentStats> with_memory = segments;
-  with_memory.push_back(Memory(9, 1));
-  EXPECT_THAT(PickMerge(with_memory, options, true), ElementsAre(9));
+  for (uint32_t id = 9; id < 13; ++id) with_memory.push_back(Memory(id, 1));
+  ASSERT_TRUE(FlushDue(with_memory, options));
+  EXPECT_THAT(PickMerge(with_memory, options), ElementsAre(4, 2, 1));
+  EXPECT_THAT(PickFlush(with_memory, options, false),
+              ElementsAre(9, 10, 11, 12));
 }
 
 TEST(MergePolicyTest, BigSegmentsAreOnlyRewrittenToDropDeletions) {
@@ -69,12 +73,12 @@ TEST(MergePolicyTest, BigSegmentsAreOnlyRewrittenToDropDeletions) {
   // Past max_merge_documents: joins no tier.
   EXPECT_THAT(PickMerge({Flushed(1, 20000, 19000), Flushed(2, 20000, 18000),
                          Flushed(3, 20000, 20000)},
-                        options, false),
+                        options),
               IsEmpty());
   // Over a third deleted: rewritten alone.
-  EXPECT_THAT(PickMerge({Flushed(1, 20000, 19000), Flushed(2, 30000, 19999)},
-                        options, false),
-              ElementsAre(2));
+  EXPECT_THAT(
+      PickMerge({Flushed(1, 20000, 19000), Flushed(2, 30000, 19999)}, options),
+      ElementsAre(2));
 }
 
 TEST(MergePolicyTest, ForceMergeEndsAtTheTargetWithNothingDeleted) {

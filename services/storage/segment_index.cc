@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
   std::unique_ptr<SegmentIndex> index(new SegmentIndex(std::move(db), options));
   SIFT_RETURN_IF_ERROR(index->Load());
   if (options.background_work) {
-    index->worker_ =
-        std::thread([raw = index.get()] { raw->BackgroundLoop(); });
+    index->flusher_ = std::thread([raw = index.get()] { raw->FlushLoop(); });
+    index->merger_ = std::thread([raw = index.get()] { raw->MergeLoop(); });
   }
   return index;
 }
@@ -361,10 +361,13 @@ absl::Status SegmentIndex::Close() {
   {
     MutexLock lock(&work_mu_);
     stopping_ = true;
-    work_cv_.SignalAll();
+    flush_cv_.SignalAll();
+    merge_cv_.SignalAll();
+    room_cv_.SignalAll();
   }
   abandon_merges_.store(true, std::memory_order_relaxed);
-  if (worker_.joinable()) worker_.join();
+  if (flusher_.joinable()) flusher_.join();
+  if (merger_.joinable()) merger_.join();
   {
     MutexLock lock(&write_mu_);
     if (closed_) return absl::OkStatus();
@@ -372,14 +375,17 @@ absl::Status SegmentIndex::Close() {
   // Flushing now makes the next start read segments instead of replaying
   // the log; a failure here loses nothing.
   absl::Status flushed = options_.flush_on_close
-                             ? DoWork(/*flush_all=*/true).status()
+                             ? FlushOnce(/*all=*/true).status()
                              : absl::OkStatus();
   {
+    MutexLock flush_lock(&flush_mu_);
     MutexLock merge_lock(&merge_mu_);
-    MutexLock write_lock(&write_mu_);
-    closed_ = true;
-    // No view holds a segment any more, so every replaced one can go.
-    Publish(IndexView::Empty());
+    {
+      MutexLock write_lock(&write_mu_);
+      closed_ = true;
+      // No view holds a segment any more, so every replaced one can go.
+      Publish(IndexView::Empty());
+    }
     if (flushed.ok()) flushed = RemoveRetired();
   }
   // With the memtables on disk the write-ahead logs can go, and the next
@@ -409,7 +415,7 @@ uint64_t SegmentIndex::DocCount() const { return CurrentView()->doc_count(); }
 
 absl::Status SegmentIndex::BackgroundError() const {
   MutexLock lock(&bg_mu_);
-  return bg_error_;
+  return flush_error_.ok() ? merge_error_ : flush_error_;
 }
 
 std::vector<SegmentIndex::SegmentInfo> SegmentIndex::Segments() const {

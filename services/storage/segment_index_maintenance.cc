@@ -168,22 +168,37 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids,
 
 absl::Status SegmentIndex::RemoveRetired() {
   std::vector<uint32_t> expired;
-  // Not a hand-written compaction loop: moving an entry onto itself would
-  // empty its weak_ptr and drop a segment a search still reads.
-  std::erase_if(retired_, [&expired](const auto& entry) {
-    if (!entry.second.expired()) return false;
-    expired.push_back(entry.first);
-    return true;
-  });
+  {
+    MutexLock write_lock(&write_mu_);
+    // Not a hand-written compaction loop: moving an entry onto itself would
+    // empty its weak_ptr and drop a segment a search still reads.
+    std::erase_if(retired_, [&expired](const auto& entry) {
+      if (!entry.second.expired()) return false;
+      expired.push_back(entry.first);
+      return true;
+    });
+  }
+  // Outside the lock: writes need not wait for files to go.
   return db_->DropSegments(expired);
 }
 
-absl::StatusOr<bool> SegmentIndex::DoWork(bool flush_all, bool background) {
+absl::StatusOr<bool> SegmentIndex::FlushOnce(bool all, bool background) {
+  MutexLock flush_lock(&flush_mu_);
+  const std::vector<uint32_t> ids =
+      PickFlush(CurrentView()->Stats(), options_, all);
+  if (ids.empty()) return false;
+  SIFT_RETURN_IF_ERROR(MergeInto(ids, background));
+  MutexLock lock(&work_mu_);
+  room_cv_.SignalAll();
+  return true;
+}
+
+absl::StatusOr<bool> SegmentIndex::MergeOnce(bool background) {
   MutexLock merge_lock(&merge_mu_);
   SIFT_RETURN_IF_ERROR(RemoveRetired());
-  const std::vector<uint32_t> ids =
-      PickMerge(CurrentView()->Stats(), options_, flush_all);
+  const std::vector<uint32_t> ids = PickMerge(CurrentView()->Stats(), options_);
   if (ids.empty()) return false;
+  if (options_.on_merge_start) options_.on_merge_start();
   SIFT_RETURN_IF_ERROR(MergeInto(ids, background));
   return true;
 }
@@ -195,6 +210,8 @@ absl::StatusOr<bool> SegmentIndex::Settle() {
         commits_.load(std::memory_order_relaxed) != quiet_at) {
       return false;
     }
+    // Settling merges memory segments with flushed ones: both kinds.
+    MutexLock flush_lock(&flush_mu_);
     MutexLock merge_lock(&merge_mu_);
     SIFT_RETURN_IF_ERROR(RemoveRetired());
     const std::vector<uint32_t> ids =
@@ -212,16 +229,71 @@ absl::StatusOr<bool> SegmentIndex::Settle() {
   }
 }
 
-void SegmentIndex::RecordBackgroundStatus(const absl::Status& status) {
+void SegmentIndex::RecordBackgroundStatus(Worker worker,
+                                          const absl::Status& status) {
+  absl::Status report;
   {
     MutexLock lock(&bg_mu_);
-    if (bg_error_.ok() && status.ok()) return;
-    bg_error_ = status;
+    absl::Status& mine = worker == Worker::kFlush ? flush_error_ : merge_error_;
+    const absl::Status& other =
+        worker == Worker::kFlush ? merge_error_ : flush_error_;
+    if (mine.ok() && status.ok()) return;
+    mine = status;
+    // Writes stay refused while the other thread still fails.
+    if (status.ok() && !other.ok()) return;
+    report = status;
   }
-  if (options_.on_background_status) options_.on_background_status(status);
+  if (options_.on_background_status) options_.on_background_status(report);
 }
 
-void SegmentIndex::BackgroundLoop() {
+void SegmentIndex::FlushLoop() {
+  absl::Duration retry = options_.retry_delay;
+  bool failing = false;
+  while (true) {
+    {
+      MutexLock lock(&work_mu_);
+      // Writes ask when their memory segments are due; a failed flush is
+      // tried again after a while.
+      const absl::Time deadline =
+          absl::Now() + (failing ? retry : absl::Seconds(5));
+      while (!stopping_ && !flush_requested_ &&
+             !flush_cv_.WaitWithDeadline(&work_mu_, deadline)) {
+      }
+      if (stopping_) return;
+      flush_requested_ = false;
+    }
+    absl::Status status;
+    bool flushed = false;
+    while (true) {
+      absl::StatusOr<bool> did = FlushOnce(/*all=*/false, /*background=*/true);
+      if (!did.ok()) {
+        status = did.status();
+        break;
+      }
+      if (!*did) break;
+      flushed = true;
+      MutexLock lock(&work_mu_);
+      if (stopping_) return;
+    }
+    if (flushed) {
+      // A new flushed segment may complete a tier.
+      MutexLock lock(&work_mu_);
+      merge_requested_ = true;
+      merge_cv_.Signal();
+    }
+    if (abandon_merges_.load(std::memory_order_relaxed)) return;
+    if (!status.ok()) {
+      retry = failing ? std::min(retry * 2, options_.max_retry_delay)
+                      : options_.retry_delay;
+      failing = true;
+    } else {
+      failing = false;
+    }
+    RecordBackgroundStatus(Worker::kFlush, status);
+  }
+}
+
+void SegmentIndex::MergeLoop() {
   absl::Duration retry = options_.retry_delay;
   bool failing = false;
   // For settling: the commit count last seen, since when it has not
@@ -246,16 +318,15 @@ void SegmentIndex::BackgroundLoop() {
                        absl::ZeroDuration(), wait);
       }
       const absl::Time deadline = absl::Now() + wait;
-      while (!stopping_ && !work_requested_ &&
-             !work_cv_.WaitWithDeadline(&work_mu_, deadline)) {
+      while (!stopping_ && !merge_requested_ &&
+             !merge_cv_.WaitWithDeadline(&work_mu_, deadline)) {
       }
       if (stopping_) return;
-      work_requested_ = false;
+      merge_requested_ = false;
     }
     absl::Status status;
     while (true) {
-      absl::StatusOr<bool> did =
-          DoWork(/*flush_all=*/false, /*background=*/true);
+      absl::StatusOr<bool> did = MergeOnce(/*background=*/true);
       if (!did.ok()) {
         status = did.status();
         break;
@@ -286,22 +357,23 @@ void SegmentIndex::BackgroundLoop() {
     } else {
       failing = false;
     }
-    RecordBackgroundStatus(status);
+    RecordBackgroundStatus(Worker::kMerge, status);
   }
 }
 
 absl::Status SegmentIndex::Flush() {
-  SIFT_RETURN_IF_ERROR(DoWork(/*flush_all=*/true).status());
+  SIFT_RETURN_IF_ERROR(FlushOnce(/*all=*/true).status());
   while (true) {
-    SIFT_ASSIGN_OR_RETURN(bool did, DoWork(/*flush_all=*/false));
+    SIFT_ASSIGN_OR_RETURN(bool did, MergeOnce());
     if (!did) return absl::OkStatus();
   }
 }
 
 absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
   while (true) {
-    // Chosen under the merge lock, so that no background flush or merge
-    // takes the same segments meanwhile.
+    // Chosen under both locks, so that no background flush or merge takes
+    // the same segments meanwhile.
+    MutexLock flush_lock(&flush_mu_);
     MutexLock merge_lock(&merge_mu_);
     const std::vector<uint32_t> ids =
         PickForceMerge(CurrentView()->Stats(), max_segments);

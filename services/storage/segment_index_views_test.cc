@@ -180,6 +180,82 @@ TEST(SegmentIndexConcurrencyTest, WritersSearchersAndMergesTogether) {
   EXPECT_EQ((*reopened)->DocCount(), uint64_t(kWriters * live));
 }
 
+// Memory segments are bounded: past max_memory_bytes a write waits for a
+// flush to make room, then goes through. (Without background work only an
+// explicit Flush makes room, so the wait is seen for certain.)
+TEST(SegmentIndexMemoryTest, AWriteWaitsForAFlushPastTheMemoryLimit) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.max_memory_bytes = 1;  // any memory segment is too much
+  auto index = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(index, IsOk());
+  SegmentIndex& idx = **index;
+  ASSERT_THAT(idx.Apply(WriteOf({Upsert({.id = "a", .body = "first"})})),
+              IsOk());
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    EXPECT_THAT(idx.Apply(WriteOf({Upsert({.id = "b", .body = "second"})})),
+                IsOk());
+    done = true;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_FALSE(done.load()) << "the write did not wait for a flush";
+  EXPECT_EQ(idx.DocCount(), 1u);
+  ASSERT_THAT(idx.Flush(), IsOk());
+  writer.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_EQ(idx.DocCount(), 2u);
+}
+
+// Flushes do not wait behind a merge: while the merge thread is held
+// inside a merge, writes that make flushes due are flushed all the same.
+// (Behind a merge of millions of documents, which takes minutes, the
+// memory segments of a bulk load used to pile up by the gigabyte.)
+TEST(SegmentIndexMemoryTest, FlushesGoOnWhileAMergeRuns) {
+  TempDir dir;
+  IndexOptions options = QuietOptions();
+  options.background_work = true;
+  options.flush_documents = 100;
+  options.merge_factor = 2;
+  options.settle_after = absl::InfiniteDuration();
+  Notification merging, release;
+  options.on_merge_start = [&] {
+    if (!merging.HasBeenNotified()) merging.Notify();
+    release.WaitForNotification();
+  };
+  auto index = SegmentIndex::Open(dir.Sub("db"), options);
+  ASSERT_THAT(index, IsOk());
+  SegmentIndex& idx = **index;
+  auto count = [&idx](bool in_memory, bool docs) {
+    size_t n = 0;
+    for (const SegmentStats& s : idx.CurrentView()->Stats()) {
+      if (s.in_memory == in_memory) n += docs ? s.doc_count : 1;
+    }
+    return n;
+  };
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(600, 50, 3);
+  // Two flushes make a tier of two, whose merge the hook holds.
+  for (size_t b = 0; b < 4; ++b) {
+    ASSERT_THAT(idx.Apply(WriteOf(batches[b])), IsOk());
+  }
+  ASSERT_TRUE(merging.WaitForNotificationWithTimeout(absl::Minutes(1)));
+  for (size_t b = 4; b < batches.size(); ++b) {
+    ASSERT_THAT(idx.Apply(WriteOf(batches[b])), IsOk());
+  }
+  // Every flush that came due is done (what is left in memory is not due),
+  // so the 400 documents written during the merge are flushed but for
+  // fewer than a flush's worth.
+  const absl::Time deadline = absl::Now() + absl::Minutes(1);
+  while (count(true, true) >= 100 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_LT(count(true, true), 100u) << "flushes waited behind the merge";
+  EXPECT_GT(count(false, false), 2u);
+  release.Notify();
+  EXPECT_EQ(idx.DocCount(), 600u);
+  ASSERT_THAT(idx.Close(), IsOk());
+}
+
 // A flush that fails stops every later write with its error, reported to
 // the listener and in the statistics, while searches go on; once the disk
 // is back, a retry succeeds, writes are accepted again, and nothing

@@ -374,6 +374,7 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
         "the op log holds writes not yet applied: write through the log");
   }
   prepared->term = term;
+  WaitForMemoryRoom();
   PendingWrite pending;
   pending.writes = {prepared};
   write_queue_.Submit(&pending, [this](absl::Span<PendingWrite* const> group) {
@@ -846,11 +847,34 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::AddToCommit(
   return response;
 }
 
+void SegmentIndex::WaitForMemoryRoom() {
+  auto memory_bytes = [this] {
+    size_t bytes = 0;
+    for (const SegmentStats& s : CurrentView()->Stats()) {
+      bytes += s.memory_bytes;
+    }
+    return bytes;
+  };
+  // A failed flush stops writes (CommitGroup says why) rather than leave
+  // them waiting. work_mu_ is a leaf, so the view is looked at outside
+  // it, and a flush that ends between the look and the wait is seen a
+  // tenth of a second later.
+  while (memory_bytes() > options_.max_memory_bytes && BackgroundError().ok()) {
+    MutexLock lock(&work_mu_);
+    if (stopping_) return;
+    // The flush may be due but not asked for yet: ask, so that the wait
+    // ends.
+    flush_requested_ = true;
+    flush_cv_.Signal();
+    room_cv_.WaitWithTimeout(&work_mu_, absl::Milliseconds(100));
+  }
+}
+
 void SegmentIndex::RequestWorkIfDue(const IndexView& view) {
   if (!FlushDue(view.Stats(), options_)) return;
   MutexLock lock(&work_mu_);
-  work_requested_ = true;
-  work_cv_.Signal();
+  flush_requested_ = true;
+  flush_cv_.Signal();
 }
 
 }  // namespace sift::storage
