@@ -42,6 +42,9 @@ ABSL_FLAG(int, flush_documents, 65536,
           "Documents held in memory segments before they are flushed into "
           "a segment on disk; fewer use less memory and replay less after a "
           "crash, more write less");
+ABSL_FLAG(int, max_memory_mb, 512,
+          "Writes wait while the memory segments hold more than this many "
+          "MiB, until a flush makes room");
 ABSL_FLAG(int, settle_after_seconds, 30,
           "After this many seconds without a write, the shard flushes its "
           "memory segments and merges its segments down to one or two, so "
@@ -131,6 +134,11 @@ int main(int argc, char** argv) {
   }
   options.flush_documents =
       static_cast<size_t>(absl::GetFlag(FLAGS_flush_documents));
+  if (absl::GetFlag(FLAGS_max_memory_mb) < 1) {
+    return Fail("--max_memory_mb must be at least 1");
+  }
+  options.max_memory_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_memory_mb)) << 20;
   const int settle_after = absl::GetFlag(FLAGS_settle_after_seconds);
   if (settle_after < 0) return Fail("--settle_after_seconds must be 0 or more");
   options.settle_after = settle_after == 0 ? absl::InfiniteDuration()
