@@ -42,6 +42,23 @@ class AbandonableSink final : public segment::ValueSink {
   uint64_t added_ = 0;
 };
 
+// When a background thread tries again after a failed round: after
+// retry_delay, doubling up to max_retry_delay while it keeps failing.
+struct Retry {
+  explicit Retry(const IndexOptions& options) : delay(options.retry_delay) {}
+  void After(const absl::Status& status, const IndexOptions& options) {
+    if (status.ok()) {
+      failing = false;
+      return;
+    }
+    delay = failing ? std::min(delay * 2, options.max_retry_delay)
+                    : options.retry_delay;
+    failing = true;
+  }
+  bool failing = false;
+  absl::Duration delay;
+};
+
 }  // namespace
 
 absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids,
@@ -247,15 +264,14 @@ void SegmentIndex::RecordBackgroundStatus(Worker worker,
 }
 
 void SegmentIndex::FlushLoop() {
-  absl::Duration retry = options_.retry_delay;
-  bool failing = false;
+  Retry retry(options_);
   while (true) {
     {
       MutexLock lock(&work_mu_);
       // Writes ask when their memory segments are due; a failed flush is
       // tried again after a while.
       const absl::Time deadline =
-          absl::Now() + (failing ? retry : absl::Seconds(5));
+          absl::Now() + (retry.failing ? retry.delay : absl::Seconds(5));
       while (!stopping_ && !flush_requested_ &&
              !flush_cv_.WaitWithDeadline(&work_mu_, deadline)) {
       }
@@ -282,20 +298,13 @@ void SegmentIndex::FlushLoop() {
       merge_cv_.Signal();
     }
     if (abandon_merges_.load(std::memory_order_relaxed)) return;
-    if (!status.ok()) {
-      retry = failing ? std::min(retry * 2, options_.max_retry_delay)
-                      : options_.retry_delay;
-      failing = true;
-    } else {
-      failing = false;
-    }
+    retry.After(status, options_);
     RecordBackgroundStatus(Worker::kFlush, status);
   }
 }
 
 void SegmentIndex::MergeLoop() {
-  absl::Duration retry = options_.retry_delay;
-  bool failing = false;
+  Retry retry(options_);
   // For settling: the commit count last seen, since when it has not
   // changed (as far as this thread saw), and the count at the last settle.
   const bool settles = options_.settle_after != absl::InfiniteDuration();
@@ -307,8 +316,8 @@ void SegmentIndex::MergeLoop() {
       MutexLock lock(&work_mu_);
       // Wakes up now and then to merge what deletions made worth it, and,
       // after a failure, to try again.
-      absl::Duration wait = failing ? retry : absl::Seconds(5);
-      if (settles && !failing) {
+      absl::Duration wait = retry.failing ? retry.delay : absl::Seconds(5);
+      if (settles && !retry.failing) {
         // Due to settle: at the end of the quiet period. Settled: soon
         // enough after a new write to settle about settle_after after it.
         wait =
@@ -350,13 +359,7 @@ void SegmentIndex::MergeLoop() {
       }
     }
     if (abandon_merges_.load(std::memory_order_relaxed)) return;
-    if (!status.ok()) {
-      retry = failing ? std::min(retry * 2, options_.max_retry_delay)
-                      : options_.retry_delay;
-      failing = true;
-    } else {
-      failing = false;
-    }
+    retry.After(status, options_);
     RecordBackgroundStatus(Worker::kMerge, status);
   }
 }
