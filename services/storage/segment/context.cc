@@ -24,15 +24,14 @@ absl::StatusOr<std::optional<absl::string_view>> SegmentContext::Load(
 
 absl::Status SegmentContext::OpenPositions(absl::string_view term,
                                            PositionsReader* reader) {
-  SIFT_ASSIGN_OR_RETURN(std::optional<absl::string_view> chunk0,
-                        Load(PositionsKey(TermField::kText, term)));
+  std::string key = PositionsKey(TermField::kText, term);
+  SIFT_ASSIGN_OR_RETURN(std::optional<absl::string_view> chunk0, Load(key));
   if (!chunk0) {
     return absl::DataLossError(absl::StrCat("segment ", segment().id(),
                                             " lacks the positions of a term"));
   }
   auto holder = std::make_shared<ValueHolder>();
   const Segment* segment = snapshot_.segment;
-  std::string key = PositionsKey(TermField::kText, term);
   return reader->Init(
       *chunk0,
       [holder, segment, key = std::move(key)](
