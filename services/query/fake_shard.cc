@@ -133,6 +133,12 @@ void FakeShard::SetEarlierVersion(bool earlier) {
   earlier_version_ = earlier;
 }
 
+void FakeShard::SetStatsVersion(uint64_t version, uint64_t extra_doc_freq) {
+  MutexLock lock(&mu_);
+  stats_version_ = version;
+  extra_doc_freq_ = extra_doc_freq;
+}
+
 int FakeShard::calls() const {
   MutexLock lock(&mu_);
   return calls_;
@@ -178,17 +184,20 @@ grpc::ServerUnaryReactor* FakeShard::Stats(grpc::CallbackServerContext* context,
                                            const v1::StatsRequest* request,
                                            v1::StatsResponse* response) {
   if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
+  uint64_t extra = 0;
   {
     MutexLock lock(&mu_);
     stats_requests_.push_back(*request);
     response->set_background_error(background_error_);
+    response->set_stats_version(stats_version_);
+    extra = extra_doc_freq_;
   }
   response->set_doc_count(docs_.size());
   response->set_total_title_terms(docs_.size() * 2);
   response->set_total_body_terms(docs_.size() * 10);
   response->set_disk_bytes(1000 * docs_.size());
   for (int i = 0; i < request->terms_size(); ++i) {
-    response->add_doc_freqs(docs_.size());
+    response->add_doc_freqs(docs_.size() + extra);
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
@@ -199,9 +208,32 @@ grpc::ServerUnaryReactor* FakeShard::Search(
     grpc::CallbackServerContext* context, const v1::ShardSearchRequest* request,
     v1::ShardSearchResponse* response) {
   if (grpc::ServerUnaryReactor* r = Intercept(context)) return r;
+  uint64_t extra = 0;
   {
     MutexLock lock(&mu_);
     searches_.push_back(*request);
+    extra = extra_doc_freq_;
+    if (request->stats_version() != 0 &&
+        request->stats_version() != stats_version_) {
+      response->set_stale_stats(true);
+      response->set_stats_version(stats_version_);
+    }
+  }
+  // The statistics of this shard for the request's terms.
+  auto own_stats = [&](v1::GlobalStats* stats) {
+    stats->set_doc_count(docs_.size());
+    stats->set_total_title_terms(docs_.size() * 2);
+    stats->set_total_body_terms(docs_.size() * 10);
+    *stats->mutable_terms() = request->stats().terms();
+    for (int i = 0; i < request->stats().terms_size(); ++i) {
+      stats->add_doc_freqs(docs_.size() + extra);
+    }
+  };
+  if (response->stale_stats()) {
+    own_stats(response->mutable_stats());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
   }
   // The cursor as a hit, to compare in the same order.
   std::optional<v1::ShardHit> after;
@@ -248,14 +280,7 @@ grpc::ServerUnaryReactor* FakeShard::Search(
     forgotten = forgotten_;
   }
   if (answers_rounds && request->shard_stats()) {
-    v1::GlobalStats* stats = response->mutable_stats();
-    stats->set_doc_count(docs_.size());
-    stats->set_total_title_terms(docs_.size() * 2);
-    stats->set_total_body_terms(docs_.size() * 10);
-    *stats->mutable_terms() = request->stats().terms();
-    for (int i = 0; i < request->stats().terms_size(); ++i) {
-      stats->add_doc_freqs(docs_.size());
-    }
+    own_stats(response->mutable_stats());
   }
   if (answers_rounds) {
     const int from = static_cast<int>(request->documents_from());

@@ -53,6 +53,12 @@ class FakeShard final : public v1::StorageService::CallbackService {
   // As a shard that predates views: Search and Fetch answer whole documents
   // even when asked for views.
   void SetWithoutViews(bool without);
+  // The state the shard's statistics are of (StatsResponse.stats_version;
+  // 0, the default, as a shard that predates versions), and documents
+  // added to every term's document frequency, as writes of matching
+  // documents would. A search that names another version is answered
+  // stale_stats, with the statistics, as a real shard does.
+  void SetStatsVersion(uint64_t version, uint64_t extra_doc_freq = 0);
 
   int calls() const;
   std::vector<v1::ShardSearchRequest> searches() const;
@@ -83,6 +89,8 @@ class FakeShard final : public v1::StorageService::CallbackService {
   std::string background_error_ ABSL_GUARDED_BY(mu_);
   bool earlier_version_ ABSL_GUARDED_BY(mu_) = false;
   bool without_views_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t stats_version_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t extra_doc_freq_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::ShardSearchRequest> searches_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::StatsRequest> stats_requests_ ABSL_GUARDED_BY(mu_);

@@ -56,6 +56,10 @@ ABSL_FLAG(uint32_t, max_depth, 32, "Deepest nesting of parentheses.");
 ABSL_FLAG(bool, query_stop_words, true,
           "Leave English stop words out of queries where the query language "
           "allows it (docs/query-language.md).");
+ABSL_FLAG(bool, cache_stats, true,
+          "Keep the statistics shards answer, so that a search over several "
+          "shards skips the statistics round while they stay unchanged (each "
+          "shard checks); false asks every search's statistics.");
 ABSL_FLAG(uint32_t, snippet_bytes, 200,
           "Target length of body snippets, in bytes.");
 ABSL_FLAG(double, bm25_k1, 0, "BM25F k1 (0: the shards' default).");
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   options.max_depth = absl::GetFlag(FLAGS_max_depth);
   options.drop_stop_words = absl::GetFlag(FLAGS_query_stop_words);
   options.snippet_bytes = absl::GetFlag(FLAGS_snippet_bytes);
+  options.cache_stats = absl::GetFlag(FLAGS_cache_stats);
   options.scoring.set_k1(absl::GetFlag(FLAGS_bm25_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_bm25_b));
   if (absl::GetFlag(FLAGS_bm25_title_b) >= 0) {

@@ -109,6 +109,39 @@ std::vector<absl::StatusOr<Resp>> AllAnswers(
   return gather.Wait();
 }
 
+// Adds a shard's statistics to `stats`, whose terms are those of
+// `share.doc_freqs`.
+void AddCopyStats(const CopyStats& share, v1::GlobalStats& stats) {
+  stats.set_doc_count(stats.doc_count() + share.doc_count);
+  stats.set_total_title_terms(stats.total_title_terms() +
+                              share.total_title_terms);
+  stats.set_total_body_terms(stats.total_body_terms() + share.total_body_terms);
+  for (size_t t = 0; t < share.doc_freqs.size(); ++t) {
+    const int i = static_cast<int>(t);
+    stats.set_doc_freqs(i, stats.doc_freqs(i) + share.doc_freqs[t]);
+  }
+}
+
+// Whether two sets of statistics for the same terms count the same.
+bool SameCounts(const v1::GlobalStats& a, const v1::GlobalStats& b) {
+  return a.doc_count() == b.doc_count() &&
+         a.total_title_terms() == b.total_title_terms() &&
+         a.total_body_terms() == b.total_body_terms() &&
+         std::equal(a.doc_freqs().begin(), a.doc_freqs().end(),
+                    b.doc_freqs().begin(), b.doc_freqs().end());
+}
+
+// A shard's statistics as a search answer carries them.
+CopyStats CopyStatsOf(const v1::GlobalStats& stats, uint64_t version) {
+  CopyStats share;
+  share.version = version;
+  share.doc_count = stats.doc_count();
+  share.total_title_terms = stats.total_title_terms();
+  share.total_body_terms = stats.total_body_terms();
+  share.doc_freqs.assign(stats.doc_freqs().begin(), stats.doc_freqs().end());
+  return share;
+}
+
 std::string ShardError(size_t shard, const absl::Status& status) {
   return absl::StrCat("shard ", shard, ": ",
                       absl::StatusCodeToString(status.code()), ": ",
@@ -472,6 +505,30 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   // collection is sharded. A match-all query scores nothing and skips this;
   // pages after the first reuse the first page's, which their token holds.
   v1::GlobalStats stats;
+  // The address of the copy a shard's rounds start at: what its kept
+  // statistics are filed under.
+  auto copy_address = [&](size_t shard) -> absl::string_view {
+    const auto& copies = shards[shard]->copies();
+    return copy[shard] < copies.size() ? copies[copy[shard]]->address()
+                                       : absl::string_view();
+  };
+  // With statistics from the cache: each shard's share of them, by shard.
+  std::vector<CopyStats> kept;
+  // Every shard's kept statistics for the plan's terms; none unless every
+  // shard has them.
+  auto kept_stats = [&]() {
+    std::vector<CopyStats> found;
+    const absl::Time now = absl::Now();
+    for (size_t shard = 0; shard < shards.size(); ++shard) {
+      const absl::string_view address = copy_address(shard);
+      std::optional<CopyStats> share =
+          address.empty() ? std::nullopt
+                          : stats_cache_.Find(address, plan.stats_terms, now);
+      if (!share) return std::vector<CopyStats>();
+      found.push_back(*std::move(share));
+    }
+    return found;
+  };
   // The statistics round: every live shard's counts for plan.stats_terms,
   // summed into `stats` (whose terms are set); a shard that fails is left
   // out of the later rounds.
@@ -519,6 +576,16 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
       for (int t = 0; t < answer->doc_freqs_size(); ++t) {
         stats.set_doc_freqs(t, stats.doc_freqs(t) + answer->doc_freqs(t));
       }
+      if (options_.cache_stats) {
+        CopyStats share;
+        share.version = answer->stats_version();
+        share.doc_count = answer->doc_count();
+        share.total_title_terms = answer->total_title_terms();
+        share.total_body_terms = answer->total_body_terms();
+        share.doc_freqs.assign(answer->doc_freqs().begin(),
+                               answer->doc_freqs().end());
+        stats_cache_.Store(copy_address(live[k]), plan.stats_terms, share);
+      }
       answered.push_back(live[k]);
     }
     live = std::move(answered);
@@ -551,7 +618,14 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
     }
     // A single shard's statistics are the collection's: it scores with its
     // own, in the search round (shard_stats), unless it predates that.
-    if (shards.size() > 1) SIFT_RETURN_IF_ERROR(gather_stats());
+    if (shards.size() > 1) {
+      if (options_.cache_stats) kept = kept_stats();
+      if (kept.empty()) {
+        SIFT_RETURN_IF_ERROR(gather_stats());
+      } else {
+        for (const CopyStats& share : kept) AddCopyStats(share, stats);
+      }
+    }
   }
 
   // Each shard's top offset + page_size, after the cursor if there is one
@@ -603,28 +677,94 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
   absl::flat_hash_map<std::string, v1::HitView> views;
   {
     const absl::Time search_deadline = PhaseDeadline(deadline, kSearchShare);
-    auto search_live = [&] {
-      return AllAnswers<v1::ShardSearchResponse>(
-          live.size(),
-          [&](size_t k) {
-            return shards[live[k]]->Search(copy[live[k]], search,
-                                           search_deadline);
-          },
-          [&](size_t k,
-              storage::StorageClient::Callback<v1::ShardSearchResponse> done) {
-            shards[live[k]]->SearchAsync(copy[live[k]], search, search_deadline,
-                                         std::move(done));
-          });
+    // With kept statistics, each shard's request names the version its
+    // share came from; otherwise every shard gets `search`.
+    std::vector<v1::ShardSearchRequest> versioned;
+    if (!kept.empty()) {
+      versioned.assign(shards.size(), search);
+      for (size_t shard = 0; shard < shards.size(); ++shard) {
+        versioned[shard].set_stats_version(kept[shard].version);
+      }
+    }
+    auto request_for = [&](size_t shard) -> const v1::ShardSearchRequest& {
+      return versioned.empty() ? search : versioned[shard];
     };
-    std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers =
-        search_live();
+    // Answers by position in `live`.
+    std::vector<absl::StatusOr<v1::ShardSearchResponse>> answers(
+        live.size(), absl::UnknownError("not asked"));
+    // Searches the shards live[k], for k in `which`.
+    auto search_some = [&](const std::vector<size_t>& which) {
+      std::vector<absl::StatusOr<v1::ShardSearchResponse>> got =
+          AllAnswers<v1::ShardSearchResponse>(
+              which.size(),
+              [&](size_t i) {
+                const size_t shard = live[which[i]];
+                return shards[shard]->Search(copy[shard], request_for(shard),
+                                             search_deadline);
+              },
+              [&](size_t i,
+                  storage::StorageClient::Callback<v1::ShardSearchResponse>
+                      done) {
+                const size_t shard = live[which[i]];
+                shards[shard]->SearchAsync(copy[shard], request_for(shard),
+                                           search_deadline, std::move(done));
+              });
+      for (size_t i = 0; i < which.size(); ++i) {
+        answers[which[i]] = std::move(got[i]);
+      }
+    };
+    std::vector<size_t> every(live.size());
+    for (size_t k = 0; k < every.size(); ++k) every[k] = k;
+    search_some(every);
     if (search.shard_stats() && answers[0].ok() && !answers[0]->has_stats()) {
       // A shard of an earlier version scored with no statistics: ask for
       // them, then search again with them.
       search.set_shard_stats(false);
       SIFT_RETURN_IF_ERROR(gather_stats());
       *search.mutable_stats() = stats;
-      answers = search_live();
+      search_some(every);
+    }
+    if (!versioned.empty()) {
+      // A shard whose statistics changed since they were kept searched
+      // nothing and answered its statistics as they are now: search again
+      // with those, as after a statistics round.
+      std::vector<size_t> stale;
+      std::vector<CopyStats> shares = std::move(kept);
+      for (size_t k = 0; k < live.size(); ++k) {
+        absl::StatusOr<v1::ShardSearchResponse>& answer = answers[k];
+        if (!answer.ok() || !answer->stale_stats()) continue;
+        if (answer->stats().doc_freqs_size() != stats.terms_size()) {
+          answer = absl::InternalError(absl::StrCat(
+              "Search answered ", answer->stats().doc_freqs_size(),
+              " document frequencies for ", stats.terms_size(), " terms"));
+          continue;
+        }
+        CopyStats share = CopyStatsOf(answer->stats(), answer->stats_version());
+        const absl::string_view address = copy_address(live[k]);
+        stats_cache_.Store(address, plan.stats_terms, share);
+        stats_cache_.MarkChanged(address, absl::Now());
+        shares[live[k]] = std::move(share);
+        stale.push_back(k);
+      }
+      versioned.clear();
+      if (!stale.empty()) {
+        v1::GlobalStats fresh = stats;
+        fresh.set_doc_count(0);
+        fresh.set_total_title_terms(0);
+        fresh.set_total_body_terms(0);
+        for (int t = 0; t < fresh.doc_freqs_size(); ++t)
+          fresh.set_doc_freqs(t, 0);
+        for (const CopyStats& share : shares) AddCopyStats(share, fresh);
+        if (SameCounts(fresh, stats)) {
+          // The changes left the statistics as they were (a flush, say):
+          // the other shards' hits stand.
+          search_some(stale);
+        } else {
+          stats = std::move(fresh);
+          *search.mutable_stats() = stats;
+          search_some(every);
+        }
+      }
     }
     std::vector<size_t> answered;
     for (size_t k = 0; k < live.size(); ++k) {

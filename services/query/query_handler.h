@@ -14,6 +14,7 @@
 #include "common/highlight/highlights.h"
 #include "services/query/page_token.h"
 #include "services/query/query_parser.h"
+#include "services/query/stats_cache.h"
 #include "services/storage/shard_directory.h"
 #include "services/storage/storage_client.h"
 #include "sift/v1/query.pb.h"
@@ -52,6 +53,11 @@ struct QueryOptions {
   size_t snippet_bytes = 200;
   // BM25F parameters sent to the shards; zeros mean the shards' defaults.
   v1::ScoringParams scoring;
+  // Over several shards, keep the statistics shards answer and search with
+  // them, each shard checking that its own are still of the state they
+  // came from (StatsCache): a search of known terms on a collection that
+  // is not changing then makes one round of calls instead of two.
+  bool cache_stats = true;
 };
 
 // The query coordinator's logic: validates requests, plans queries, fans
@@ -141,6 +147,7 @@ class QueryHandler {
   std::shared_ptr<const storage::ShardDirectory> directory_;
   const analysis::Analyzer* const analyzer_;
   const QueryOptions options_;
+  mutable StatsCache stats_cache_;
 };
 
 }  // namespace sift::query

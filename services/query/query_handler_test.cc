@@ -1109,4 +1109,109 @@ TEST_F(QueryHandlerTest, ShardsThatPredateViewsShowTheSameHits) {
               HasSubstr("<em>prices</em>"));
 }
 
+// Kept statistics: shards that report versions are asked for statistics
+// once; later searches of the same terms send each shard the version its
+// share came from, and no statistics round.
+class KeptStatsTest : public QueryHandlerTest {
+ protected:
+  KeptStatsTest() {
+    for (int i = 0; i < kShards; ++i) {
+      cluster_.shard(i).SetStatsVersion(100 + static_cast<uint64_t>(i));
+    }
+  }
+
+  size_t StatsRequests() {
+    size_t n = 0;
+    for (int i = 0; i < kShards; ++i) {
+      n += cluster_.shard(i).stats_requests().size();
+    }
+    return n;
+  }
+};
+
+TEST_F(KeptStatsTest, ASecondSearchOfTheSameTermsIsOneRound) {
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse first,
+                            Search(Request("cocoa prices", 5)));
+  EXPECT_EQ(StatsRequests(), static_cast<size_t>(kShards));
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse second,
+                            Search(Request("prices cocoa", 5)));
+  // Both terms were kept by the first search: no statistics round.
+  EXPECT_EQ(StatsRequests(), static_cast<size_t>(kShards));
+  EXPECT_EQ(Ids(second), Ids(first));
+  for (int i = 0; i < kShards; ++i) {
+    const std::vector<v1::ShardSearchRequest> searches =
+        cluster_.shard(i).searches();
+    ASSERT_EQ(searches.size(), 2u);
+    EXPECT_EQ(searches[0].stats_version(), 0u);
+    EXPECT_EQ(searches[1].stats_version(), 100u + i);
+    // The kept statistics sum to what the statistics round summed.
+    EXPECT_EQ(searches[1].stats().doc_count(), static_cast<uint64_t>(kDocs));
+    EXPECT_EQ(searches[1].stats().total_body_terms(), 10u * kDocs);
+    EXPECT_THAT(searches[1].stats().doc_freqs(), ElementsAre(kDocs, kDocs));
+  }
+  // A term not kept yet takes a statistics round again.
+  ASSERT_THAT(Search(Request("cocoa sugar", 5)), sift::testing::IsOk());
+  EXPECT_EQ(StatsRequests(), 2u * kShards);
+}
+
+TEST_F(KeptStatsTest, AShardWhoseCountsChangedMakesEveryShardSearchAgain) {
+  ASSERT_THAT(Search(Request("cocoa", 5)), sift::testing::IsOk());
+  // Shard 1 took writes: 7 more documents hold every term.
+  cluster_.shard(1).SetStatsVersion(200, 7);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  EXPECT_FALSE(r.partial());
+  EXPECT_THAT(Ids(r), ElementsAre("doc29", "doc28", "doc27", "doc26", "doc25"));
+  EXPECT_EQ(StatsRequests(), static_cast<size_t>(kShards));
+  for (int i = 0; i < kShards; ++i) {
+    const std::vector<v1::ShardSearchRequest> searches =
+        cluster_.shard(i).searches();
+    // The first search, the one with kept statistics, and the one again
+    // with shard 1's new counts, checked by no version.
+    ASSERT_EQ(searches.size(), 3u) << "shard " << i;
+    EXPECT_EQ(searches[2].stats_version(), 0u);
+    EXPECT_THAT(searches[2].stats().doc_freqs(), ElementsAre(kDocs + 7));
+  }
+  // Shard 1 changed a moment ago and may change again: the next search
+  // asks for statistics rather than trust kept ones.
+  ASSERT_THAT(Search(Request("cocoa", 5)), sift::testing::IsOk());
+  EXPECT_EQ(StatsRequests(), 2u * kShards);
+}
+
+TEST_F(KeptStatsTest, AChangeThatKeepsTheCountsSearchesOnlyThatShardAgain) {
+  ASSERT_THAT(Search(Request("cocoa", 5)), sift::testing::IsOk());
+  // A flush: a new state with the same statistics.
+  cluster_.shard(2).SetStatsVersion(300);
+  SIFT_ASSERT_OK_AND_ASSIGN(v1::SearchResponse r, Search(Request("cocoa", 5)));
+  EXPECT_THAT(Ids(r), ElementsAre("doc29", "doc28", "doc27", "doc26", "doc25"));
+  EXPECT_EQ(cluster_.shard(0).searches().size(), 2u);
+  EXPECT_EQ(cluster_.shard(1).searches().size(), 2u);
+  const std::vector<v1::ShardSearchRequest> searches =
+      cluster_.shard(2).searches();
+  ASSERT_EQ(searches.size(), 3u);
+  EXPECT_EQ(searches[1].stats_version(), 102u);
+  EXPECT_EQ(searches[2].stats_version(), 0u);
+}
+
+TEST_F(KeptStatsTest, CacheStatsOffAsksEverySearchsStatistics) {
+  QueryOptions options;
+  options.cache_stats = false;
+  handler_ = MakeHandler(options);
+  for (int k = 0; k < 3; ++k) {
+    ASSERT_THAT(Search(Request("cocoa", 5)), sift::testing::IsOk());
+  }
+  EXPECT_EQ(StatsRequests(), 3u * kShards);
+  for (const v1::ShardSearchRequest& s : cluster_.shard(0).searches()) {
+    EXPECT_EQ(s.stats_version(), 0u);
+  }
+}
+
+TEST_F(QueryHandlerTest, ShardsThatReportNoStatsVersionAreAskedEveryTime) {
+  for (int k = 0; k < 2; ++k) {
+    ASSERT_THAT(Search(Request("cocoa", 5)), sift::testing::IsOk());
+  }
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(cluster_.shard(i).stats_requests().size(), 2u);
+  }
+}
+
 }  // namespace sift::query

@@ -113,6 +113,9 @@ struct IndexStats {
   uint64_t disk_bytes = 0;
   // Not OK while writes are stopped by a failed flush or merge.
   absl::Status background_error;
+  // The state these statistics were counted in (IndexView::stats_version):
+  // equal versions, equal statistics.
+  uint64_t version = 0;
 };
 
 // The searchable document store of one shard: applies write batches
@@ -232,7 +235,9 @@ class Index {
 
   // The shard's best `query.limit` hits (none when it is 0) and its number
   // of matches, scored with the query's statistics (the shard's own where
-  // the query has none).
+  // the query has none). ABORTED when query.stats_version is set and the
+  // shard's statistics are no longer of that version: the caller's
+  // statistics are out of date, and nothing was searched.
   virtual absl::StatusOr<segment::SearchResult> Search(
       const ShardQuery& query) const = 0;
 

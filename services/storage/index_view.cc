@@ -1,9 +1,27 @@
 #include "services/storage/index_view.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
+#include "absl/random/random.h"
+
 namespace sift::storage {
+namespace {
+
+// Views are numbered from a random start, drawn once per process: versions
+// then differ between the copies of a shard and across restarts, where a
+// counter from 1 would repeat and make a coordinator trust the statistics
+// of another state.
+uint64_t NextStatsVersion() {
+  static std::atomic<uint64_t> next{absl::Uniform<uint64_t>(absl::BitGen())};
+  uint64_t version = next.fetch_add(1, std::memory_order_relaxed);
+  // 0 says "no version" on the wire.
+  if (version == 0) version = next.fetch_add(1, std::memory_order_relaxed);
+  return version;
+}
+
+}  // namespace
 
 IndexView::Live IndexView::Count(const ViewSegment& segment) {
   const segment::Segment& s = *segment.segment;
@@ -21,7 +39,9 @@ IndexView::Live IndexView::Count(const ViewSegment& segment) {
 }
 
 IndexView::IndexView(std::vector<ViewSegment> segments, std::vector<Live> live)
-    : segments_(std::move(segments)), live_(std::move(live)) {
+    : segments_(std::move(segments)),
+      live_(std::move(live)),
+      stats_version_(NextStatsVersion()) {
   for (const Live& l : live_) {
     doc_count_ += l.docs;
     total_title_terms_ += l.title_terms;

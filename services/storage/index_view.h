@@ -41,6 +41,11 @@ class IndexView {
   uint64_t doc_count() const { return doc_count_; }
   uint64_t total_title_terms() const { return total_title_terms_; }
   uint64_t total_body_terms() const { return total_body_terms_; }
+  // Names this view among every view of every index of every process: the
+  // statistics (counts, document frequencies) of two views with the same
+  // version are the same. Never 0. A coordinator caches statistics under it
+  // (StatsResponse.stats_version).
+  uint64_t stats_version() const { return stats_version_; }
 
   // The segments as a search or merge reads them, valid while the view is.
   std::vector<segment::SegmentSnapshot> Snapshots() const;
@@ -64,6 +69,7 @@ class IndexView {
   uint64_t doc_count_ = 0;
   uint64_t total_title_terms_ = 0;
   uint64_t total_body_terms_ = 0;
+  uint64_t stats_version_ = 0;
 };
 
 // Makes the view that follows `base`: segments added and removed, documents

@@ -58,6 +58,23 @@ TEST(IndexViewTest, CountsLiveDocumentsAndTheirTerms) {
   EXPECT_EQ(IndexView::Empty()->doc_count(), 0u);
 }
 
+// A coordinator keeps statistics under a view's version: no two views may
+// share one, even views of the same segments.
+TEST(IndexViewTest, EveryViewHasAVersionOfItsOwn) {
+  auto a = SegmentOf(1, {{1, 10}});
+  auto first = IndexView::Make({AllLive(a)});
+  auto same_segments = IndexView::Make({AllLive(a)});
+  IndexViewBuilder next(first);
+  next.Delete(1, 0);
+  auto after = next.Build();
+  EXPECT_NE(first->stats_version(), 0u);
+  EXPECT_NE(same_segments->stats_version(), first->stats_version());
+  EXPECT_NE(after->stats_version(), first->stats_version());
+  EXPECT_NE(after->stats_version(), same_segments->stats_version());
+  EXPECT_NE(IndexView::Empty()->stats_version(),
+            IndexView::Empty()->stats_version());
+}
+
 TEST(IndexViewTest, TheNextViewLeavesTheOneBeforeUntouched) {
   auto a = SegmentOf(1, {{1, 10}, {2, 20}, {3, 30}});
   auto b = SegmentOf(2, {{4, 40}});

@@ -441,6 +441,7 @@ absl::StatusOr<IndexStats> SegmentIndex::Stats(
   }
   stats.disk_bytes = db_->DiskBytes();
   stats.background_error = BackgroundError();
+  stats.version = view->stats_version();
   return stats;
 }
 
@@ -449,6 +450,11 @@ absl::StatusOr<segment::SearchResult> SegmentIndex::Search(
   // The view keeps every segment and deletion set it names alive for as
   // long as the search runs; no lock is held meanwhile.
   std::shared_ptr<const IndexView> view = CurrentView();
+  if (query.stats_version != 0 &&
+      query.stats_version != view->stats_version()) {
+    return absl::AbortedError(
+        "the shard's statistics changed since the coordinator counted them");
+  }
   return SearchView(*view, query);
 }
 

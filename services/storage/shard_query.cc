@@ -429,6 +429,12 @@ absl::StatusOr<ShardQuery> DecodeShardQuery(
   }
   out.limit = request.limit();
   out.explain = request.explain();
+  if (request.stats_version() != 0 && request.shard_stats()) {
+    return Invalid("stats_version",
+                   "checks the coordinator's statistics; with shard_stats the "
+                   "shard scores with its own");
+  }
+  out.stats_version = request.stats_version();
   if (!v1::SortOrder_IsValid(request.sort())) {
     return Invalid("sort", absl::StrCat("unknown sort order ",
                                         static_cast<int>(request.sort())));

@@ -60,6 +60,10 @@ struct ShardQuery {
   bool explain = false;
   Bm25fParams scoring;
   ScoringStats stats;
+  // Not 0 when `stats` were summed from statistics the coordinator kept:
+  // the version (IndexStats::version) this shard's share came from. The
+  // index searches only a state of that version (Index::Search).
+  uint64_t stats_version = 0;
 };
 
 // The form under which the shard indexes and matches a keyword value

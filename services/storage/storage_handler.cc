@@ -222,6 +222,7 @@ absl::StatusOr<v1::StatsResponse> StorageHandler::Stats(
   response.set_total_body_terms(stats.total_body_terms);
   for (uint64_t df : stats.doc_freqs) response.add_doc_freqs(df);
   response.set_disk_bytes(stats.disk_bytes);
+  response.set_stats_version(stats.version);
   if (!stats.background_error.ok()) {
     response.set_background_error(stats.background_error.ToString());
   }
@@ -242,31 +243,51 @@ absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
   }
   SIFT_ASSIGN_OR_RETURN(ShardQuery query, DecodeShardQuery(request));
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
-  v1::GlobalStats used;
-  if (request.shard_stats()) {
-    // This shard's statistics are the collection's: the coordinator asked
-    // for no statistics round.
+  // The shard's own statistics for the terms the request names.
+  auto own_stats = [&]() -> absl::StatusOr<IndexStats> {
     v1::StatsRequest stats_request;
     *stats_request.mutable_terms() = request.stats().terms();
     SIFT_ASSIGN_OR_RETURN(std::vector<TermKey> terms,
                           DecodeStatsRequest(stats_request));
     SIFT_ASSIGN_OR_RETURN(IndexStats stats, index->Stats(terms));
+    for (size_t i = 0; i < terms.size(); ++i) {
+      query.stats.doc_freqs[terms[i]] = stats.doc_freqs[i];
+    }
     query.stats.doc_count = stats.doc_count;
     query.stats.total_title_terms = stats.total_title_terms;
     query.stats.total_body_terms = stats.total_body_terms;
-    used.set_doc_count(stats.doc_count);
-    used.set_total_title_terms(stats.total_title_terms);
-    used.set_total_body_terms(stats.total_body_terms);
-    *used.mutable_terms() = request.stats().terms();
-    for (size_t i = 0; i < terms.size(); ++i) {
-      query.stats.doc_freqs[terms[i]] = stats.doc_freqs[i];
-      used.add_doc_freqs(stats.doc_freqs[i]);
-    }
+    return stats;
+  };
+  auto to_proto = [&request](const IndexStats& stats) {
+    v1::GlobalStats out;
+    out.set_doc_count(stats.doc_count);
+    out.set_total_title_terms(stats.total_title_terms);
+    out.set_total_body_terms(stats.total_body_terms);
+    *out.mutable_terms() = request.stats().terms();
+    for (uint64_t df : stats.doc_freqs) out.add_doc_freqs(df);
+    return out;
+  };
+  std::optional<IndexStats> used;
+  if (request.shard_stats()) {
+    // This shard's statistics are the collection's: the coordinator asked
+    // for no statistics round.
+    SIFT_ASSIGN_OR_RETURN(used, own_stats());
   }
-  SIFT_ASSIGN_OR_RETURN(segment::SearchResult result, index->Search(query));
+  absl::StatusOr<segment::SearchResult> result = index->Search(query);
+  if (query.stats_version != 0 && absl::IsAborted(result.status())) {
+    // The coordinator's statistics are older than the shard's: give it
+    // ours, for it to search again with.
+    SIFT_ASSIGN_OR_RETURN(IndexStats stats, own_stats());
+    v1::ShardSearchResponse stale;
+    stale.set_stale_stats(true);
+    stale.set_stats_version(stats.version);
+    *stale.mutable_stats() = to_proto(stats);
+    return stale;
+  }
+  SIFT_RETURN_IF_ERROR(result.status());
   v1::ShardSearchResponse response =
-      EncodeSearchResponse(query, std::move(result));
-  if (request.shard_stats()) *response.mutable_stats() = std::move(used);
+      EncodeSearchResponse(query, *std::move(result));
+  if (used) *response.mutable_stats() = to_proto(*used);
   const uint64_t from = request.documents_from();
   const uint64_t to = std::min<uint64_t>(from + request.documents_count(),
                                          response.hits_size());

@@ -191,6 +191,62 @@ TEST(StorageHandlerTest, ASearchCanCarryItsStatisticsAndDocuments) {
   EXPECT_THAT(handler.Search(request), InvalidArgumentAbout("documents_count"));
 }
 
+// A coordinator that kept a shard's statistics names their version: the
+// shard searches only while its statistics are still of that version, and
+// otherwise answers them as they are now, searching nothing.
+TEST(StorageHandlerTest, ASearchWithStatisticsOfAnotherVersionIsAnsweredStale) {
+  TempDir dir;
+  auto index = SegmentIndex::Open(dir.path(), IndexOptions());
+  ASSERT_THAT(index, IsOk());
+  StorageHandler handler(index->get());
+  ASSERT_THAT(handler.Write(WriteOf({Upsert({.id = "a", .body = "oil gas"}),
+                                     Upsert({.id = "b", .body = "oil"})})),
+              IsOk());
+  v1::StatsRequest stats_request;
+  stats_request.add_terms()->set_term("oil");
+  auto before = handler.Stats(stats_request);
+  ASSERT_THAT(before, IsOk());
+  EXPECT_NE(before->stats_version(), 0u);
+  // No change, no new version.
+  auto again = handler.Stats(stats_request);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->stats_version(), before->stats_version());
+
+  v1::ShardSearchRequest request = SearchFor(Term("oil"), 5);
+  v1::GlobalStats* stats = request.mutable_stats();
+  *stats->mutable_terms() = stats_request.terms();
+  stats->add_doc_freqs(before->doc_freqs(0));
+  stats->set_doc_count(before->doc_count());
+  stats->set_total_body_terms(before->total_body_terms());
+  request.set_stats_version(before->stats_version());
+  auto current = handler.Search(request);
+  ASSERT_THAT(current, IsOk());
+  EXPECT_FALSE(current->stale_stats());
+  EXPECT_EQ(current->hits_size(), 2);
+
+  ASSERT_THAT(handler.Write(WriteOf({Upsert({.id = "c", .body = "oil"})})),
+              IsOk());
+  auto stale = handler.Search(request);
+  ASSERT_THAT(stale, IsOk());
+  EXPECT_TRUE(stale->stale_stats());
+  EXPECT_EQ(stale->hits_size(), 0);
+  EXPECT_EQ(stale->total_hits(), 0u);
+  auto after = handler.Stats(stats_request);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_NE(after->stats_version(), before->stats_version());
+  EXPECT_EQ(stale->stats_version(), after->stats_version());
+  EXPECT_EQ(stale->stats().doc_count(), 3u);
+  ASSERT_EQ(stale->stats().doc_freqs_size(), 1);
+  EXPECT_EQ(stale->stats().doc_freqs(0), 3u);
+  EXPECT_EQ(stale->stats().terms(0).term(), "oil");
+  EXPECT_EQ(stale->stats().total_body_terms(), after->total_body_terms());
+
+  // Checking the coordinator's statistics and scoring with the shard's own
+  // contradict each other.
+  request.set_shard_stats(true);
+  EXPECT_THAT(handler.Search(request), InvalidArgumentAbout("stats_version"));
+}
+
 TEST(StorageHandlerTest, HitsComeAsViewsWithSnippetsMadeHere) {
   TempDir dir;
   auto index = SegmentIndex::Open(dir.path(), IndexOptions());

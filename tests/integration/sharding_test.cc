@@ -125,6 +125,7 @@ TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
   int positions = 0;
   int differing = 0;  // positions where any cluster differs from the first
   std::vector<int> differing_from_first(n, 0);
+  int differing_again = 0;  // positions where a query asked again differs
   double largest_score_difference = 0;
   std::string shown;
   for (const Query& query : *queries) {
@@ -137,6 +138,17 @@ TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
                           << ShardsName(kShardCounts[i]) << ": "
                           << s.error_message();
       answered = answered && s.ok();
+      if (!s.ok()) continue;
+      // Asked again, a coordinator of several shards scores with the
+      // statistics it kept from the first time: nothing may change.
+      v1::SearchResponse again;
+      const grpc::Status a = clusters[i]->Search(TopK(query.text), &again);
+      EXPECT_TRUE(a.ok()) << "query " << query.id << " again on "
+                          << ShardsName(kShardCounts[i]) << ": "
+                          << a.error_message();
+      for (int position = 0; a.ok() && position < kTopK; ++position) {
+        if (!SameHit(responses[i], again, position)) ++differing_again;
+      }
     }
     if (!answered) continue;
 
@@ -206,6 +218,68 @@ TEST(ShardingTest, ScoresDoNotDependOnTheNumberOfShards) {
                                   std::min(differing, kShownPositions)),
                   shown);
   EXPECT_EQ(differing, 0) << summary;
+  EXPECT_EQ(differing_again, 0);
+}
+
+// A coordinator keeps the statistics shards answer and searches with them
+// while each shard checks they are still current. Writes between two asks
+// of the same query make every shard's kept statistics stale: the second
+// ask must score exactly as one shard does, which counts its statistics
+// afresh, and so must a third.
+TEST(ShardingTest, KeptStatisticsFollowWrites) {
+  auto inputs = CranfieldInputs();
+  if (!inputs.ok()) GTEST_SKIP() << inputs.status().message();
+  auto queries = CranfieldQueries();
+  if (!queries.ok()) GTEST_SKIP() << queries.status().message();
+  constexpr int kFirst = 1000;
+  constexpr int kPerQuery = 10;
+  constexpr int kQueries = (kCranfieldDocs - kFirst) / kPerQuery;
+  ASSERT_GE(queries->size(), static_cast<size_t>(kQueries));
+
+  TempDir one_dir, three_dir;
+  SIFT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> one,
+                            Cluster::Start(1, one_dir.path()));
+  SIFT_ASSERT_OK_AND_ASSIGN(std::unique_ptr<Cluster> three,
+                            Cluster::Start(3, three_dir.path()));
+  const std::vector<v1::DocumentInput> first(inputs->begin(),
+                                             inputs->begin() + kFirst);
+  for (Cluster* cluster : {one.get(), three.get()}) {
+    SIFT_ASSERT_OK_AND_ASSIGN(const int accepted, IndexAll(*cluster, first));
+    ASSERT_EQ(accepted, kFirst) << cluster->Logs();
+  }
+
+  int differing = 0;
+  std::string shown;
+  // Asks `query` of both clusters and compares every position.
+  auto compare = [&](const Query& query, const std::string& when) {
+    v1::SearchResponse a, b;
+    const grpc::Status sa = one->Search(TopK(query.text), &a);
+    const grpc::Status sb = three->Search(TopK(query.text), &b);
+    ASSERT_TRUE(sa.ok()) << sa.error_message();
+    ASSERT_TRUE(sb.ok()) << sb.error_message();
+    EXPECT_FALSE(b.partial()) << "query " << query.id << " " << when;
+    for (int position = 0; position < kTopK; ++position) {
+      if (SameHit(a, b, position)) continue;
+      if (++differing > kShownPositions) continue;
+      absl::StrAppend(&shown, "\n  query ", query.id, " ", when, ", position ",
+                      position + 1, ": 1 shard ", DescribeHit(a, position),
+                      " | 3 shards ", DescribeHit(b, position));
+    }
+  };
+  for (int q = 0; q < kQueries; ++q) {
+    const Query& query = (*queries)[q];
+    compare(query, "before the writes");
+    const std::vector<v1::DocumentInput> more(
+        inputs->begin() + kFirst + q * kPerQuery,
+        inputs->begin() + kFirst + (q + 1) * kPerQuery);
+    for (Cluster* cluster : {one.get(), three.get()}) {
+      SIFT_ASSERT_OK_AND_ASSIGN(const int accepted, IndexAll(*cluster, more));
+      ASSERT_EQ(accepted, kPerQuery) << cluster->Logs();
+    }
+    compare(query, "after the writes");
+    compare(query, "once more");
+  }
+  EXPECT_EQ(differing, 0) << "first " << kShownPositions << ":" << shown;
 }
 
 }  // namespace
