@@ -78,6 +78,11 @@ struct IndexOptions {
   // dictionary).
   size_t document_dictionary_samples = size_t{4} << 20;
   size_t document_dictionary_bytes = size_t{100} << 10;
+  // Threads that take half of a large segment's search while fewer
+  // searches run than the machine has processors, so that one search on
+  // an idle shard uses two cores (segment/search_helpers.h). -1: one fewer
+  // than the processors; 0: none, every search runs on its caller's thread.
+  int search_helpers = -1;
   // Flushes and merges run on a background thread; when false they run
   // only when Flush is called (tests that need a fixed segment layout).
   bool background_work = true;

@@ -45,6 +45,11 @@ ABSL_FLAG(int, flush_documents, 65536,
 ABSL_FLAG(int, max_memory_mb, 512,
           "Writes wait while the memory segments hold more than this many "
           "MiB, until a flush makes room");
+ABSL_FLAG(int, search_helpers, -1,
+          "Threads that take half of a large segment's search while fewer "
+          "searches run than the machine has processors, so that a search "
+          "on an idle shard uses two cores; -1: one fewer than the "
+          "processors, 0: none");
 ABSL_FLAG(int, settle_after_seconds, 30,
           "After this many seconds without a write, the shard flushes its "
           "memory segments and merges its segments down to one or two, so "
@@ -139,6 +144,10 @@ int main(int argc, char** argv) {
   }
   options.max_memory_bytes =
       static_cast<size_t>(absl::GetFlag(FLAGS_max_memory_mb)) << 20;
+  if (absl::GetFlag(FLAGS_search_helpers) < -1) {
+    return Fail("--search_helpers must be -1 or more");
+  }
+  options.search_helpers = absl::GetFlag(FLAGS_search_helpers);
   const int settle_after = absl::GetFlag(FLAGS_settle_after_seconds);
   if (settle_after < 0) return Fail("--settle_after_seconds must be 0 or more");
   options.settle_after = settle_after == 0 ? absl::InfiniteDuration()

@@ -4,7 +4,9 @@
 
 #include "services/storage/segment_index.h"
 
+#include <algorithm>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -34,6 +36,17 @@ absl::StatusOr<bool> PointsAt(IndexDatabase& db, absl::string_view id,
   return Location::Decode(location) == std::optional<Location>(where);
 }
 
+std::unique_ptr<segment::SearchHelpers> MakeSearchHelpers(int asked) {
+  const int processors =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = asked < 0 ? processors - 1 : asked;
+  if (threads == 0) return nullptr;
+  segment::SearchHelpers::Options options;
+  options.threads = threads;
+  options.processors = processors;
+  return std::make_unique<segment::SearchHelpers>(options);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SegmentIndex>> SegmentIndex::Open(
@@ -56,6 +69,7 @@ SegmentIndex::SegmentIndex(std::unique_ptr<IndexDatabase> db,
       stored_(
           std::make_unique<StoredDocuments>(options.document_dictionary_samples,
                                             options.document_dictionary_bytes)),
+      search_helpers_(MakeSearchHelpers(options.search_helpers)),
       view_(IndexView::Empty()),
       write_queue_(options.max_write_group),
       append_queue_(options.max_write_group) {}
@@ -455,7 +469,7 @@ absl::StatusOr<segment::SearchResult> SegmentIndex::Search(
     return absl::AbortedError(
         "the shard's statistics changed since the coordinator counted them");
   }
-  return SearchView(*view, query);
+  return SearchView(*view, query, search_helpers_.get());
 }
 
 uint32_t SegmentIndex::DocumentDictionaryId() const {

@@ -23,6 +23,7 @@
 #include "services/storage/index_view.h"
 #include "services/storage/op_log_extent.h"
 #include "services/storage/segment/builder.h"
+#include "services/storage/segment/search_helpers.h"
 #include "services/storage/segment/segment.h"
 #include "services/storage/stored_documents.h"
 #include "services/storage/write_queue.h"
@@ -233,6 +234,8 @@ class SegmentIndex final : public Index {
   // fetches; holds the dictionaries (thread-safe, so the const paths that
   // prepare writes may train or add one).
   const std::unique_ptr<StoredDocuments> stored_;
+  // Null with IndexOptions::search_helpers 0.
+  const std::unique_ptr<segment::SearchHelpers> search_helpers_;
 
   Mutex flush_mu_ ABSL_ACQUIRED_BEFORE(merge_mu_);
   Mutex merge_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);

@@ -90,8 +90,9 @@ absl::Status ResolveScoring(const ScoringStats& stats, const Bm25f& bm25,
   return absl::OkStatus();
 }
 
-absl::StatusOr<segment::SearchResult> SearchView(const IndexView& view,
-                                                 const ShardQuery& query) {
+absl::StatusOr<segment::SearchResult> SearchView(
+    const IndexView& view, const ShardQuery& query,
+    segment::SearchHelpers* helpers) {
   const Bm25f bm25 = ScorerFor(query, view);
   segment::PlanNode plan = query.plan;
   SIFT_RETURN_IF_ERROR(ResolveScoring(query.stats, bm25, view, &plan));
@@ -104,7 +105,7 @@ absl::StatusOr<segment::SearchResult> SearchView(const IndexView& view,
   spec.after = query.after;
   spec.facets = query.facets;
   spec.explain = query.explain;
-  return segment::Search(view.Snapshots(), spec);
+  return segment::Search(view.Snapshots(), spec, helpers);
 }
 
 }  // namespace sift::storage

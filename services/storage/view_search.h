@@ -12,6 +12,7 @@
 #include "services/storage/index_view.h"
 #include "services/storage/scoring.h"
 #include "services/storage/segment/plan.h"
+#include "services/storage/segment/search_helpers.h"
 #include "services/storage/shard_query.h"
 
 namespace sift::storage {
@@ -31,9 +32,10 @@ absl::Status ResolveScoring(const ScoringStats& stats, const Bm25f& bm25,
                             const IndexView& view, segment::PlanNode* plan);
 
 // Runs `query` over the segments of `view`, which the caller holds
-// meanwhile (segment/search.h).
-absl::StatusOr<segment::SearchResult> SearchView(const IndexView& view,
-                                                 const ShardQuery& query);
+// meanwhile (segment/search.h), with `helpers` if not null.
+absl::StatusOr<segment::SearchResult> SearchView(
+    const IndexView& view, const ShardQuery& query,
+    segment::SearchHelpers* helpers = nullptr);
 
 }  // namespace sift::storage
 

@@ -94,7 +94,7 @@ absl::StatusOr<v1::ShardSearchResponse> MemoryIndex::Search(
     const v1::ShardSearchRequest& request) const {
   SIFT_ASSIGN_OR_RETURN(ShardQuery query, DecodeShardQuery(request));
   SIFT_ASSIGN_OR_RETURN(segment::SearchResult result,
-                        SearchView(*view_, query));
+                        SearchView(*view_, query, helpers_));
   return EncodeSearchResponse(query, std::move(result));
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "services/storage/index_view.h"
+#include "services/storage/segment/search_helpers.h"
 #include "services/storage/shard_query.h"
 #include "sift/v1/storage.pb.h"
 
@@ -40,6 +41,8 @@ class MemoryIndex {
   absl::Status Write(const v1::WriteRequest& request);
   // Merges every segment into one.
   absl::Status MergeAll();
+  // Searches hand parts to `helpers` (not owned; null: none).
+  void SetSearchHelpers(segment::SearchHelpers* helpers) { helpers_ = helpers; }
 
   absl::StatusOr<v1::ShardSearchResponse> Search(
       const v1::ShardSearchRequest& request) const;
@@ -59,6 +62,7 @@ class MemoryIndex {
   std::shared_ptr<const IndexView> view_;
   std::map<std::string, Location> ids_;
   uint32_t next_segment_id_ = 1;
+  segment::SearchHelpers* helpers_ = nullptr;
 };
 
 }  // namespace sift::storage::testing

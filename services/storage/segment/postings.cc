@@ -536,15 +536,21 @@ void PostingCursor::Next() {
   if (started_ && index_ + 1 < count_) {
     ++index_;
     doc_ = docs_[index_];
+    if (doc_ >= end_) doc_ = kNoMoreDocs;
     return;
   }
-  SeekTo(started_ ? doc_ + 1 : 0);
+  SeekTo(started_ ? doc_ + 1 : begin_);
 }
 
 void PostingCursor::SeekTo(uint32_t target) {
   if (doc_ == kNoMoreDocs) return;
   if (started_ && target <= doc_) return;
   started_ = true;
+  if (target >= end_) {
+    doc_ = kNoMoreDocs;
+    return;
+  }
+  target = std::max(target, begin_);
   if (decoded_block_ != kNoMoreDocs && decoded_block_ == skip_.index &&
       skip_valid_ && target <= skip_.last_doc) {
     // Within the decoded block: gallop forward.
@@ -552,18 +558,19 @@ void PostingCursor::SeekTo(uint32_t target) {
     while (docs_[i] < target) ++i;
     index_ = i;
     doc_ = docs_[i];
-    return;
+  } else {
+    if (!ShallowSeek(target)) {
+      doc_ = kNoMoreDocs;
+      return;
+    }
+    DecodeBlock();
+    if (doc_ == kNoMoreDocs) return;
+    uint32_t i = 0;
+    while (docs_[i] < target) ++i;
+    index_ = i;
+    doc_ = docs_[i];
   }
-  if (!ShallowSeek(target)) {
-    doc_ = kNoMoreDocs;
-    return;
-  }
-  DecodeBlock();
-  if (doc_ == kNoMoreDocs) return;
-  uint32_t i = 0;
-  while (docs_[i] < target) ++i;
-  index_ = i;
-  doc_ = docs_[i];
+  if (doc_ >= end_) doc_ = kNoMoreDocs;
 }
 
 std::string PositionsChunkSuffix(uint32_t chunk) {

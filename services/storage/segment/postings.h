@@ -216,6 +216,15 @@ class PostingCursor {
   // Moves to the first posting >= target; never backwards.
   void SeekTo(uint32_t target);
 
+  // Limits the cursor to the doc numbers [begin, end), before it starts:
+  // it then starts at the first posting >= begin and ends (kNoMoreDocs) at
+  // the first >= end, so that a search can cut a segment into ranges and
+  // run each on its own thread with cursors of its own.
+  void SetRange(uint32_t begin, uint32_t end) {
+    begin_ = begin;
+    end_ = end;
+  }
+
   // Term frequencies of the current posting (kText).
   uint32_t tf_title() {
     if (!freqs_ready_) DecodeFreqs();
@@ -298,6 +307,8 @@ class PostingCursor {
   uint32_t count_ = 0;
   uint32_t index_ = 0;
   uint32_t doc_ = 0;
+  uint32_t begin_ = 0;
+  uint32_t end_ = kNoMoreDocs;
   bool started_ = false;
   bool freqs_ready_ = false;
   absl::string_view freq_bytes_;

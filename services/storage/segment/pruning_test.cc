@@ -577,6 +577,42 @@ TEST_P(PruningTest, EveryPruningPathEqualsExhaustiveEvaluation) {
   }
 }
 
+// A segment searched in two halves at once, one on a helper thread, each
+// half with its own cursors and top k: the same answers as the exhaustive
+// evaluation, for disjunctions (MaxScore), conjunctions and single terms,
+// with the proximity bonus, filters and exclusions. Segments of any size
+// are split here, and the helper may take the half or leave it to the
+// search, whichever comes first: both ways must give the same hits.
+TEST_P(PruningTest, HalvesSearchedAtOnceEqualExhaustiveEvaluation) {
+  segment::SearchHelpers::Options options;
+  options.threads = 1;
+  options.processors = 64;
+  options.min_split_docs = 1;
+  options.min_split_postings = 0;
+  segment::SearchHelpers helpers(options);
+  index_.SetSearchHelpers(&helpers);
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(3000, 500, 8);
+  std::vector<v1::WriteOp> changes;
+  for (int i = 0; i < 3000; i += 13) {
+    changes.push_back(Delete(absl::StrCat("d", i)));
+  }
+  batches.push_back(std::move(changes));
+  for (const auto& batch : batches) Write(batch);
+  const Exhaustive exhaustive(batches);
+  std::vector<v1::QueryNode> queries = RandomQueries(40, 15);
+  for (v1::QueryNode& q : RandomConjunctions(20, 40, 16)) queries.push_back(q);
+  for (v1::QueryNode& q : RandomConjunctions(10, 4, 17)) queries.push_back(q);
+  queries.push_back(
+      Bool({}, {Term("w1"), Term("w2"), Term("w7")}, {Term("w3")}));
+  const uint64_t before = helpers.parts_handed();
+  int pruned = 0;
+  ExpectEngineEqualsExhaustive(Searcher(), exhaustive, queries, 23, &pruned);
+  // Every search hands a half of each segment over, but for the few that
+  // came before the helper was waiting for work.
+  EXPECT_GT(helpers.parts_handed() - before, queries.size());
+  EXPECT_GT(pruned, 5);
+}
+
 SIFT_INSTANTIATE_LAYOUTS(PruningTest);
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "services/storage/segment/filter.h"
 #include "services/storage/segment/iterators.h"
 #include "services/storage/segment/proximity.h"
+#include "services/storage/segment/search_helpers.h"
 #include "services/storage/segment/top_k.h"
 #include "services/storage/segment/wand.h"
 
@@ -66,17 +67,20 @@ absl::Status RunIterators(SegmentContext* context, Iter* root,
 // (facets were asked for), every match that passes the filters is also set
 // in it, and nothing is pruned. `proximity_terms` is empty when the search
 // scores no bonus in its loop.
+// A range other than the whole segment only for a plan RunWand runs
+// (CanSplit).
 absl::Status SearchSegment(SegmentContext* context, const SearchSpec& spec,
                            const std::vector<const PlanNode*>& proximity_terms,
                            TopK* top, Totals* totals,
-                           std::vector<uint64_t>* matched) {
+                           std::vector<uint64_t>* matched, DocRange range = {},
+                           SharedBar* bar = nullptr) {
   SegmentFilter filter;
   SIFT_ASSIGN_OR_RETURN(bool possible, filter.Init(context, spec.filters));
   if (!possible) return absl::OkStatus();
   if (IsRelevanceOrder(spec.sort) && spec.limit > 0 &&
       WandApplies(*spec.root)) {
     SIFT_RETURN_IF_ERROR(RunWand(context, *spec.root, proximity_terms, &filter,
-                                 spec, top, totals, matched));
+                                 spec, top, totals, matched, range, bar));
     return context->status();
   }
   SIFT_ASSIGN_OR_RETURN(std::unique_ptr<Iter> root,
@@ -98,6 +102,73 @@ absl::Status SearchSegment(SegmentContext* context, const SearchSpec& spec,
                                              top, totals, nullptr));
   }
   return context->status();
+}
+
+// What a plan RunWand runs costs, in postings of the collection (the
+// statistics' document frequencies): a disjunction reads its terms', a
+// conjunction leapfrogs from its rarest term's.
+uint64_t PostingsToRead(const PlanNode& root) {
+  if (root.kind == PlanNode::Kind::kTerm) return root.doc_freq;
+  if (!root.must.empty()) {
+    uint64_t rarest = root.must.front().doc_freq;
+    for (const PlanNode& term : root.must) {
+      rarest = std::min(rarest, term.doc_freq);
+    }
+    return rarest * root.must.size();
+  }
+  uint64_t sum = 0;
+  for (const PlanNode& term : root.should) sum += term.doc_freq;
+  return sum;
+}
+
+// Whether a segment may be searched in two doc ranges at once: a top-k
+// plan of plain terms (RunWand, whose cursors take a range) without facets,
+// which need every match of the segment in one bitset.
+bool CanSplit(const SearchSpec& spec, const Segment& segment,
+              const SearchHelpers& helpers) {
+  return IsRelevanceOrder(spec.sort) && spec.limit > 0 && spec.facets.empty() &&
+         segment.doc_count() >= helpers.min_split_docs() &&
+         WandApplies(*spec.root) &&
+         PostingsToRead(*spec.root) >= helpers.min_split_postings();
+}
+
+// Searches the upper half of the segment's doc numbers on a helper, if one
+// takes it, while this thread searches the lower half, each half with
+// cursors and a top k of its own; then the helper's hits and counts join
+// `top` and `totals`. Exact: each half's top k is exact but for documents
+// that could not reach the other half's k-th score either, and the best k
+// of the segment are among the two halves' best. False, with nothing
+// searched, when no helper took the half.
+absl::StatusOr<bool> SearchInTwo(const SegmentSnapshot& snapshot,
+                                 uint32_t ordinal, const SearchSpec& spec,
+                                 const std::vector<const PlanNode*>& in_loop,
+                                 SearchHelpers* helpers, TopK* top,
+                                 Totals* totals) {
+  const DocRange lower{0, snapshot.segment->doc_count() / 2};
+  const DocRange upper{lower.end, kNoMoreDocs};
+  SegmentContext upper_context(snapshot, spec.bm25, ordinal);
+  TopK upper_top(spec.limit, spec.sort, spec.after ? &*spec.after : nullptr);
+  Totals upper_totals;
+  absl::Status upper_status;
+  // Each half prunes by the better of the two halves' k-th scores.
+  SharedBar bar;
+  if (top->full()) bar.Raise(top->min_score());
+  std::shared_ptr<SearchHelpers::Part> part = helpers->TryHand([&] {
+    upper_status = SearchSegment(&upper_context, spec, in_loop, &upper_top,
+                                 &upper_totals, nullptr, upper, &bar);
+  });
+  if (part == nullptr) return false;
+  SegmentContext context(snapshot, spec.bm25, ordinal);
+  const absl::Status status =
+      SearchSegment(&context, spec, in_loop, top, totals, nullptr, lower, &bar);
+  // The helper's part uses this frame: wait for it before anything else.
+  part->Join();
+  SIFT_RETURN_IF_ERROR(status);
+  SIFT_RETURN_IF_ERROR(upper_status);
+  for (const TopK::Entry& entry : upper_top.Sorted()) top->Offer(entry);
+  totals->count += upper_totals.count;
+  totals->lower_bound = totals->lower_bound || upper_totals.lower_bound;
+  return true;
 }
 
 // Adds the proximity bonus to `hits` chosen by date, so that a hit's score
@@ -132,7 +203,9 @@ absl::Status AddBonus(absl::Span<const SegmentSnapshot> segments,
 }  // namespace
 
 absl::StatusOr<SearchResult> Search(absl::Span<const SegmentSnapshot> segments,
-                                    const SearchSpec& spec) {
+                                    const SearchSpec& spec,
+                                    SearchHelpers* helpers) {
+  const SearchHelpers::Running running(helpers);
   std::vector<uint32_t> order(segments.size());
   std::iota(order.begin(), order.end(), 0);
   // Big segments first: their hits raise the bar for the small ones.
@@ -159,6 +232,12 @@ absl::StatusOr<SearchResult> Search(absl::Span<const SegmentSnapshot> segments,
   for (uint32_t i : order) {
     const SegmentSnapshot& snapshot = segments[i];
     if (snapshot.live_docs->live_count() == 0) continue;
+    if (helpers != nullptr && CanSplit(spec, *snapshot.segment, *helpers)) {
+      SIFT_ASSIGN_OR_RETURN(
+          const bool split,
+          SearchInTwo(snapshot, i, spec, in_loop, helpers, &top, &totals));
+      if (split) continue;
+    }
     SegmentContext context(snapshot, spec.bm25, i);
     if (spec.facets.empty()) {
       SIFT_RETURN_IF_ERROR(

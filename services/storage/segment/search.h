@@ -12,6 +12,7 @@
 #include "absl/types/span.h"
 #include "services/storage/segment/live_docs.h"
 #include "services/storage/segment/plan.h"
+#include "services/storage/segment/search_helpers.h"
 
 namespace sift::storage::segment {
 
@@ -21,9 +22,12 @@ namespace sift::storage::segment {
 // order, so a document scores the same whichever path found it and however
 // the collection is segmented or sharded. INVALID_ARGUMENT when a prefix or
 // fuzzy clause expands to too many terms; DATA_LOSS on corrupt segment
-// data.
+// data. With `helpers`, a segment of a plain-term top-k search may be
+// searched in two halves at once when a helper is idle (search_helpers.h);
+// the result is the same.
 absl::StatusOr<SearchResult> Search(absl::Span<const SegmentSnapshot> segments,
-                                    const SearchSpec& spec);
+                                    const SearchSpec& spec,
+                                    SearchHelpers* helpers = nullptr);
 
 }  // namespace sift::storage::segment
 

@@ -46,16 +46,18 @@ struct WandTerm {
 class Wand {
  public:
   Wand(SegmentContext* context, SegmentFilter* filter, const SearchSpec& spec,
-       TopK* top, Totals* totals)
+       TopK* top, Totals* totals, SharedBar* bar)
       : context_(context),
         filter_(filter),
         spec_(spec),
         top_(top),
         totals_(totals),
+        bar_(bar),
         columns_(context->columns()) {}
 
   absl::Status Init(const PlanNode& root,
-                    const std::vector<const PlanNode*>& proximity_terms) {
+                    const std::vector<const PlanNode*>& proximity_terms,
+                    DocRange range) {
     std::vector<const PlanNode*> plan_terms;
     if (root.kind == PlanNode::Kind::kTerm) {
       plan_terms.push_back(&root);
@@ -80,6 +82,7 @@ class Wand {
       auto term =
           std::make_unique<WandTerm>(&context_->bm25(), &columns_, node->idf);
       SIFT_RETURN_IF_ERROR(term->cursor.Init(*value));
+      term->cursor.SetRange(range.begin, range.end);
       term->max_score = term->scorer.Bound(term->cursor.header().impacts);
       term->cursor.Next();
       for (size_t p = 0; p < proximity_terms.size(); ++p) {
@@ -139,7 +142,13 @@ class Wand {
 
   // Scores are summed in another order in the bounds than in Evaluate; the
   // margin keeps rounding from pruning a document that ties.
-  double Threshold() const { return top_->min_score() * (1.0 - 1e-9) - 1e-12; }
+  double Threshold() const {
+    double bar = top_->min_score();
+    if (bar_ != nullptr) {
+      bar = std::max(bar, bar_->min_score.load(std::memory_order_relaxed));
+    }
+    return bar * (1.0 - 1e-9) - 1e-12;
+  }
 
   // Block-max conjunction: the rarest term leads, the others leapfrog to
   // it, and while the top k is full, a run of documents inside the blocks
@@ -439,6 +448,7 @@ class Wand {
     if (top_->MayTake(score)) {
       top_->Offer({score, columns_.id(doc), columns_.published(doc),
                    context_->ordinal(), doc});
+      if (bar_ != nullptr && top_->full()) bar_->Raise(top_->min_score());
     }
   }
 
@@ -499,6 +509,7 @@ class Wand {
   const SearchSpec& spec_;
   TopK* top_;
   Totals* totals_;
+  SharedBar* bar_;
   const Columns& columns_;
   std::vector<std::unique_ptr<WandTerm>> terms_;
   std::vector<WandTerm*> by_order_;
@@ -534,9 +545,10 @@ bool WandApplies(const PlanNode& root) {
 absl::Status RunWand(SegmentContext* context, const PlanNode& root,
                      const std::vector<const PlanNode*>& proximity_terms,
                      SegmentFilter* filter, const SearchSpec& spec, TopK* top,
-                     Totals* totals, std::vector<uint64_t>* matched) {
-  Wand wand(context, filter, spec, top, totals);
-  SIFT_RETURN_IF_ERROR(wand.Init(root, proximity_terms));
+                     Totals* totals, std::vector<uint64_t>* matched,
+                     DocRange range, SharedBar* bar) {
+  Wand wand(context, filter, spec, top, totals, bar);
+  SIFT_RETURN_IF_ERROR(wand.Init(root, proximity_terms, range));
   if (matched != nullptr) {
     wand.Run<true>(matched);
   } else {

@@ -16,7 +16,9 @@
 // proximity bonus takes part in the bounds, so the top k either keeps is
 // exact under the full score.
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -32,16 +34,39 @@ namespace sift::storage::segment {
 // must clauses (with any must_not clauses).
 bool WandApplies(const PlanNode& root);
 
-// Runs `root` (WandApplies) over the context's segment in relevance order,
-// offering hits to `top` and counting matches that `filter` accepts in
-// `totals`. `proximity_terms` is empty when the search scores no bonus.
-// With `matched` not null (facets), every match is also set in it (a bit
-// per doc number) and nothing is pruned. Read errors are recorded in the
-// context; the status is for errors before the loop.
+// Doc numbers [begin, end) of a segment.
+struct DocRange {
+  uint32_t begin = 0;
+  uint32_t end = kNoMoreDocs;
+};
+
+// The k-th best score that any of the searches of one segment's doc ranges
+// has found so far (SearchInTwo): a document whose bound cannot reach it
+// cannot be among the segment's best k, whichever range holds it.
+struct SharedBar {
+  std::atomic<double> min_score{-std::numeric_limits<double>::infinity()};
+  // Raises the bar to `score` if that is higher.
+  void Raise(double score) {
+    double seen = min_score.load(std::memory_order_relaxed);
+    while (score > seen && !min_score.compare_exchange_weak(
+                               seen, score, std::memory_order_relaxed)) {
+    }
+  }
+};
+
+// Runs `root` (WandApplies) over the documents of `range` of the context's
+// segment in relevance order, offering hits to `top` and counting matches
+// that `filter` accepts in `totals`. With `bar`, it prunes by the best of
+// its own k-th score and the bar's, and raises the bar with its own.
+// `proximity_terms` is empty when the search scores no bonus. With `matched`
+// not null (facets), every match is also set in it (a bit per doc number) and
+// nothing is pruned. Read errors are recorded in the context; the status is for
+// errors before the loop.
 absl::Status RunWand(SegmentContext* context, const PlanNode& root,
                      const std::vector<const PlanNode*>& proximity_terms,
                      SegmentFilter* filter, const SearchSpec& spec, TopK* top,
-                     Totals* totals, std::vector<uint64_t>* matched);
+                     Totals* totals, std::vector<uint64_t>* matched,
+                     DocRange range = {}, SharedBar* bar = nullptr);
 
 }  // namespace sift::storage::segment
 
