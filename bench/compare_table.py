@@ -129,10 +129,17 @@ def main():
             "force merge to one segment + Close; Lucene's includes "
             "forceMerge(1) + commit, Xapian's commit + compact."
             % (index["seconds"], index["close_seconds"]))
+        helpers = result.get("settings", {}).get("search_helpers", 0)
         notes.append(
             "sift: one process, in process, no network; latency = plan + "
             "statistics + search + hit ids. Peers: the median of their search "
-            "processes (--forks). All single-threaded search, warm caches.")
+            "processes (--forks). Queries one at a time, warm caches; the "
+            "peers search on one thread, and so does Sift %s."
+            % ("with --search_helpers 0" if helpers == 0 else
+               "except that a query reading 50,000 postings or more may hand "
+               "half of its largest segment to a second core while the "
+               "machine is otherwise idle (--search_helpers, "
+               "bench/README.md)"))
     print("\n".join(lines + notes))
 
 

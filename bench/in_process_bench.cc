@@ -82,6 +82,7 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
 
   storage::IndexOptions index_options;
   index_options.block_cache_bytes = options.block_cache_bytes;
+  index_options.search_helpers = options.search_helpers;
   std::unique_ptr<storage::Index> index;
   if (!options.search_only) {
     SIFT_ASSIGN_OR_RETURN(index, storage::OpenIndex(report.dir, index_options));
@@ -178,6 +179,7 @@ std::string InProcessReportJson(const InProcessReport& report) {
   json.Key("threads").Int(options.indexing.threads);
   json.Key("reps").Int(options.passes.reps);
   json.Key("max_segments").Int(options.max_segments);
+  json.Key("search_helpers").Int(options.search_helpers);
   json.Key("warmup_min").Uint(options.passes.warmup_min);
   json.Key("warmup_max_s")
       .Double(absl::ToDoubleSeconds(options.passes.warmup_max), 1);

@@ -35,6 +35,9 @@ struct InProcessOptions {
   uint32_t max_segments = 1;
   // RocksDB block cache of the index (sift-storage --block_cache_mb).
   size_t block_cache_bytes = storage::IndexOptions().block_cache_bytes;
+  // Threads that take half of a large segment's search (sift-storage
+  // --search_helpers): -1 one fewer than the processors, 0 none.
+  int search_helpers = storage::IndexOptions().search_helpers;
   uint32_t k = 10;
   IndexingOptions indexing;
   PassOptions passes;

@@ -47,6 +47,11 @@ ABSL_FLAG(int32_t, reps, 3, "In process: timed passes over each query class");
 ABSL_FLAG(int32_t, block_cache_mb, 256,
           "In process: the index's RocksDB block cache in MiB, as "
           "sift-storage --block_cache_mb");
+ABSL_FLAG(int32_t, search_helpers, -1,
+          "In process: threads that take half of a large segment's search "
+          "while the machine is otherwise idle, as sift-storage "
+          "--search_helpers (-1: one fewer than the processors; 0: none, "
+          "every query on one thread)");
 ABSL_FLAG(int32_t, max_segments, 1,
           "In process: force-merge the index down to this many segments "
           "after loading it (0: leave it to the merge policy)");
@@ -223,6 +228,10 @@ int main(int argc, char** argv) {
   }
   options.max_segments =
       static_cast<uint32_t>(absl::GetFlag(FLAGS_max_segments));
+  if (absl::GetFlag(FLAGS_search_helpers) < -1) {
+    return Fail("--search_helpers must be -1 or more");
+  }
+  options.search_helpers = absl::GetFlag(FLAGS_search_helpers);
   if (options.passes.reps < 1) return Fail("--reps must be at least 1");
   options.scoring.set_k1(absl::GetFlag(FLAGS_k1));
   options.scoring.set_b(absl::GetFlag(FLAGS_b));
