@@ -233,18 +233,23 @@ TEST(SegmentIndexMemoryTest, FlushesGoOnWhileAMergeRuns) {
     }
     return n;
   };
-  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(600, 50, 3);
-  // Two flushes make a tier of two, whose merge the hook holds.
-  for (size_t b = 0; b < 4; ++b) {
-    ASSERT_THAT(idx.Apply(WriteOf(batches[b])), IsOk());
+  constexpr size_t kDocs = 1200;
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(kDocs, 50, 3);
+  // Two flushes make a tier of two, whose merge the hook holds. How many
+  // writes that takes depends on when the flush thread runs (a flush takes
+  // every document in memory, 100 or 150 of them), so write until it does.
+  size_t b = 0;
+  while (!merging.HasBeenNotified() && b < 8) {
+    ASSERT_THAT(idx.Apply(WriteOf(batches[b++])), IsOk());
+    merging.WaitForNotificationWithTimeout(absl::Milliseconds(100));
   }
   ASSERT_TRUE(merging.WaitForNotificationWithTimeout(absl::Minutes(1)));
-  for (size_t b = 4; b < batches.size(); ++b) {
+  for (; b < batches.size(); ++b) {
     ASSERT_THAT(idx.Apply(WriteOf(batches[b])), IsOk());
   }
   // Every flush that came due is done (what is left in memory is not due),
-  // so the 400 documents written during the merge are flushed but for
-  // fewer than a flush's worth.
+  // so the 800 or more documents written during the merge are flushed but
+  // for fewer than a flush's worth.
   const absl::Time deadline = absl::Now() + absl::Minutes(1);
   while (count(true, true) >= 100 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
@@ -252,7 +257,7 @@ TEST(SegmentIndexMemoryTest, FlushesGoOnWhileAMergeRuns) {
   EXPECT_LT(count(true, true), 100u) << "flushes waited behind the merge";
   EXPECT_GT(count(false, false), 2u);
   release.Notify();
-  EXPECT_EQ(idx.DocCount(), 600u);
+  EXPECT_EQ(idx.DocCount(), kDocs);
   ASSERT_THAT(idx.Close(), IsOk());
 }
 
