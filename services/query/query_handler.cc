@@ -131,8 +131,10 @@ bool SameCounts(const v1::GlobalStats& a, const v1::GlobalStats& b) {
                     b.doc_freqs().begin(), b.doc_freqs().end());
 }
 
-// A shard's statistics as a search answer carries them.
-CopyStats CopyStatsOf(const v1::GlobalStats& stats, uint64_t version) {
+// A shard's statistics as a Stats call (StatsResponse) or a stale search
+// answer (GlobalStats) carries them: the same fields.
+template <typename Stats>
+CopyStats CopyStatsOf(const Stats& stats, uint64_t version) {
   CopyStats share;
   share.version = version;
   share.doc_count = stats.doc_count();
@@ -577,14 +579,8 @@ absl::StatusOr<v1::SearchResponse> QueryHandler::Search(
         stats.set_doc_freqs(t, stats.doc_freqs(t) + answer->doc_freqs(t));
       }
       if (options_.cache_stats) {
-        CopyStats share;
-        share.version = answer->stats_version();
-        share.doc_count = answer->doc_count();
-        share.total_title_terms = answer->total_title_terms();
-        share.total_body_terms = answer->total_body_terms();
-        share.doc_freqs.assign(answer->doc_freqs().begin(),
-                               answer->doc_freqs().end());
-        stats_cache_.Store(copy_address(live[k]), plan.stats_terms, share);
+        stats_cache_.Store(copy_address(live[k]), plan.stats_terms,
+                           CopyStatsOf(*answer, answer->stats_version()));
       }
       answered.push_back(live[k]);
     }
