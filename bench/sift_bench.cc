@@ -20,6 +20,7 @@
 #include "bench/command_line.h"
 #include "bench/in_process_bench.h"
 #include "bench/queries.h"
+#include "common/server/server_runner.h"
 
 ABSL_FLAG(std::string, docs, "",
           "Corpus: JSON lines {id,title,body,date,source,tags}, optionally "
@@ -121,6 +122,7 @@ bool WriteReport(const std::string& json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sift::DisableMutexDeadlockDetection();
   absl::SetProgramUsageMessage(
       "the macro benchmark of Sift.\n"
       "  in process: sift-bench --docs DOCS.jsonl[.gz] --queries Q.tsv "

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/sync/handoff.h"
 #include "grpc/health/v1/health.pb.h"
 
@@ -75,6 +76,10 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
     health->SetServingStatus(true);
   }
   return std::make_unique<RunningServer>(std::move(server), port);
+}
+
+void DisableMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 }
 
 void BlockTerminationSignals() {

@@ -75,6 +75,16 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
 // in builds without ThreadSanitizer.
 inline void PublishedBy(const grpc::Service* service) { HappensAfter(service); }
 
+// Turns off Abseil's mutex deadlock detection in this process. The Abseil we
+// link is Debian's, built without NDEBUG, so every absl::Mutex lock records
+// its lock-order edges in a graph that one process-wide lock guards, and
+// gRPC's own locks are absl::Mutex: in a profile of a loaded coordinator the
+// graph's upkeep took about 2% of its CPU, all of it behind that one lock
+// (throughput did not move measurably). Sift's own locks are pthreads
+// (common/sync/mutex.h) and do not use it. Servers and load drivers call it
+// first in main; tests keep the detection.
+void DisableMutexDeadlockDetection();
+
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it
 // starts later; call first thing in main, then WaitForTerminationSignal.
 void BlockTerminationSignals();

@@ -83,6 +83,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sift::DisableMutexDeadlockDetection();
   sift::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "Sift ingest server: validates, parses and analyzes documents and "

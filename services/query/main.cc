@@ -77,6 +77,7 @@ ABSL_FLAG(double, proximity_weight, -1,
           "default). docs/ranking.md.");
 
 int main(int argc, char** argv) {
+  sift::DisableMutexDeadlockDetection();
   sift::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "Serves sift.v1.QueryService over the given storage shards.");

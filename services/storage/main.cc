@@ -102,6 +102,7 @@ std::string BoundAddress(const std::string& listen, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sift::DisableMutexDeadlockDetection();
   sift::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
       "Serves one Sift storage shard: sift-storage --listen=HOST:PORT "
