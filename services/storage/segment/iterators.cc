@@ -118,6 +118,11 @@ class PhraseIter final : public Iter {
         slop_(node->slop),
         idf_(node->idf),
         scorer_(&context->bm25(), &context->columns(), node->idf, node->fields),
+        // Each occurrence of an exact phrase holds a position of its own of
+        // every term, so its count in a field is at most each term's
+        // frequency there; a sloppy one's occurrences may share positions
+        // of later terms, and only the first term's frequency bounds them.
+        bounding_(node->slop == 0 ? postings.size() : 1),
         cursors_(postings.size()),
         readers_(postings.size()),
         title_(postings.size()),
@@ -137,6 +142,10 @@ class PhraseIter final : public Iter {
     if (doc_ >= target) return;
     uint32_t candidate = target - 1;  // raw
     while (true) {
+      if (min_competitive_ > 0.0 && !SkipWeakBlocks(&candidate)) {
+        doc_ = kNoMoreDocs;
+        return;
+      }
       // Leapfrog over the terms, rarest first.
       size_t agreed = 0;
       for (size_t k = 0; agreed < order_.size();
@@ -156,12 +165,23 @@ class PhraseIter final : public Iter {
           ++agreed;
         }
       }
+      if (min_competitive_ > 0.0 && Bound(candidate) < min_competitive_) {
+        // Its positions are not read: it cannot score enough if it
+        // matches.
+        pruned_ = true;
+        ++candidate;
+        continue;
+      }
       if (CountOccurrences()) {
         doc_ = candidate + 1;
         return;
       }
       ++candidate;
     }
+  }
+
+  void SetMinCompetitiveScore(double score) override {
+    min_competitive_ = std::max(min_competitive_, score);
   }
 
   double Score() override {
@@ -196,6 +216,50 @@ class PhraseIter final : public Iter {
   }
 
  private:
+  // At least the score of candidate `raw`, where every cursor is, if it
+  // holds the phrase: its count in a field is at most the bounding terms'
+  // frequencies there, and BM25F grows with frequency.
+  double Bound(uint32_t raw) {
+    uint32_t title = std::numeric_limits<uint32_t>::max();
+    uint32_t body = std::numeric_limits<uint32_t>::max();
+    for (size_t i = 0; i < bounding_; ++i) {
+      title = std::min(title, cursors_[i].tf_title());
+      body = std::min(body, cursors_[i].tf_body());
+    }
+    return scorer_.Score(raw, title, body);
+  }
+
+  // Moves `*candidate` past the runs of documents that lie in blocks of
+  // the bounding terms whose impacts bound the phrase's score under
+  // min_competitive_, reading no doc numbers there; false when that
+  // reaches the end of the postings.
+  bool SkipWeakBlocks(uint32_t* candidate) {
+    while (true) {
+      if (!window_valid_ || *candidate > window_end_) {
+        uint32_t end = kNoMoreDocs;
+        double bound = 0.0;
+        for (size_t i = 0; i < bounding_; ++i) {
+          PostingCursor& cursor = cursors_[i];
+          if (!cursor.ShallowSeek(std::max(cursor.doc(), *candidate))) {
+            // Past its last block (or failed): the leapfrog ends the
+            // iterator and reports the cursor's status.
+            return true;
+          }
+          end = std::min(end, cursor.shallow_last_doc());
+          const double term_bound = scorer_.Bound(cursor.shallow_impacts());
+          bound = i == 0 ? term_bound : std::min(bound, term_bound);
+        }
+        window_end_ = std::max(end, *candidate);
+        window_bound_ = bound;
+        window_valid_ = true;
+      }
+      if (window_bound_ >= min_competitive_) return true;
+      pruned_ = true;
+      if (window_end_ == kNoMoreDocs) return false;
+      *candidate = window_end_ + 1;
+    }
+  }
+
   // Counts the occurrences in the current candidate; true when any.
   bool CountOccurrences() {
     // An occurrence lies in one field, so every term must be in it: the
@@ -230,6 +294,8 @@ class PhraseIter final : public Iter {
   uint32_t slop_;
   double idf_;
   TermScorer scorer_;
+  // cursors_[0 .. bounding_) bound the phrase's count in a document.
+  size_t bounding_;
   std::vector<PostingCursor> cursors_;
   std::vector<PositionsReader> readers_;
   std::vector<size_t> order_;
@@ -237,6 +303,13 @@ class PhraseIter final : public Iter {
   std::vector<std::vector<uint32_t>> body_;
   uint32_t title_count_ = 0;
   uint32_t body_count_ = 0;
+  // 0 until the search sets it: every match wanted.
+  double min_competitive_ = 0.0;
+  // The documents up to window_end_ lie in the bounding terms' blocks
+  // whose bound is window_bound_.
+  bool window_valid_ = false;
+  uint32_t window_end_ = 0;
+  double window_bound_ = 0.0;
 };
 
 // Every child matches; scores the children's sum in plan order.

@@ -45,8 +45,20 @@ class Iter {
   virtual void CollectTermCursors(
       std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) {}
 
+  // Told to the root by a search that keeps the top k and no longer counts
+  // every match: from now on only matches that may score `score` or more
+  // are wanted, so an iterator that can bound its score (a phrase, from its
+  // terms' frequencies and block impacts) may pass over the others without
+  // verifying them. The others ignore it. Raised as the k-th best score
+  // rises, never lowered.
+  virtual void SetMinCompetitiveScore(double score) {}
+  // Whether it passed over any candidate that way: the matches counted are
+  // then a lower bound.
+  bool pruned() const { return pruned_; }
+
  protected:
   uint32_t doc_ = 0;
+  bool pruned_ = false;
 };
 
 // The iterator tree of `node` over the context's segment. Read errors after

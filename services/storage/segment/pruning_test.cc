@@ -613,6 +613,44 @@ TEST_P(PruningTest, HalvesSearchedAtOnceEqualExhaustiveEvaluation) {
   EXPECT_GT(pruned, 5);
 }
 
+// A phrase alone, once the top k is full and a thousand matches are
+// counted, passes over blocks and candidates whose terms' frequencies bound
+// it under the k-th best score, without reading their positions: exact
+// phrases by every term's frequency, sloppy ones by the first term's. The
+// hits and scores are still the exhaustive evaluation's.
+TEST_P(PruningTest, PhrasesPassOverCandidatesThatCannotEnterTheTopK) {
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(3000, 500, 9);
+  std::vector<v1::WriteOp> changes;
+  for (int i = 0; i < 3000; i += 17) {
+    changes.push_back(i % 2 ? Delete(absl::StrCat("d", i))
+                            : Upsert({.id = absl::StrCat("d", i),
+                                      .title = "w0 w1 w0 w1",
+                                      .body = "w1 w0 w1 w0 w0 w2"}));
+  }
+  batches.push_back(std::move(changes));
+  for (const auto& batch : batches) Write(batch);
+  const Exhaustive exhaustive(batches);
+  std::mt19937 rng(31);
+  std::vector<v1::QueryNode> queries;
+  for (int q = 0; q < 40; ++q) {
+    std::string words = absl::StrCat("w", rng() % 4);
+    for (uint32_t t = 1 + rng() % 2; t > 0; --t) {
+      absl::StrAppend(&words, " w", rng() % 4);
+    }
+    const uint32_t slop = q % 2 == 0 ? 0 : 1 + rng() % 3;
+    const v1::Field field = q % 5 == 3   ? v1::FIELD_TITLE
+                            : q % 5 == 4 ? v1::FIELD_BODY
+                                         : v1::FIELD_UNSPECIFIED;
+    queries.push_back(Phrase(words, slop, field));
+  }
+  // A term twice: each occurrence still holds positions of its own.
+  queries.push_back(Phrase("w0 w0"));
+  queries.push_back(Phrase("w1 w0 w1", 2));
+  int pruned = 0;
+  ExpectEngineEqualsExhaustive(Searcher(), exhaustive, queries, 24, &pruned);
+  EXPECT_GT(pruned, 10) << pruned;
+}
+
 SIFT_INSTANTIATE_LAYOUTS(PruningTest);
 
 }  // namespace

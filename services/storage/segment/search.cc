@@ -50,6 +50,13 @@ absl::Status RunIterators(SegmentContext* context, Iter* root,
                           ProximityScorer* proximity, SegmentFilter* filter,
                           const SearchSpec& spec, TopK* top, Totals* totals,
                           std::vector<uint64_t>* matched) {
+  // Once the top k is full and enough matches are counted, the root may
+  // pass over matches that cannot beat the k-th best score, less the most
+  // any bonus adds; the margin keeps rounding from passing over a tie.
+  const bool may_prune =
+      !kCollect && spec.limit > 0 && IsRelevanceOrder(spec.sort);
+  const double bonus_bound =
+      proximity != nullptr ? proximity->segment_bound() : 0.0;
   for (root->SeekTo(1); root->doc() != kNoMoreDocs;
        root->SeekTo(root->doc() + 1)) {
     const uint32_t raw = root->doc() - 1;
@@ -59,7 +66,13 @@ absl::Status RunIterators(SegmentContext* context, Iter* root,
     if (spec.limit == 0) continue;
     SIFT_RETURN_IF_ERROR(
         OfferWithBonus(context, proximity, raw, root->Score(), top));
+    if (may_prune && top->full() &&
+        totals->count >= spec.exact_total_hits_up_to) {
+      root->SetMinCompetitiveScore(top->min_score() * (1.0 - 1e-9) - 1e-12 -
+                                   bonus_bound);
+    }
   }
+  if (root->pruned()) totals->lower_bound = true;
   return absl::OkStatus();
 }
 
