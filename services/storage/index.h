@@ -77,7 +77,10 @@ struct IndexOptions {
   // `document_dictionary_samples` bytes of documents were written (0: no
   // dictionary).
   size_t document_dictionary_samples = size_t{4} << 20;
-  size_t document_dictionary_bytes = size_t{100} << 10;
+  // On the generated news corpus a dictionary of 512 KiB left stored
+  // documents 6% smaller than one of 100 KiB, trained on the same 4 MiB in
+  // the same time, and compressed them as fast.
+  size_t document_dictionary_bytes = size_t{512} << 10;
   // Threads that take half of a large segment's search while fewer
   // searches run than the machine has processors, so that one search on
   // an idle shard uses two cores (segment/search_helpers.h). -1: one fewer
@@ -254,7 +257,8 @@ class Index {
   virtual uint64_t DocCount() const = 0;
 
   // Merges the index down to at most `max_segments` segments and drops
-  // every deleted document, as after a bulk load; blocks until done.
+  // every deleted document, and the locations merges replaced in the id
+  // map, as after a bulk load; blocks until done.
   // Searches and writes go on meanwhile.
   virtual absl::Status ForceMerge(size_t max_segments) = 0;
 

@@ -359,6 +359,12 @@ uint64_t IndexDatabase::DiskBytes() const {
   return bytes;
 }
 
+absl::Status IndexDatabase::CompactIds() {
+  return FromRocksDbStatus(db_->CompactRange(rocksdb::CompactRangeOptions(),
+                                             handles_[kIds], nullptr, nullptr),
+                           "compacting the id map");
+}
+
 absl::Status IndexDatabase::FlushMemtables() {
   SIFT_RETURN_IF_ERROR(FromRocksDbStatus(
       db_->Flush(rocksdb::FlushOptions(), handles_), "flushing memtables"));

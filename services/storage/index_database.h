@@ -77,6 +77,13 @@ class IndexDatabase {
   // segment is flushed: at close, and when a quiet shard has settled.
   absl::Status FlushMemtables();
 
+  // Compacts the ids family. Every merge writes anew the location of each
+  // document it moves, and RocksDB compacts a family this small seldom, so
+  // after a load most of its bytes were locations that later merges
+  // replaced (417,000 entries for 200,000 documents of the news corpus):
+  // once merges are done (a force merge, a settled shard) they go.
+  absl::Status CompactIds();
+
   // Writes a consistent copy of the database into the new folder `dir`:
   // hard links to the table files, copies of the write-ahead log.
   absl::Status Checkpoint(const std::string& dir) const;

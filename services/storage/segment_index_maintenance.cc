@@ -240,6 +240,7 @@ absl::StatusOr<bool> SegmentIndex::Settle() {
       // shard of 66,000 news documents held 239 MB of WAL while it ran
       // against 90 MB of table files, and a kill -9 replayed it all.
       SIFT_RETURN_IF_ERROR(db_->FlushMemtables());
+      SIFT_RETURN_IF_ERROR(db_->CompactIds());
       return true;
     }
     SIFT_RETURN_IF_ERROR(MergeInto(ids, /*background=*/true));
@@ -373,6 +374,7 @@ absl::Status SegmentIndex::Flush() {
 }
 
 absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
+  bool merged = false;
   while (true) {
     // Chosen under both locks, so that no background flush or merge takes
     // the same segments meanwhile.
@@ -380,9 +382,11 @@ absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
     MutexLock merge_lock(&merge_mu_);
     const std::vector<uint32_t> ids =
         PickForceMerge(CurrentView()->Stats(), max_segments);
-    if (ids.empty()) return absl::OkStatus();
+    if (ids.empty()) break;
     SIFT_RETURN_IF_ERROR(MergeInto(ids));
+    merged = true;
   }
+  return merged ? db_->CompactIds() : absl::OkStatus();
 }
 
 }  // namespace sift::storage

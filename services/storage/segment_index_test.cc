@@ -177,6 +177,38 @@ TEST_P(SegmentIndexTest, ReplaceRemovesStalePostings) {
   EXPECT_EQ(stats.total_body_terms(), 2u);   // "fresh" + "words"
 }
 
+// Every merge writes anew the location of each document it moves; after a
+// force merge the id map holds one entry per live document, not one per
+// location it ever had, so a merged index is no larger than it needs.
+TEST_P(SegmentIndexTest, ForceMergeLeavesOneIdEntryPerLiveDocument) {
+  for (int batch = 0; batch < 4; ++batch) {
+    std::vector<v1::WriteOp> ops;
+    for (int i = 0; i < 50; ++i) {
+      ops.push_back(Upsert({.id = absl::StrCat("d", batch * 50 + i),
+                            .title = "title",
+                            .body = absl::StrCat("body words ", i)}));
+    }
+    Write(std::move(ops));
+    if (batch == 1) MergeAll();
+  }
+  Write({Delete("d3"), Delete("d77"),
+         Upsert({.id = "d5", .title = "again", .body = "replaced"})});
+  MergeAll();
+  ASSERT_EQ(Counters().doc_count(), 198u);
+  index_.reset();
+  auto db = IndexDatabase::Open(dir_.Sub("db"), QuietOptions());
+  ASSERT_THAT(db, IsOk());
+  std::vector<rocksdb::LiveFileMetaData> files;
+  (*db)->db()->GetLiveFilesMetaData(&files);
+  uint64_t entries = 0;
+  for (const rocksdb::LiveFileMetaData& file : files) {
+    if (file.column_family_name == kFamilyNames[kIds]) {
+      entries += file.num_entries;
+    }
+  }
+  EXPECT_EQ(entries, 198u);
+}
+
 TEST_P(SegmentIndexTest, DeleteRemovesEverythingOfTheDocument) {
   Write({Upsert({.id = "a",
                  .title = "alpha",
