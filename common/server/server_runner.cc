@@ -61,6 +61,10 @@ absl::StatusOr<std::unique_ptr<RunningServer>> StartServer(
   builder.AddListeningPort(address, ServerCredentials(), &port);
   builder.SetMaxReceiveMessageSize(kMaxGrpcMessageBytes);
   builder.SetMaxSendMessageSize(kMaxGrpcMessageBytes);
+  // gRPC sets SO_REUSEPORT by default: a second process started on a port
+  // in use would then start too, and the kernel would spread connections
+  // over both. An address belongs to one server.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (grpc::Service* service : services) {
     builder.RegisterService(service);
     // gRPC runs every call after the server started; see PublishedBy.
