@@ -369,9 +369,14 @@ absl::StatusOr<v1::WriteResponse> SegmentIndex::CommitWrite(
     return absl::InvalidArgumentError(
         "the prepared write comes from another index");
   }
-  if (LogEnd().seq != LastOp().seq) {
-    return absl::FailedPreconditionError(
-        "the op log holds writes not yet applied: write through the log");
+  {
+    // Both under one lock: a commit of another writer moves them together,
+    // and reading them apart could see one before it and one after.
+    MutexLock lock(&op_mu_);
+    if (log_end_.seq != last_op_.seq) {
+      return absl::FailedPreconditionError(
+          "the op log holds writes not yet applied: write through the log");
+    }
   }
   prepared->term = term;
   WaitForMemoryRoom();
