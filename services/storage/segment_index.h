@@ -217,6 +217,9 @@ class SegmentIndex final : public Index {
   // Settles a quiet shard (PickSettle), one merge at a time, until it is
   // settled (true), a write commits meanwhile, or the index stops (false).
   absl::StatusOr<bool> Settle();
+  // Compacts the ids family (IndexDatabase::CompactIds) when a flush or
+  // merge rewrote entries of it since it was last compacted.
+  absl::Status CompactIdsIfRewritten() ABSL_EXCLUSIVE_LOCKS_REQUIRED(merge_mu_);
   void FlushLoop();
   void MergeLoop();
   // Records the outcome of a round of one thread's background work: an
@@ -281,6 +284,11 @@ class SegmentIndex final : public Index {
   std::atomic<uint64_t> commits_{0};
   // Set by Close: background merges stop where they are.
   std::atomic<bool> abandon_merges_{false};
+  // Flushes and merges committed, each of which wrote anew the id map's
+  // entries of the documents it moved, and how many had when the ids family
+  // was last compacted: a settled shard compacts it only if it changed.
+  std::atomic<uint64_t> id_rewrites_{0};
+  uint64_t ids_compacted_at_ ABSL_GUARDED_BY(merge_mu_) = 0;
 
   // The last write applied and the last in the op log; a leaf, so that
   // neither read waits for a commit.

@@ -174,6 +174,7 @@ absl::Status SegmentIndex::MergeInto(const std::vector<uint32_t>& ids,
   next.Add({merged, segment::LiveDocs::WithDeletedDocs(merged->doc_count(),
                                                        deleted_meanwhile)});
   Publish(next.Build());
+  id_rewrites_.fetch_add(1, std::memory_order_relaxed);
   // The replaced segments' values go once no view holds them.
   for (const ViewSegment& input : inputs) {
     if (!input.segment->in_memory()) {
@@ -240,7 +241,7 @@ absl::StatusOr<bool> SegmentIndex::Settle() {
       // shard of 66,000 news documents held 239 MB of WAL while it ran
       // against 90 MB of table files, and a kill -9 replayed it all.
       SIFT_RETURN_IF_ERROR(db_->FlushMemtables());
-      SIFT_RETURN_IF_ERROR(db_->CompactIds());
+      SIFT_RETURN_IF_ERROR(CompactIdsIfRewritten());
       return true;
     }
     SIFT_RETURN_IF_ERROR(MergeInto(ids, /*background=*/true));
@@ -374,7 +375,6 @@ absl::Status SegmentIndex::Flush() {
 }
 
 absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
-  bool merged = false;
   while (true) {
     // Chosen under both locks, so that no background flush or merge takes
     // the same segments meanwhile.
@@ -382,11 +382,17 @@ absl::Status SegmentIndex::ForceMerge(size_t max_segments) {
     MutexLock merge_lock(&merge_mu_);
     const std::vector<uint32_t> ids =
         PickForceMerge(CurrentView()->Stats(), max_segments);
-    if (ids.empty()) break;
+    if (ids.empty()) return CompactIdsIfRewritten();
     SIFT_RETURN_IF_ERROR(MergeInto(ids));
-    merged = true;
   }
-  return merged ? db_->CompactIds() : absl::OkStatus();
+}
+
+absl::Status SegmentIndex::CompactIdsIfRewritten() {
+  const uint64_t rewrites = id_rewrites_.load(std::memory_order_relaxed);
+  if (rewrites == ids_compacted_at_) return absl::OkStatus();
+  SIFT_RETURN_IF_ERROR(db_->CompactIds());
+  ids_compacted_at_ = rewrites;
+  return absl::OkStatus();
 }
 
 }  // namespace sift::storage

@@ -52,7 +52,7 @@ absl::Status RunIterators(SegmentContext* context, Iter* root,
                           std::vector<uint64_t>* matched) {
   // Once the top k is full and enough matches are counted, the root may
   // pass over matches that cannot beat the k-th best score, less the most
-  // any bonus adds; the margin keeps rounding from passing over a tie.
+  // any bonus adds.
   const bool may_prune =
       !kCollect && spec.limit > 0 && IsRelevanceOrder(spec.sort);
   const double bonus_bound =
@@ -68,8 +68,7 @@ absl::Status RunIterators(SegmentContext* context, Iter* root,
         OfferWithBonus(context, proximity, raw, root->Score(), top));
     if (may_prune && top->full() &&
         totals->count >= spec.exact_total_hits_up_to) {
-      root->SetMinCompetitiveScore(top->min_score() * (1.0 - 1e-9) - 1e-12 -
-                                   bonus_bound);
+      root->SetMinCompetitiveScore(PruningBar(top->min_score()) - bonus_bound);
     }
   }
   if (root->pruned()) totals->lower_bound = true;

@@ -104,6 +104,12 @@ class TopK {
 };
 
 // How many matches a search counted.
+// The score under which a document cannot enter a full top k whose k-th
+// best score is `kth`, for pruning: a bound sums its parts in another order
+// than the score it bounds, and the margin keeps rounding from pruning a
+// document that ties.
+inline double PruningBar(double kth) { return kth * (1.0 - 1e-9) - 1e-12; }
+
 struct Totals {
   uint64_t count = 0;
   // Matches were skipped uncounted (pruned), so `count` is a lower bound.

@@ -140,14 +140,13 @@ class Wand {
            totals_->count >= spec_.exact_total_hits_up_to;
   }
 
-  // Scores are summed in another order in the bounds than in Evaluate; the
-  // margin keeps rounding from pruning a document that ties.
+  // The better of the k-th scores of this heap and of the other half's.
   double Threshold() const {
     double bar = top_->min_score();
     if (bar_ != nullptr) {
       bar = std::max(bar, bar_->min_score.load(std::memory_order_relaxed));
     }
-    return bar * (1.0 - 1e-9) - 1e-12;
+    return PruningBar(bar);
   }
 
   // Block-max conjunction: the rarest term leads, the others leapfrog to
