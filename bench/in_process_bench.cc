@@ -126,6 +126,7 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   const ShardSearcher searcher(*index, analyzer, options.k, options.scoring,
                                options.plan);
   for (QueryClass query_class : kAllQueryClasses) {
+    if (!options.timed_classes[static_cast<size_t>(query_class)]) continue;
     const std::vector<BenchQuery>& class_queries = classes.of(query_class);
     log(absl::StrFormat("query class %s: %d queries",
                         QueryClassName(query_class), class_queries.size()));

@@ -39,6 +39,10 @@ struct InProcessOptions {
   // --search_helpers): -1 one fewer than the processors, 0 none.
   int search_helpers = storage::IndexOptions().search_helpers;
   uint32_t k = 10;
+  // The query classes timed, by QueryClass; a class left out reports no
+  // queries (for profiling one class alone).
+  std::array<bool, std::size(kAllQueryClasses)> timed_classes = {true, true,
+                                                                 true};
   IndexingOptions indexing;
   PassOptions passes;
   // BM25F parameters; zero values mean the index's defaults.

@@ -26,6 +26,10 @@ ABSL_FLAG(std::string, docs, "",
           "Corpus: JSON lines {id,title,body,date,source,tags}, optionally "
           ".gz");
 ABSL_FLAG(std::string, queries, "", "Queries: qid<TAB>text per line");
+ABSL_FLAG(std::vector<std::string>, classes,
+          std::vector<std::string>({"or", "and", "phrase"}),
+          "In process: the query classes timed (or, and, phrase); for "
+          "profiling one alone");
 ABSL_FLAG(uint32_t, k, 10, "Hits per query");
 ABSL_FLAG(bool, highlight, false,
           "End to end: searches ask for snippets (highlighting)");
@@ -211,6 +215,19 @@ int main(int argc, char** argv) {
   options.keep = absl::GetFlag(FLAGS_keep);
   options.search_only = absl::GetFlag(FLAGS_search_only);
   options.k = k;
+  options.timed_classes.fill(false);
+  for (const std::string& name : absl::GetFlag(FLAGS_classes)) {
+    bool known = false;
+    for (sift::bench::QueryClass query_class : sift::bench::kAllQueryClasses) {
+      if (name != sift::bench::QueryClassName(query_class)) continue;
+      options.timed_classes[static_cast<size_t>(query_class)] = true;
+      known = true;
+    }
+    if (!known) {
+      return Fail(absl::StrCat("--classes: unknown class \"", name,
+                               "\" (or, and, phrase)"));
+    }
+  }
   options.indexing.batch_documents = absl::GetFlag(FLAGS_batch);
   const uint32_t threads = absl::GetFlag(FLAGS_threads);
   options.indexing.threads =

@@ -32,8 +32,8 @@ IndexView::Live IndexView::Count(const ViewSegment& segment) {
   const segment::Columns& c = s.columns();
   for (uint32_t d = 0; d < s.doc_count(); ++d) {
     if (!live_docs.IsDeleted(d)) continue;
-    live.title_terms -= c.title_lengths[d];
-    live.body_terms -= c.body_lengths[d];
+    live.title_terms -= c.lengths[d].title;
+    live.body_terms -= c.lengths[d].body;
   }
   return live;
 }
@@ -132,8 +132,8 @@ std::shared_ptr<const IndexView> IndexViewBuilder::Build() {
       }
       newly.push_back(doc);
       --live.docs;
-      live.title_terms -= c.title_lengths[doc];
-      live.body_terms -= c.body_lengths[doc];
+      live.title_terms -= c.lengths[doc].title;
+      live.body_terms -= c.lengths[doc].body;
     }
     if (!newly.empty()) view.live_docs = view.live_docs->PlusDeleted(newly);
   }

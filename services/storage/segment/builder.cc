@@ -179,9 +179,9 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     for (uint32_t doc = 0; doc < segment.doc_count(); ++doc) {
       if (sources[s].live_docs->IsDeleted(doc)) continue;
       map[doc] = meta.doc_count++;
-      meta.total_title_terms += c.title_lengths[doc];
-      meta.total_body_terms += c.body_lengths[doc];
-      columns.Add(c.id(doc), c.title_lengths[doc], c.body_lengths[doc],
+      meta.total_title_terms += c.lengths[doc].title;
+      meta.total_body_terms += c.lengths[doc].body;
+      columns.Add(c.id(doc), c.lengths[doc].title, c.lengths[doc].body,
                   c.published(doc));
     }
   }
@@ -194,21 +194,14 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
   // Per source: its postings, and its positions in the same term order, read
   // side by side rather than looked up term by term.
   std::vector<std::unique_ptr<Segment::PostingsIterator>> its, position_its;
-  // Field lengths side by side, and whether the doc map is a plain shift
-  // (no deletions): each saves a cache miss per posting.
-  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> lengths(
-      sources.size());
+  // Whether the doc map is a plain shift (no deletions): that saves a
+  // cache miss per posting.
   std::vector<uint32_t> shift(sources.size(), 0);
   std::vector<bool> shifted(sources.size(), false);
   for (size_t s = 0; s < sources.size(); ++s) {
     const Segment& segment = *sources[s].segment;
     its.push_back(segment.NewPostingsIterator(kPostingsTag));
     position_its.push_back(segment.NewPostingsIterator(kPositionsTag));
-    const Columns& c = segment.columns();
-    lengths[s].resize(segment.doc_count());
-    for (uint32_t doc = 0; doc < segment.doc_count(); ++doc) {
-      lengths[s][doc] = {c.title_lengths[doc], c.body_lengths[doc]};
-    }
     const std::vector<uint32_t>& map = (*doc_maps)[s];
     shifted[s] = std::find(map.begin(), map.end(), kNoMoreDocs) == map.end();
     if (shifted[s] && !map.empty()) shift[s] = map.front();
@@ -248,7 +241,7 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     for (size_t s : holders) {
       const Segment& segment = *sources[s].segment;
       const std::vector<uint32_t>& map = (*doc_maps)[s];
-      const std::vector<std::pair<uint32_t, uint32_t>>& length = lengths[s];
+      const std::vector<FieldLengths>& length = segment.columns().lengths;
       PostingCursor cursor;
       SIFT_RETURN_IF_ERROR(cursor.Init(its[s]->value()));
       PositionsReader positions;
@@ -293,7 +286,7 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
               cursor.block_index(), cursor.index_in_block(),
               cursor.block_tf_title(), cursor.block_tf_body(), &encoded));
           writer.AddEncoded(new_doc, cursor.tf_title(), cursor.tf_body(),
-                            length[doc].first, length[doc].second, encoded);
+                            length[doc].title, length[doc].body, encoded);
         } else {
           writer.Add(new_doc, 0, 0, 0, 0, {}, {});
         }

@@ -74,8 +74,8 @@ class TermIter final : public Iter {
     return bm25.ExplainScore(
         absl::StrCat("term ", name, " ", FieldsText(scorer_.fields())),
         bm25.ExplainIdf(name, node_->doc_freq), "term", scorer_.fields(),
-        cursor_.tf_title(), cursor_.tf_body(), c.title_lengths[raw],
-        c.body_lengths[raw]);
+        cursor_.tf_title(), cursor_.tf_body(), c.lengths[raw].title,
+        c.lengths[raw].body);
   }
 
   uint64_t cost() const override { return cursor_.header().df; }
@@ -204,7 +204,7 @@ class PhraseIter final : public Iter {
         absl::StrCat("phrase \"", absl::StrJoin(node_->terms, " "), "\" ",
                      FieldsText(fields_), " with slop ", slop_),
         std::move(idf), "phrase", fields_, title_count_, body_count_,
-        c.title_lengths[raw], c.body_lengths[raw]);
+        c.lengths[raw].title, c.lengths[raw].body);
   }
 
   uint64_t cost() const override {

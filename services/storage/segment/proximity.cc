@@ -119,7 +119,7 @@ double ProximityScorer::Bound(uint32_t raw) {
   const Columns& c = context_->columns();
   const Bm25f& bm25 = context_->bm25();
   const Bm25f::LengthNorms norms =
-      bm25.Norms(c.title_lengths[raw], c.body_lengths[raw]);
+      bm25.Norms(c.lengths[raw].title, c.lengths[raw].body);
   double bound = 0.0;
   for (size_t i = 0; i < terms_.size(); ++i) {
     const Term& term = terms_[i];
@@ -153,15 +153,15 @@ absl::Status ProximityScorer::ReadPositions(uint32_t raw) {
 absl::StatusOr<double> ProximityScorer::Bonus(uint32_t raw) {
   SIFT_RETURN_IF_ERROR(ReadPositions(raw));
   const Columns& c = context_->columns();
-  return context_->bm25().Proximity(idfs_, title_, body_, c.title_lengths[raw],
-                                    c.body_lengths[raw]);
+  return context_->bm25().Proximity(idfs_, title_, body_, c.lengths[raw].title,
+                                    c.lengths[raw].body);
 }
 
 absl::StatusOr<v1::Explanation> ProximityScorer::Explain(uint32_t raw) {
   SIFT_RETURN_IF_ERROR(ReadPositions(raw));
   const Columns& c = context_->columns();
   return context_->bm25().ExplainProximity(
-      names_, idfs_, title_, body_, c.title_lengths[raw], c.body_lengths[raw]);
+      names_, idfs_, title_, body_, c.lengths[raw].title, c.lengths[raw].body);
 }
 
 }  // namespace sift::storage::segment

@@ -261,11 +261,10 @@ absl::Status Segment::LoadColumns() {
   SIFT_ASSIGN_OR_RETURN(found, Get(kLengthsColumnKey, &holder));
   if (!found) return Corrupt(id_, "no length column");
   in = holder.value;
-  columns_.title_lengths.resize(n);
-  columns_.body_lengths.resize(n);
+  columns_.lengths.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    if (!GetVarint32(&in, &columns_.title_lengths[i]) ||
-        !GetVarint32(&in, &columns_.body_lengths[i])) {
+    if (!GetVarint32(&in, &columns_.lengths[i].title) ||
+        !GetVarint32(&in, &columns_.lengths[i].body)) {
       return Corrupt(id_, "truncated length column");
     }
   }

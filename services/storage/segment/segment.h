@@ -79,11 +79,18 @@ struct SegmentMeta {
 };
 
 // The per-document columns, decoded in memory while the segment is open.
+// How many terms a document's title and body hold.
+struct FieldLengths {
+  uint32_t title = 0;
+  uint32_t body = 0;
+};
+
 struct Columns {
   std::string id_bytes;
   std::vector<uint32_t> id_offsets;  // doc_count + 1 entries into id_bytes
-  std::vector<uint32_t> title_lengths;
-  std::vector<uint32_t> body_lengths;
+  // A document's two lengths side by side: scoring a candidate reads both,
+  // and in one array they cost one cache miss, not two.
+  std::vector<FieldLengths> lengths;
   std::vector<int64_t> published_seconds;
   std::vector<int32_t> published_nanos;
   std::vector<bool> dated;

@@ -34,8 +34,8 @@ class TermScorer {
                         bm25_->WeightedTf(fields_, tf_title, tf_body, norms));
   }
   Bm25f::LengthNorms Norms(uint32_t raw) const {
-    return bm25_->Norms(columns_->title_lengths[raw],
-                        columns_->body_lengths[raw]);
+    return bm25_->Norms(columns_->lengths[raw].title,
+                        columns_->lengths[raw].body);
   }
 
   // At least the score of every posting `impact` describes: BM25F grows

@@ -344,7 +344,7 @@ class Wand {
                          double threshold, std::vector<uint64_t>* matched) {
     if (!Admit<kCollect>(doc, matched)) return;
     const Bm25f::LengthNorms norms = context_->bm25().Norms(
-        columns_.title_lengths[doc], columns_.body_lengths[doc]);
+        columns_.lengths[doc].title, columns_.lengths[doc].body);
     // What the document has so far, with its terms' bonus shares.
     double reached = 0.0;
     for (WandTerm* term : essentials) {
@@ -406,7 +406,7 @@ class Wand {
   void Evaluate(uint32_t doc, std::vector<uint64_t>* matched) {
     if (!Admit<kCollect>(doc, matched)) return;
     const Bm25f::LengthNorms norms = context_->bm25().Norms(
-        columns_.title_lengths[doc], columns_.body_lengths[doc]);
+        columns_.lengths[doc].title, columns_.lengths[doc].body);
     double score = 0.0;
     for (WandTerm* term : by_order_) {
       if (term->cursor.doc() != doc) continue;
@@ -483,8 +483,7 @@ class Wand {
   void PrefetchAhead(const PostingCursor& cursor) const {
     const uint32_t ahead = cursor.PeekInBlock(kPrefetchAhead);
     if (ahead == kNoMoreDocs) return;
-    __builtin_prefetch(&columns_.title_lengths[ahead]);
-    __builtin_prefetch(&columns_.body_lengths[ahead]);
+    __builtin_prefetch(&columns_.lengths[ahead]);
   }
 
   void UpdateBlockBounds(WandTerm* term) {
