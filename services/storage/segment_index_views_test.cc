@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "services/storage/internal/faulty_file_system.h"
 #include "services/storage/internal/index_test_util.h"
+#include "services/storage/merge_policy.h"
 #include "services/storage/segment_index.h"
 #include "services/storage/storage_handler.h"
 #include "services/storage/view_search.h"
@@ -347,7 +348,13 @@ TEST(SegmentIndexFailureTest, AFailedFlushStopsWritesUntilARetrySucceeds) {
 // A shard that goes quiet settles: its memory segments are flushed and its
 // segments merged into one, with the same answers; a write makes it settle
 // again once the shard is quiet again.
-TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
+// How many segments a load leaves depends on when the flush thread ran (a
+// flush takes every document in memory), and settling merges a segment with
+// smaller ones only once they hold a quarter of its documents; so a quiet
+// shard ends in one segment or two, every one flushed, with nothing left to
+// settle.
+TEST(SegmentIndexSettleTest,
+     AQuietShardEndsInOneOrTwoSegmentsWithTheSameAnswers) {
   TempDir dir;
   IndexOptions options = QuietOptions();
   options.background_work = true;
@@ -358,6 +365,13 @@ TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
   ASSERT_THAT(index, IsOk());
   SegmentIndex& idx = **index;
   auto segments = [&idx] { return idx.CurrentView()->Stats().size(); };
+  auto settled = [&idx, &options] {
+    const std::vector<SegmentStats> stats = idx.CurrentView()->Stats();
+    for (const SegmentStats& s : stats) {
+      if (s.in_memory) return false;
+    }
+    return stats.size() <= 2 && PickSettle(stats, options).empty();
+  };
   auto await = [](const std::function<bool()>& done) {
     const absl::Time deadline = absl::Now() + absl::Minutes(1);
     while (!done() && absl::Now() < deadline) {
@@ -388,7 +402,7 @@ TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
   };
   EXPECT_GT(wal_bytes(), 20'000u);
 
-  ASSERT_TRUE(await([&] { return segments() == 1; })) << segments();
+  ASSERT_TRUE(await(settled)) << segments();
   EXPECT_EQ(idx.DocCount(), 650u);
   ASSERT_TRUE(await([&] { return wal_bytes() == 0; })) << wal_bytes();
   auto after = SearchView(*idx.CurrentView(), *query);
@@ -399,14 +413,18 @@ TEST(SegmentIndexSettleTest, AQuietShardEndsInOneSegmentWithTheSameAnswers) {
     EXPECT_DOUBLE_EQ(after->hits[i].score, before->hits[i].score) << i;
   }
 
-  // A write leaves a memory segment, settled in turn.
+  // A write leaves a memory segment, settled in turn (flushed: merged
+  // into a segment smaller than it, or alone).
+  const size_t quiet = segments();
   ASSERT_THAT(idx.Apply(WriteOf({Upsert({.id = "late", .body = "w1 w2"})})),
               IsOk());
-  EXPECT_EQ(segments(), 2u);
+  EXPECT_EQ(segments(), quiet + 1);
   ASSERT_TRUE(await([&] {
     const std::vector<SegmentStats> stats = idx.CurrentView()->Stats();
-    return stats.size() <= 2 && !stats.front().in_memory &&
-           !stats.back().in_memory;
+    for (const SegmentStats& s : stats) {
+      if (s.in_memory) return false;
+    }
+    return stats.size() <= quiet + 1 && PickSettle(stats, options).empty();
   }));
   EXPECT_EQ(idx.DocCount(), 651u);
   EXPECT_THAT(idx.Close(), IsOk());
