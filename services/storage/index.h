@@ -16,6 +16,7 @@
 #include "absl/types/span.h"
 #include "services/storage/segment/plan.h"
 #include "services/storage/shard_query.h"
+#include "services/storage/stored_documents.h"
 #include "sift/v1/storage.pb.h"
 
 namespace rocksdb {
@@ -81,6 +82,11 @@ struct IndexOptions {
   // documents 6% smaller than one of 100 KiB, trained on the same 4 MiB in
   // the same time, and compressed them as fast.
   size_t document_dictionary_bytes = size_t{512} << 10;
+  // Stored documents keep the body apart from the other fields
+  // (StoredDocuments), which versions before it cannot read: a primary
+  // whose copies still run one of those writes them whole until they are
+  // upgraded (docs/replication.md).
+  bool store_body_apart = true;
   // Threads that take half of a large segment's search while fewer
   // searches run than the machine has processors, so that one search on
   // an idle shard uses two cores (segment/search_helpers.h). -1: one fewer
@@ -249,9 +255,15 @@ class Index {
   virtual absl::StatusOr<segment::SearchResult> Search(
       const ShardQuery& query) const = 0;
 
-  // Stored documents by id; found = false for unknown ids.
+  // Stored documents by id; found = false for unknown ids. With
+  // StoredParts::kWithoutBody a document may come without its body, which
+  // saves decompressing it.
   virtual absl::StatusOr<v1::FetchResponse> Fetch(
-      const v1::FetchRequest& request) const = 0;
+      const v1::FetchRequest& request, StoredParts parts) const = 0;
+  absl::StatusOr<v1::FetchResponse> Fetch(
+      const v1::FetchRequest& request) const {
+    return Fetch(request, StoredParts::kWhole);
+  }
 
   // Live documents, as of the last completed write.
   virtual uint64_t DocCount() const = 0;

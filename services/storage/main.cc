@@ -55,6 +55,11 @@ ABSL_FLAG(int, settle_after_seconds, 30,
           "memory segments and merges its segments down to one or two, so "
           "that searches after a load are as fast as the index allows (0: "
           "never)");
+ABSL_FLAG(bool, store_body_apart, true,
+          "Store each document's body apart from its other fields, so that "
+          "hits shown without highlights skip decompressing it. Versions "
+          "before this one cannot read documents stored so: while copies of "
+          "the shard still run one, start the primary with false");
 ABSL_FLAG(std::string, shard, "",
           "Which shard this member holds, 0-based; with --shards, it is "
           "written into the data folder the first time and checked on every "
@@ -149,6 +154,7 @@ int main(int argc, char** argv) {
     return Fail("--search_helpers must be -1 or more");
   }
   options.search_helpers = absl::GetFlag(FLAGS_search_helpers);
+  options.store_body_apart = absl::GetFlag(FLAGS_store_body_apart);
   const int settle_after = absl::GetFlag(FLAGS_settle_after_seconds);
   if (settle_after < 0) return Fail("--settle_after_seconds must be 0 or more");
   options.settle_after = settle_after == 0 ? absl::InfiniteDuration()

@@ -66,9 +66,9 @@ SegmentIndex::SegmentIndex(std::unique_ptr<IndexDatabase> db,
                            const IndexOptions& options)
     : options_(options),
       db_(std::move(db)),
-      stored_(
-          std::make_unique<StoredDocuments>(options.document_dictionary_samples,
-                                            options.document_dictionary_bytes)),
+      stored_(std::make_unique<StoredDocuments>(
+          options.document_dictionary_samples,
+          options.document_dictionary_bytes, options.store_body_apart)),
       search_helpers_(MakeSearchHelpers(options.search_helpers)),
       view_(IndexView::Empty()),
       write_queue_(options.max_write_group),
@@ -478,7 +478,7 @@ uint32_t SegmentIndex::DocumentDictionaryId() const {
 }
 
 absl::StatusOr<v1::FetchResponse> SegmentIndex::Fetch(
-    const v1::FetchRequest& request) const {
+    const v1::FetchRequest& request, StoredParts parts) const {
   v1::FetchResponse response;
   std::vector<rocksdb::Slice> keys(request.ids().begin(), request.ids().end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
@@ -495,7 +495,7 @@ absl::StatusOr<v1::FetchResponse> SegmentIndex::Fetch(
         FromRocksDbStatus(statuses[i], "reading a stored document"));
     const absl::Status decoded =
         stored_->Decode(absl::string_view(values[i].data(), values[i].size()),
-                        result->mutable_document());
+                        result->mutable_document(), parts);
     if (!decoded.ok()) {
       return absl::DataLossError(absl::StrCat("stored document of \"",
                                               request.ids(static_cast<int>(i)),

@@ -107,8 +107,9 @@ class SegmentIndex final : public Index {
       absl::Span<const TermKey> terms) const override;
   absl::StatusOr<segment::SearchResult> Search(
       const ShardQuery& query) const override;
-  absl::StatusOr<v1::FetchResponse> Fetch(
-      const v1::FetchRequest& request) const override;
+  using Index::Fetch;
+  absl::StatusOr<v1::FetchResponse> Fetch(const v1::FetchRequest& request,
+                                          StoredParts parts) const override;
   uint64_t DocCount() const override;
   absl::Status Close() override;
 

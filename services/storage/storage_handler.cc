@@ -158,6 +158,17 @@ google::protobuf::RepeatedPtrField<v1::HitView> StorageHandler::ViewsOf(
   return views;
 }
 
+namespace {
+
+// What of the stored documents a response needs: a view without highlights
+// shows no body; documents returned as they are need all of it.
+StoredParts PartsFor(const std::optional<highlight::HitViewOptions>& view) {
+  return view && !view->highlight ? StoredParts::kWithoutBody
+                                  : StoredParts::kWhole;
+}
+
+}  // namespace
+
 absl::Status ValidateFetchRequest(const v1::FetchRequest& request) {
   if (request.ids_size() > kMaxFetchIds) {
     return Invalid(
@@ -296,7 +307,8 @@ absl::StatusOr<v1::ShardSearchResponse> StorageHandler::Search(
     for (uint64_t i = from; i < to; ++i) {
       fetch.add_ids(response.hits(static_cast<int>(i)).id());
     }
-    SIFT_ASSIGN_OR_RETURN(v1::FetchResponse documents, index->Fetch(fetch));
+    SIFT_ASSIGN_OR_RETURN(v1::FetchResponse documents,
+                          index->Fetch(fetch, PartsFor(view)));
     if (view) {
       *response.mutable_views() = ViewsOf(documents.results(), *view);
     } else {
@@ -314,7 +326,8 @@ absl::StatusOr<v1::FetchResponse> StorageHandler::Fetch(
     SIFT_ASSIGN_OR_RETURN(view, highlight::FromProto(request.view(), "view"));
   }
   SIFT_ASSIGN_OR_RETURN(std::shared_ptr<Index> index, CurrentIndex());
-  SIFT_ASSIGN_OR_RETURN(v1::FetchResponse response, index->Fetch(request));
+  SIFT_ASSIGN_OR_RETURN(v1::FetchResponse response,
+                        index->Fetch(request, PartsFor(view)));
   if (!view) return response;
   v1::FetchResponse views;
   *views.mutable_views() = ViewsOf(response.results(), *view);

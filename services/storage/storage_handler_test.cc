@@ -27,6 +27,7 @@ using ::sift::storage::testing::Upsert;
 using ::sift::storage::testing::WriteOf;
 using ::sift::testing::IsOk;
 using ::sift::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 MATCHER_P(InvalidArgumentAbout, field, "") {
@@ -256,7 +257,10 @@ TEST(StorageHandlerTest, HitsComeAsViewsWithSnippetsMadeHere) {
                   {.id = "a",
                    .title = "Copper climbs",
                    .body = "Mines reported strikes. Copper rose again as "
-                           "stocks fell in London and Shanghai."})})),
+                           "stocks fell in London and Shanghai.",
+                   .source = "wire",
+                   .tags = {"metals", "markets"},
+                   .published_seconds = 536457600})})),
               IsOk());
   // The test's writes split words on spaces, as they are.
   v1::ShardSearchRequest request = SearchFor(Term("rose"), 5);
@@ -288,10 +292,25 @@ TEST(StorageHandlerTest, HitsComeAsViewsWithSnippetsMadeHere) {
   ASSERT_THAT(fetched, IsOk());
   EXPECT_EQ(fetched->results_size(), 0);
   ASSERT_EQ(fetched->views_size(), 2);
+  // Without highlights the body is not read (it is stored apart), and
+  // every field a hit shows is still there.
   EXPECT_EQ(fetched->views(0).title(), "Copper climbs");
+  EXPECT_EQ(fetched->views(0).source(), "wire");
+  EXPECT_THAT(fetched->views(0).tags(), ElementsAre("metals", "markets"));
+  EXPECT_EQ(fetched->views(0).published_at().seconds(), 536457600);
   EXPECT_FALSE(fetched->views(0).has_snippet());
   EXPECT_EQ(fetched->views(1).id(), "gone");
   EXPECT_FALSE(fetched->views(1).found());
+  // A fetch of documents as they are (a Get) has the body.
+  v1::FetchRequest whole;
+  whole.add_ids("a");
+  auto document = handler.Fetch(whole);
+  ASSERT_THAT(document, IsOk());
+  ASSERT_EQ(document->results_size(), 1);
+  EXPECT_EQ(document->results(0).document().body(),
+            "Mines reported strikes. Copper rose again as stocks fell in "
+            "London and Shanghai.");
+  EXPECT_EQ(document->results(0).document().source(), "wire");
 
   view->set_fragment_bytes(1 << 20);
   EXPECT_THAT(handler.Search(request),

@@ -54,29 +54,44 @@ class DocumentDictionary {
   ::ZSTD_DDict_s* decompress_ = nullptr;
 };
 
+// What a reader needs of a stored document: all of it, or every field but
+// the body (enough to show a hit without highlights).
+enum class StoredParts { kWhole, kWithoutBody };
+
 // The stored form of documents (the docs family's values): each document
 // serialized and compressed on its own with ZSTD, with the shard's
 // dictionary once it has one, so that reading a hit decompresses that
 // document and no other, and the copies of a shard store what the primary
-// compressed as it is. The primary samples the first documents it writes
-// and trains the dictionary once it has `sample_bytes` of them; until a write
-// carrying a dictionary is committed, every write compressed with it carries
-// it too (see Encode), so that no stored document ever names a dictionary
-// its index lacks. Values written by earlier versions, the serialized
-// document as it is, are still read. Thread-safe.
+// compressed as it is. The body is compressed apart from the other fields,
+// so that a reader that does not need it decompresses only those. The primary
+// samples the first documents it writes and trains the dictionary once it has
+// `sample_bytes` of them; until a write carrying a dictionary is committed,
+// every write compressed with it carries it too (see Encode), so that no stored
+// document ever names a dictionary its index lacks. Values written by earlier
+// versions, the serialized document as it is, are still read. Thread-safe.
 class StoredDocuments {
  public:
-  // `sample_bytes` 0 never trains a dictionary.
-  StoredDocuments(size_t sample_bytes, size_t dictionary_bytes);
+  // `sample_bytes` 0 never trains a dictionary. Without `body_apart`,
+  // documents are stored whole, in the form versions before the body was
+  // kept apart read (for a primary whose copies are not upgraded yet).
+  StoredDocuments(size_t sample_bytes, size_t dictionary_bytes,
+                  bool body_apart = true);
 
   // `document` serialized, in its stored form. Sets `*unsaved` to the
   // dictionary it was compressed with when no committed write holds that
   // dictionary yet (else to null): the write must store it.
   std::string Encode(absl::string_view serialized,
                      std::shared_ptr<const DocumentDictionary>* unsaved);
-  // The document of a stored value; DATA_LOSS when it is corrupt or names a
-  // dictionary this index lacks.
-  absl::Status Decode(absl::string_view stored, v1::Document* document) const;
+  // The document of a stored value, without its body for kWithoutBody
+  // (which a value stored whole still has); DATA_LOSS when it is corrupt or
+  // names a dictionary this index lacks.
+  absl::Status Decode(absl::string_view stored, v1::Document* document,
+                      StoredParts parts = StoredParts::kWhole) const;
+
+  // Splits a serialized document into its fields but the body, and the body
+  // field, each as serialized; false when it is not a well-formed message.
+  static bool SplitBody(absl::string_view serialized, std::string* head,
+                        std::string* body);
 
   // A dictionary of this index (read back on open: `saved`) or of a write
   // (not saved until the write commits). The newest added is the one new
@@ -94,6 +109,7 @@ class StoredDocuments {
   void Train();
 
   const size_t dictionary_bytes_;
+  const bool body_apart_;
   mutable Mutex mu_;
   absl::flat_hash_map<uint32_t, std::shared_ptr<const DocumentDictionary>>
       dictionaries_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/codec/varint.h"
 #include "common/status/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,9 +46,19 @@ std::string Serialized(const v1::Document& doc) {
   return doc.SerializeAsString();
 }
 
-// Whether a stored value names a dictionary.
+// The dictionary a stored value names (0: none), from its first frame.
 unsigned DictionaryOf(const std::string& stored) {
-  return ZSTD_getDictID_fromFrame(stored.data() + 1, stored.size() - 1);
+  absl::string_view frame = absl::string_view(stored).substr(1);
+  if (stored.front() == 1) {  // body apart: the head frame's size first
+    uint32_t head_size = 0;
+    if (!codec::GetVarint32(&frame, &head_size)) return 0;
+  }
+  return ZSTD_getDictID_fromFrame(frame.data(), frame.size());
+}
+
+v1::Document WithoutBody(v1::Document doc) {
+  doc.clear_body();
+  return doc;
 }
 
 TEST(StoredDocumentsTest, DocumentsRoundTripBeforeAndAfterTheDictionary) {
@@ -116,6 +127,90 @@ TEST(StoredDocumentsTest, ACopyDecodesWithThePrimarysDictionary) {
   EXPECT_NE(unsaved, nullptr);
 }
 
+TEST(StoredDocumentsTest, AReaderThatShowsNoBodyDecompressesNone) {
+  StoredDocuments stored(16 << 10, 4 << 10);
+  std::shared_ptr<const DocumentDictionary> unsaved;
+  v1::Document article = Article(7);
+  article.set_url("https://example.com/7");
+  article.add_tags("markets");
+  (*article.mutable_attributes())["desk"] = "business";
+  article.mutable_published_at()->set_seconds(536457600);
+  for (int round = 0; round < 2; ++round) {
+    // Before the dictionary, then with it.
+    int i = 100;
+    while (round == 1 && stored.Current() == nullptr) {
+      stored.Encode(Serialized(Article(i++)), &unsaved);
+    }
+    std::string value = stored.Encode(Serialized(article), &unsaved);
+    EXPECT_EQ(DictionaryOf(value) != 0, round == 1);
+    v1::Document doc;
+    ASSERT_THAT(stored.Decode(value, &doc), IsOk());
+    EXPECT_EQ(Serialized(doc), Serialized(article));
+    v1::Document head;
+    ASSERT_THAT(stored.Decode(value, &head, StoredParts::kWithoutBody), IsOk());
+    EXPECT_EQ(Serialized(head), Serialized(WithoutBody(article)));
+    // Damage to the body's frame (at the value's end) is seen only by a
+    // reader that needs the body: the others never decompress it.
+    value[value.size() - 2] ^= 0x5a;
+    value[value.size() - 5] ^= 0x5a;
+    EXPECT_THAT(stored.Decode(value, &doc),
+                StatusIs(absl::StatusCode::kDataLoss));
+    ASSERT_THAT(stored.Decode(value, &head, StoredParts::kWithoutBody), IsOk());
+    EXPECT_EQ(Serialized(head), Serialized(WithoutBody(article)));
+  }
+}
+
+TEST(StoredDocumentsTest, DocumentsStoredWholeReadTheSameEverywhere) {
+  // A primary whose copies cannot read the body apart stores documents
+  // whole; any reader reads them, with their body even when it needs none.
+  StoredDocuments whole(0, 4 << 10, /*body_apart=*/false);
+  StoredDocuments apart(0, 4 << 10);
+  std::shared_ptr<const DocumentDictionary> unsaved;
+  const std::string value = whole.Encode(Serialized(Article(5)), &unsaved);
+  ASSERT_EQ(value.front(), '\0');
+  for (const StoredDocuments* reader : {&whole, &apart}) {
+    for (StoredParts parts : {StoredParts::kWhole, StoredParts::kWithoutBody}) {
+      v1::Document doc;
+      ASSERT_THAT(reader->Decode(value, &doc, parts), IsOk());
+      EXPECT_EQ(Serialized(doc), Serialized(Article(5)));
+    }
+  }
+  // And a reader configured to store whole still reads the body apart.
+  const std::string split = apart.Encode(Serialized(Article(6)), &unsaved);
+  ASSERT_EQ(split.front(), '\1');
+  v1::Document doc;
+  ASSERT_THAT(whole.Decode(split, &doc), IsOk());
+  EXPECT_EQ(Serialized(doc), Serialized(Article(6)));
+}
+
+TEST(StoredDocumentsTest, MovingTheBodyKeepsWhatTheParserWouldRead) {
+  StoredDocuments stored(0, 4 << 10);
+  std::shared_ptr<const DocumentDictionary> unsaved;
+  // Two occurrences of the body, as a merged message may hold: the later
+  // wins, before the split and after it.
+  v1::Document later;
+  later.set_body("the later body");
+  const std::string serialized = Serialized(Article(2)) + Serialized(later);
+  v1::Document expected;
+  ASSERT_TRUE(expected.ParseFromString(serialized));
+  ASSERT_EQ(expected.body(), "the later body");
+  v1::Document doc;
+  ASSERT_THAT(stored.Decode(stored.Encode(serialized, &unsaved), &doc), IsOk());
+  EXPECT_EQ(Serialized(doc), Serialized(expected));
+
+  // No body: nothing to keep apart.
+  const std::string bodiless =
+      stored.Encode(Serialized(WithoutBody(Article(3))), &unsaved);
+  EXPECT_EQ(bodiless.front(), '\0');
+  ASSERT_THAT(stored.Decode(bodiless, &doc), IsOk());
+  EXPECT_EQ(Serialized(doc), Serialized(WithoutBody(Article(3))));
+
+  std::string head, body;
+  EXPECT_TRUE(StoredDocuments::SplitBody(serialized, &head, &body));
+  EXPECT_FALSE(StoredDocuments::SplitBody(
+      serialized.substr(0, serialized.size() - 3), &head, &body));
+}
+
 TEST(StoredDocumentsTest, ValuesOfEarlierVersionsStillRead) {
   StoredDocuments stored(0, 4 << 10);
   v1::Document doc;
@@ -132,6 +227,10 @@ TEST(StoredDocumentsTest, DamageIsDataLoss) {
   EXPECT_THAT(stored.Decode(value, &doc),
               StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(stored.Decode(std::string(1, '\0') + "garbage", &doc),
+              StatusIs(absl::StatusCode::kDataLoss));
+  // A head longer than the value.
+  EXPECT_THAT(stored.Decode(std::string("\1\x7f", 2) + "short", &doc,
+                            StoredParts::kWithoutBody),
               StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(DocumentDictionary::FromBytes("not a dictionary"),
               StatusIs(absl::StatusCode::kInvalidArgument));
