@@ -247,6 +247,8 @@ absl::Status StoredDocuments::Decode(absl::string_view stored,
   thread_local std::string buffer;
   buffer.clear();
   ZSTD_DCtx* context = DecompressContext();
+  // Both frames of a document name the same dictionary: looked up once.
+  std::shared_ptr<const DocumentDictionary> dictionary;
   for (size_t f = 0; f < count; ++f) {
     const absl::string_view frame = frames[f];
     const unsigned long long size =
@@ -256,8 +258,9 @@ absl::Status StoredDocuments::Decode(absl::string_view stored,
       return corrupt("not a ZSTD frame of a known size");
     }
     const unsigned id = ZSTD_getDictID_fromFrame(frame.data(), frame.size());
-    std::shared_ptr<const DocumentDictionary> dictionary;
-    if (id != 0) {
+    if (id == 0) {
+      dictionary = nullptr;
+    } else if (dictionary == nullptr || dictionary->id() != id) {
       ReaderMutexLock lock(&mu_);
       auto it = dictionaries_.find(id);
       if (it == dictionaries_.end()) {
