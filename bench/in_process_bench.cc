@@ -1,5 +1,7 @@
 #include "bench/in_process_bench.h"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +29,35 @@ using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The timed queries, slowest first, one line each:
+// class<TAB>qid<TAB>median us<TAB>hits<TAB>text.
+std::string PerQueryTable(const ClassifiedQueries& classes,
+                          const std::array<PassFigures, 3>& figures) {
+  struct Line {
+    double micros;
+    std::string text;
+  };
+  std::vector<Line> lines;
+  for (QueryClass query_class : kAllQueryClasses) {
+    const std::vector<BenchQuery>& queries = classes.of(query_class);
+    const PassFigures& timed = figures[static_cast<size_t>(query_class)];
+    if (timed.median_us.size() != queries.size()) continue;  // not timed
+    for (size_t i = 0; i < queries.size(); ++i) {
+      lines.push_back({timed.median_us[i],
+                       absl::StrFormat("%s\t%s\t%.1f\t%d\t%s\n",
+                                       QueryClassName(query_class),
+                                       queries[i].qid, timed.median_us[i],
+                                       timed.hits[i], queries[i].text)});
+    }
+  }
+  std::stable_sort(
+      lines.begin(), lines.end(),
+      [](const Line& a, const Line& b) { return a.micros > b.micros; });
+  std::string table;
+  for (const Line& line : lines) table += line.text;
+  return table;
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& content) {
@@ -142,6 +173,11 @@ absl::StatusOr<InProcessReport> RunInProcess(const InProcessOptions& options) {
   }
   absl::StatusOr<uint64_t> peak = ReadPeakRssBytes();
   if (peak.ok()) report.query_peak_rss_bytes = *peak;
+  if (!options.per_query_path.empty()) {
+    SIFT_RETURN_IF_ERROR(WriteFile(options.per_query_path,
+                                   PerQueryTable(classes, report.classes)));
+    log(absl::StrCat("wrote ", options.per_query_path));
+  }
 
   if (!options.run_path.empty()) {
     const ShardSearcher deep(*index, analyzer, options.run_k, options.scoring,

@@ -52,6 +52,9 @@ struct InProcessOptions {
   // When set, a TREC run of the OR queries, `run_k` deep, is written here
   // after the timed passes.
   std::string run_path;
+  // When set, every timed query as a line class<TAB>qid<TAB>median
+  // us<TAB>hits<TAB>text, slowest first.
+  std::string per_query_path;
   uint32_t run_k = 10;
   // Progress lines for a person watching; may be empty.
   std::function<void(absl::string_view)> log;

@@ -42,6 +42,8 @@ PassFigures RunTimedPasses(const std::vector<BenchQuery>& queries,
   micros.reserve(queries.size() *
                  static_cast<size_t>(std::max(0, options.reps)));
   std::vector<bool> failed(queries.size(), false);
+  std::vector<std::vector<double>> by_query(queries.size());
+  figures.hits.assign(queries.size(), 0);
   uint64_t hits_sum = 0;
   uint64_t hits_counted = 0;
   double timed_micros = 0;
@@ -60,7 +62,9 @@ PassFigures RunTimedPasses(const std::vector<BenchQuery>& queries,
         continue;
       }
       micros.push_back(MicrosSince(start, end));
+      by_query[i].push_back(micros.back());
       if (rep == 0) {
+        figures.hits[i] = *hits;
         hits_sum += *hits;
         ++hits_counted;
         if (*hits == 0) ++figures.zero_result_queries;
@@ -70,6 +74,16 @@ PassFigures RunTimedPasses(const std::vector<BenchQuery>& queries,
   }
   figures.errors =
       static_cast<uint64_t>(std::count(failed.begin(), failed.end(), true));
+  figures.median_us.reserve(queries.size());
+  for (std::vector<double>& runs : by_query) {
+    if (runs.empty()) {
+      figures.median_us.push_back(0);
+      continue;
+    }
+    auto middle = runs.begin() + static_cast<ptrdiff_t>(runs.size() / 2);
+    std::nth_element(runs.begin(), middle, runs.end());
+    figures.median_us.push_back(*middle);
+  }
   figures.latency = SummarizeLatencies(std::move(micros));
   if (timed_micros > 0) {
     figures.qps =

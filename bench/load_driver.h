@@ -45,6 +45,11 @@ struct PassFigures {
   // Queries that failed in at least one timed pass, and the first failure.
   uint64_t errors = 0;
   std::string first_error;
+  // By query, in the order given: the median of its timed runs (0 when it
+  // failed in every pass) and its hits in the first timed pass. Finding the
+  // queries that make a class's tail starts here.
+  std::vector<double> median_us;
+  std::vector<uint64_t> hits;
 };
 
 // Times `run` over `queries` as PassOptions says, on the calling thread.

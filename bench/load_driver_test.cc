@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/sync/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,6 +65,31 @@ TEST(RunTimedPassesTest, CountsErrorsAndZeroResultsOncePerQuery) {
   EXPECT_DOUBLE_EQ(figures.mean_hits, 5);
   // Failed runs are not latencies.
   EXPECT_EQ(figures.latency.count, 6u);
+  // By query, in the order given: hits, and no time for the one that failed.
+  EXPECT_THAT(figures.hits, ::testing::ElementsAre(10, 0, 0));
+  ASSERT_EQ(figures.median_us.size(), 3u);
+  EXPECT_GT(figures.median_us[0], 0);
+  EXPECT_EQ(figures.median_us[1], 0);
+}
+
+TEST(RunTimedPassesTest, EachQueryGetsTheMedianOfItsRuns) {
+  PassOptions options;
+  options.warmup_min = 0;
+  options.reps = 3;
+  // q1's second run is far slower than its others: the median ignores it.
+  int q1_runs = 0;
+  const PassFigures figures = RunTimedPasses(
+      Queries(2),
+      [&q1_runs](const BenchQuery& query) -> absl::StatusOr<uint64_t> {
+        if (query.qid == "q1" && ++q1_runs == 2) {
+          absl::SleepFor(absl::Milliseconds(200));
+        }
+        return 1;
+      },
+      options);
+  ASSERT_EQ(figures.median_us.size(), 2u);
+  EXPECT_LT(figures.median_us[1], 100000);
+  EXPECT_GE(figures.latency.max_us, 200000);
 }
 
 TEST(RunClosedLoopTest, OnePassPerClientStartingAtDifferentQueries) {

@@ -77,6 +77,10 @@ ABSL_FLAG(bool, query_stop_words, true,
 ABSL_FLAG(std::string, run, "",
           "In process: write a TREC run of the OR queries to this file");
 ABSL_FLAG(uint32_t, run_k, 0, "Depth of the --run file (0: --k)");
+ABSL_FLAG(std::string, per_query, "",
+          "In process: write each timed query's median time and hits to this "
+          "file (class<TAB>qid<TAB>median_us<TAB>hits<TAB>text), slowest "
+          "first");
 ABSL_FLAG(std::string, write_classes, "",
           "Write the query classes to DIR/{or,and,phrase}.tsv; alone, do "
           "only that");
@@ -267,6 +271,7 @@ int main(int argc, char** argv) {
   }
   options.plan.drop_stop_words = absl::GetFlag(FLAGS_query_stop_words);
   options.run_path = absl::GetFlag(FLAGS_run);
+  options.per_query_path = absl::GetFlag(FLAGS_per_query);
   const uint32_t run_k = absl::GetFlag(FLAGS_run_k);
   options.run_k = run_k > 0 ? run_k : k;
   options.log = LogLine;

@@ -43,7 +43,9 @@ Bm25f::Bm25f(const Bm25fParams& params, uint64_t doc_count,
                                   static_cast<double>(doc_count)),
       avg_body_length_(doc_count == 0 ? 0.0
                                       : static_cast<double>(total_body_terms) /
-                                            static_cast<double>(doc_count)) {}
+                                            static_cast<double>(doc_count)),
+      title_norm_(params_.title_b, avg_title_length_),
+      body_norm_(params_.body_b, avg_body_length_) {}
 
 double Bm25f::Idf(uint64_t doc_freq) const {
   const double df = std::min(static_cast<double>(doc_freq), doc_count_);
@@ -106,12 +108,10 @@ double Bm25f::ProximityOf(absl::Span<const double> idfs,
                           FieldProximityParts* title_parts,
                           FieldProximityParts* body_parts) const {
   if (params_.proximity_weight == 0.0) return 0.0;
-  const double in_title = FieldProximity(
-      idfs, title, Normaliser(params_.title_b, title_length, avg_title_length_),
-      title_parts);
-  const double in_body = FieldProximity(
-      idfs, body, Normaliser(params_.body_b, body_length, avg_body_length_),
-      body_parts);
+  const double in_title =
+      FieldProximity(idfs, title, title_norm_(title_length), title_parts);
+  const double in_body =
+      FieldProximity(idfs, body, body_norm_(body_length), body_parts);
   return params_.proximity_weight *
          (params_.title_weight * in_title + params_.body_weight * in_body);
 }
@@ -179,10 +179,11 @@ v1::Explanation Bm25f::ExplainScore(std::string what, v1::Explanation idf,
       "weight * tf / (1 - b + b * length / avg_length):");
   // A field where the term does not occur adds 0 to tf~ and is left out.
   auto field = [&](absl::string_view name, double weight, uint32_t count,
-                   double b, uint32_t length, double average) {
+                   double b, const FieldNorm& norm, uint32_t length,
+                   double average) {
     if (count == 0) return;
     v1::Explanation* f =
-        AddNode(tf, FieldTf(weight, count, Normaliser(b, length, average)),
+        AddNode(tf, FieldTf(weight, count, norm(length)),
                 absl::StrCat(name,
                              ", weight * tf / (1 - b + b * length / "
                              "avg_length), from:"));
@@ -194,12 +195,12 @@ v1::Explanation Bm25f::ExplainScore(std::string what, v1::Explanation idf,
     AddNode(f, b, absl::StrCat("b, length normalisation of the ", name));
   };
   if (fields != TextFields::kBody) {
-    field("title", params_.title_weight, tf_title, params_.title_b,
+    field("title", params_.title_weight, tf_title, params_.title_b, title_norm_,
           title_length, avg_title_length_);
   }
   if (fields != TextFields::kTitle) {
-    field("body", params_.body_weight, tf_body, params_.body_b, body_length,
-          avg_body_length_);
+    field("body", params_.body_weight, tf_body, params_.body_b, body_norm_,
+          body_length, avg_body_length_);
   }
   AddNode(&out, params_.k1, "k1, term frequency saturation");
   return out;

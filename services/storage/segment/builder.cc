@@ -241,7 +241,7 @@ absl::Status MergeSegments(absl::Span<const SegmentSnapshot> sources,
     for (size_t s : holders) {
       const Segment& segment = *sources[s].segment;
       const std::vector<uint32_t>& map = (*doc_maps)[s];
-      const std::vector<FieldLengths>& length = segment.columns().lengths;
+      const LengthColumn& length = segment.columns().lengths;
       PostingCursor cursor;
       SIFT_RETURN_IF_ERROR(cursor.Init(its[s]->value()));
       PositionsReader positions;

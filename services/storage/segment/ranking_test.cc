@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/analysis/term_match.h"
 #include "gmock/gmock.h"
@@ -115,6 +116,38 @@ TEST_P(ScoringTest, UsesGlobalStatsAndParamsFromTheRequest) {
   v1::ShardSearchResponse response = Search(request);
   ASSERT_EQ(response.hits_size(), 1);
   EXPECT_NEAR(response.hits(0).score(), idf * 4.0 * 3.0 / 6.0, 1e-12);
+}
+
+// The length column keeps 16 bits a field and the rare longer length
+// apart: lengths on either side of that limit must score exactly.
+TEST_P(RankingTest, LongBodiesScoreByTheirExactLength) {
+  const std::vector<uint32_t> lengths = {65534, 65535, 65536, 70001};
+  std::vector<v1::WriteOp> ops;
+  for (uint32_t length : lengths) {
+    std::string body = "cherry";
+    for (uint32_t i = 1; i < length; ++i) body += " w";
+    ops.push_back(Upsert({.id = absl::StrCat("d", length),
+                          .title = "t",
+                          .body = std::move(body)}));
+  }
+  Write(std::move(ops));
+  v1::ShardSearchRequest request = SearchFor(Term("cherry"));
+  v1::GlobalStats* stats = request.mutable_stats();
+  stats->set_doc_count(10);
+  stats->set_total_title_terms(10);
+  stats->set_total_body_terms(500000);  // average 50,000
+  stats->add_terms()->set_term("cherry");
+  stats->add_doc_freqs(4);
+  const v1::ShardSearchResponse response = Search(request);
+  ASSERT_EQ(response.hits_size(), 4);
+  const double idf = std::log(1.0 + 6.5 / 4.5);
+  for (const v1::ShardHit& hit : response.hits()) {
+    uint32_t length = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(hit.id().substr(1), &length)) << hit.id();
+    // Body norm 0.25 + 0.75 * length / 50,000; body weight 1.
+    const double tf = 1.0 / (0.25 + 0.75 * length / 50000.0);
+    EXPECT_NEAR(hit.score(), idf * tf * 2.2 / (1.2 + tf), 1e-12) << hit.id();
+  }
 }
 
 TEST_P(RankingTest, ProximityRanksTermsTogetherAboveTermsApart) {

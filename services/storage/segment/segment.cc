@@ -80,6 +80,17 @@ absl::StatusOr<SegmentMeta> SegmentMeta::Decode(absl::string_view value) {
   return meta;
 }
 
+void LengthColumn::Add(FieldLengths lengths) {
+  const uint32_t doc = static_cast<uint32_t>(packed_.size());
+  if (lengths.title >= kApart || lengths.body >= kApart) {
+    apart_[doc] = lengths;
+    packed_.push_back({kApart, kApart});
+    return;
+  }
+  packed_.push_back({static_cast<uint16_t>(lengths.title),
+                     static_cast<uint16_t>(lengths.body)});
+}
+
 void ColumnsWriter::Add(absl::string_view id, uint32_t title_length,
                         uint32_t body_length, const Published& published) {
   PutVarint32(&ids_, static_cast<uint32_t>(id.size()));
@@ -261,12 +272,13 @@ absl::Status Segment::LoadColumns() {
   SIFT_ASSIGN_OR_RETURN(found, Get(kLengthsColumnKey, &holder));
   if (!found) return Corrupt(id_, "no length column");
   in = holder.value;
-  columns_.lengths.resize(n);
+  columns_.lengths.Reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
-    if (!GetVarint32(&in, &columns_.lengths[i].title) ||
-        !GetVarint32(&in, &columns_.lengths[i].body)) {
+    FieldLengths lengths;
+    if (!GetVarint32(&in, &lengths.title) || !GetVarint32(&in, &lengths.body)) {
       return Corrupt(id_, "truncated length column");
     }
+    columns_.lengths.Add(lengths);
   }
 
   SIFT_ASSIGN_OR_RETURN(found, Get(kPublishedColumnKey, &holder));

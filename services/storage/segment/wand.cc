@@ -16,8 +16,9 @@
 namespace sift::storage::segment {
 namespace {
 
-// How many postings ahead of a candidate its field lengths are prefetched.
-constexpr uint32_t kPrefetchAhead = 4;
+// How many postings ahead of a candidate its field lengths are prefetched
+// (PrefetchAhead).
+constexpr uint32_t kPrefetchAhead = 16;
 
 // One query term's cursor and its bounds.
 struct WandTerm {
@@ -471,19 +472,20 @@ class Wand {
     return proximity_->Bonus(doc);
   }
 
-  // Scoring a candidate loads its field lengths from arrays as long as the
-  // segment, which miss the cache on a large one (at 5,000,000 documents,
-  // 20 MB each): the loads of the candidate a few postings on start now.
-  // For MaxScore's essential terms, whose candidates lie far apart: in
-  // alternating runs on the 5M index, OR CPU 36.5-37.7 s against 38.3-39.1 s
-  // without (a few percent; the candidates' lengths are not the only miss). The
-  // one-term loop and the conjunction's lead, tried the same way, got slower
-  // (their candidates sit close together, and the hardware prefetcher has
-  // them).
+  // Scoring a candidate loads its field lengths from a column as long as
+  // the segment, which misses the cache (a profile of the 200k index put a
+  // tenth of OR's time on that one load): the load of the candidate
+  // kPrefetchAhead postings on starts now. For MaxScore's essential terms,
+  // whose candidates lie far apart: on the 5M index, four postings ahead
+  // took OR CPU from 38.3-39.1 s to 36.5-37.7 s; on the 200k one, sixteen
+  // instead of four took 1.34-1.84 s against 1.48-2.05 s in three
+  // alternations (eight was no better than four). The one-term loop and the
+  // conjunction's lead, tried the same way, got slower (their candidates sit
+  // close together, and the hardware prefetcher has them).
   void PrefetchAhead(const PostingCursor& cursor) const {
     const uint32_t ahead = cursor.PeekInBlock(kPrefetchAhead);
     if (ahead == kNoMoreDocs) return;
-    __builtin_prefetch(&columns_.lengths[ahead]);
+    __builtin_prefetch(columns_.lengths.address(ahead));
   }
 
   void UpdateBlockBounds(WandTerm* term) {
