@@ -28,6 +28,7 @@ class EmptyIter final : public Iter {
     return MakeExplanation(0.0, "matches nothing in this segment");
   }
   uint64_t cost() const override { return 0; }
+  double MaxScore() const override { return 0.0; }
 };
 
 class TermIter final : public Iter {
@@ -79,6 +80,11 @@ class TermIter final : public Iter {
   }
 
   uint64_t cost() const override { return cursor_.header().df; }
+
+  double MaxScore() const override {
+    if (keyword_) return scorer_.idf();
+    return scorer_.Bound(cursor_.header().impacts);
+  }
 
   void CollectTermCursors(
       std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
@@ -215,6 +221,16 @@ class PhraseIter final : public Iter {
     return cost;
   }
 
+  // As Bound: the phrase's count in a field is at most each bounding
+  // term's frequency there.
+  double MaxScore() const override {
+    double bound = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < bounding_; ++i) {
+      bound = std::min(bound, scorer_.Bound(cursors_[i].header().impacts));
+    }
+    return bound;
+  }
+
  private:
   // At least the score of candidate `raw`, where every cursor is, if it
   // holds the phrase: its count in a field is at most the bounding terms'
@@ -312,6 +328,13 @@ class PhraseIter final : public Iter {
   double window_bound_ = 0.0;
 };
 
+// The sum of the children's MaxScore: a bound of any sum of their scores.
+double SumOfMaxScores(const std::vector<std::unique_ptr<Iter>>& children) {
+  double sum = 0.0;
+  for (const auto& child : children) sum += child->MaxScore();
+  return sum;
+}
+
 // Every child matches; scores the children's sum in plan order.
 class ConjunctionIter final : public Iter {
  public:
@@ -368,6 +391,8 @@ class ConjunctionIter final : public Iter {
     return by_cost_.empty() ? 0 : by_cost_.front()->cost();
   }
 
+  double MaxScore() const override { return SumOfMaxScores(children_); }
+
   void CollectTermCursors(
       std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
     for (const auto& child : children_) child->CollectTermCursors(out);
@@ -379,30 +404,101 @@ class ConjunctionIter final : public Iter {
 };
 
 // Any child matches; scores the matching children's sum in plan order.
+// Once a search tells it a minimum competitive score, it runs MaxScore
+// (Turtle and Flood 1995) over its children's segment-wide bounds, as
+// wand.h does over plain terms with block bounds: the weakest children,
+// whose bounds together stay under the minimum, cannot bring a document in
+// on their own, so candidates come from the others only, and a weak child
+// is moved to a candidate only while the candidate's score so far could
+// still reach the minimum. That serves every disjunction WAND does not run:
+// a phrase or a hyphenated word beside free words, scoped terms, keywords,
+// prefixes.
 class DisjunctionIter final : public Iter {
  public:
   explicit DisjunctionIter(std::vector<std::unique_ptr<Iter>> children)
-      : children_(std::move(children)) {
+      : children_(std::move(children)),
+        scores_(children_.size(), 0.0),
+        scored_(children_.size(), false) {
     if (children_.empty()) doc_ = kNoMoreDocs;
+    for (size_t i = 0; i < children_.size(); ++i) {
+      by_bound_.push_back({children_[i]->MaxScore(), i});
+    }
+    std::stable_sort(
+        by_bound_.begin(), by_bound_.end(),
+        [](const Bounded& a, const Bounded& b) { return a.bound < b.bound; });
   }
 
   void SeekTo(uint32_t target) override {
     if (doc_ >= target) return;
-    uint32_t best = kNoMoreDocs;
-    for (const auto& child : children_) {
-      child->SeekTo(target);
-      best = std::min(best, child->doc());
+    std::fill(scored_.begin(), scored_.end(), false);
+    if (weak_ == 0) {
+      uint32_t best = kNoMoreDocs;
+      for (const auto& child : children_) {
+        child->SeekTo(target);
+        best = std::min(best, child->doc());
+      }
+      doc_ = best;
+      return;
     }
-    doc_ = best;
+    while (true) {
+      uint32_t candidate = kNoMoreDocs;
+      for (size_t i = weak_; i < by_bound_.size(); ++i) {
+        Iter& child = *children_[by_bound_[i].child];
+        child.SeekTo(target);
+        candidate = std::min(candidate, child.doc());
+      }
+      if (candidate == kNoMoreDocs) {
+        doc_ = kNoMoreDocs;
+        return;
+      }
+      if (Competitive(candidate)) {
+        doc_ = candidate;
+        return;
+      }
+      std::fill(scored_.begin(), scored_.end(), false);
+      target = candidate + 1;
+    }
   }
 
   double Score() override {
     double score = 0.0;
-    for (const auto& child : children_) {
-      if (child->doc() == doc_) score += child->Score();
+    for (size_t i = 0; i < children_.size(); ++i) {
+      if (children_[i]->doc() != doc_) continue;
+      score += scored_[i] ? scores_[i] : children_[i]->Score();
     }
     return score;
   }
+
+  void SetMinCompetitiveScore(double score) override {
+    if (score <= min_competitive_) return;
+    min_competitive_ = score;
+    // The weak children: the longest run of the weakest whose bounds sum
+    // under the minimum. It only grows as the minimum rises.
+    double sum = weak_ == 0 ? 0.0 : weak_sums_.back();
+    while (weak_ + 1 < by_bound_.size() &&
+           sum + by_bound_[weak_].bound < min_competitive_) {
+      sum += by_bound_[weak_].bound;
+      weak_sums_.push_back(sum);
+      ++weak_;
+    }
+    if (weak_ > 0) pruned_ = true;  // documents of weak children alone
+    // A single strong child must reach the minimum less what the weak
+    // ones could add.
+    if (weak_ + 1 == by_bound_.size()) {
+      children_[by_bound_.back().child]->SetMinCompetitiveScore(
+          min_competitive_ - sum);
+    }
+  }
+
+  bool pruned() const override {
+    if (pruned_) return true;
+    for (const auto& child : children_) {
+      if (child->pruned()) return true;
+    }
+    return false;
+  }
+
+  double MaxScore() const override { return SumOfMaxScores(children_); }
 
   v1::Explanation Explain() override {
     v1::Explanation out = MakeExplanation(0.0, "sum of the matching clauses:");
@@ -429,7 +525,48 @@ class DisjunctionIter final : public Iter {
   }
 
  private:
+  struct Bounded {
+    double bound;
+    size_t child;
+  };
+
+  // Scores the strong children on `candidate`, then the weak ones,
+  // strongest first, each only while the sum so far plus the bounds of the
+  // weak children left could reach the minimum; false (the candidate passed
+  // over) as soon as it cannot. Scores are kept for Score(), which adds them
+  // in plan order.
+  bool Competitive(uint32_t candidate) {
+    double reached = 0.0;
+    for (size_t i = weak_; i < by_bound_.size(); ++i) {
+      const size_t c = by_bound_[i].child;
+      if (children_[c]->doc() != candidate) continue;
+      scores_[c] = children_[c]->Score();
+      scored_[c] = true;
+      reached += scores_[c];
+    }
+    for (size_t i = weak_; i-- > 0;) {
+      if (reached + weak_sums_[i] < min_competitive_) return false;
+      const size_t c = by_bound_[i].child;
+      Iter& child = *children_[c];
+      child.SeekTo(candidate);
+      if (child.doc() != candidate) continue;
+      scores_[c] = child.Score();
+      scored_[c] = true;
+      reached += scores_[c];
+    }
+    return true;
+  }
+
   std::vector<std::unique_ptr<Iter>> children_;
+  // The children by bound, weakest first; by_bound_[0 .. weak_) are weak,
+  // and weak_sums_[i] is the sum of the bounds of by_bound_[0 .. i].
+  std::vector<Bounded> by_bound_;
+  size_t weak_ = 0;
+  std::vector<double> weak_sums_;
+  double min_competitive_ = 0.0;
+  // Children's scores on the current document, by plan order.
+  std::vector<double> scores_;
+  std::vector<bool> scored_;
 };
 
 // Every must child, no must_not child, and without must children at least
@@ -501,6 +638,17 @@ class BooleanIter final : public Iter {
 
   uint64_t cost() const override { return required_->cost(); }
 
+  double MaxScore() const override {
+    return required_->MaxScore() + SumOfMaxScores(optional_);
+  }
+
+  // Exclusions change no score: without optional clauses, the minimum is
+  // the required clause's.
+  void SetMinCompetitiveScore(double score) override {
+    if (optional_.empty()) required_->SetMinCompetitiveScore(score);
+  }
+  bool pruned() const override { return pruned_ || required_->pruned(); }
+
   // Excluded clauses earn no bonus.
   void CollectTermCursors(
       std::vector<std::pair<const PlanNode*, PostingCursor*>>* out) override {
@@ -528,6 +676,7 @@ class MatchAllIter final : public Iter {
     return MakeExplanation(0.0, "every document matches, scoring 0");
   }
   uint64_t cost() const override { return doc_count_; }
+  double MaxScore() const override { return 0.0; }
 
  private:
   uint32_t doc_count_;
@@ -567,6 +716,7 @@ class DateRangeIter final : public Iter {
                      "), a restriction that scores 0"));
   }
   uint64_t cost() const override { return doc_count_; }
+  double MaxScore() const override { return 0.0; }
 
  private:
   bool InRange(const Published& published) const {
@@ -618,6 +768,7 @@ class DocSetIter final : public Iter {
     return MakeExplanation(score_, description_);
   }
   uint64_t cost() const override { return count_; }
+  double MaxScore() const override { return score_; }
 
  private:
   std::vector<uint64_t> bits_;

@@ -8,6 +8,7 @@
 // (wand.h) runs as a tree of these.
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -52,9 +53,16 @@ class Iter {
   // verifying them. The others ignore it. Raised as the k-th best score
   // rises, never lowered.
   virtual void SetMinCompetitiveScore(double score) {}
-  // Whether it passed over any candidate that way: the matches counted are
-  // then a lower bound.
-  bool pruned() const { return pruned_; }
+  // Whether it (or a clause under it) passed over any candidate that way:
+  // the matches counted are then a lower bound.
+  virtual bool pruned() const { return pruned_; }
+  // At least the score of any match in the segment, from the postings'
+  // impacts (no read); infinity when the iterator cannot bound it. A
+  // disjunction uses its clauses' bounds to pass over documents whose
+  // clauses cannot reach a minimum competitive score together.
+  virtual double MaxScore() const {
+    return std::numeric_limits<double>::infinity();
+  }
 
  protected:
   uint32_t doc_ = 0;

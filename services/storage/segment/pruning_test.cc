@@ -651,6 +651,56 @@ TEST_P(PruningTest, PhrasesPassOverCandidatesThatCannotEnterTheTopK) {
   EXPECT_GT(pruned, 10) << pruned;
 }
 
+// Disjunctions that WAND does not run, because a clause is not a plain
+// term (a phrase, as a hyphenated word makes, a scoped term, a keyword, a
+// prefix, a nested boolean): once the top k is full and a thousand matches
+// are counted, MaxScore over the clauses' bounds passes over documents that
+// only weak clauses hold, and a lone strong phrase skips candidates itself.
+// The hits and scores are still the exhaustive evaluation's.
+TEST_P(PruningTest, DisjunctionsOfAnyClausesPassOverWhatCannotEnter) {
+  std::vector<std::vector<v1::WriteOp>> batches = RandomBatches(3000, 500, 10);
+  std::vector<v1::WriteOp> changes;
+  for (int i = 0; i < 3000; i += 19) {
+    changes.push_back(Delete(absl::StrCat("d", i)));
+  }
+  batches.push_back(std::move(changes));
+  for (const auto& batch : batches) Write(batch);
+  const Exhaustive exhaustive(batches);
+  std::mt19937 rng(41);
+  auto word = [&rng](uint32_t range) {
+    return absl::StrCat("w", rng() % range);
+  };
+  auto clause = [&]() -> v1::QueryNode {
+    switch (rng() % 7) {
+      case 0:
+        return Term(word(40));
+      case 1:
+        return Phrase(absl::StrCat(word(6), " ", word(6)), rng() % 2);
+      case 2:
+        return Term(word(20), rng() % 2 ? v1::FIELD_TITLE : v1::FIELD_BODY);
+      case 3:
+        return Term(absl::StrCat("src", rng() % 5), v1::FIELD_SOURCE);
+      case 4:
+        return testing::Prefix(absl::StrCat("w", 1 + rng() % 9, rng() % 10));
+      case 5:
+        return Bool({}, {Term(word(20)), Phrase(word(20))});
+      default:
+        return Phrase(absl::StrCat(word(4), " ", word(4), " ", word(4)));
+    }
+  };
+  std::vector<v1::QueryNode> queries;
+  for (int q = 0; q < 50; ++q) {
+    std::vector<v1::QueryNode> should;
+    for (uint32_t i = 2 + rng() % 3; i > 0; --i) should.push_back(clause());
+    std::vector<v1::QueryNode> must_not;
+    if (q % 5 == 4) must_not.push_back(Term(word(60)));
+    queries.push_back(Bool({}, std::move(should), std::move(must_not)));
+  }
+  int pruned = 0;
+  ExpectEngineEqualsExhaustive(Searcher(), exhaustive, queries, 25, &pruned);
+  EXPECT_GT(pruned, 10) << pruned;
+}
+
 SIFT_INSTANTIATE_LAYOUTS(PruningTest);
 
 }  // namespace
