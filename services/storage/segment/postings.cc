@@ -1,6 +1,11 @@
 #include "services/storage/segment/postings.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -542,6 +547,32 @@ void PostingCursor::Next() {
   SeekTo(started_ ? doc_ + 1 : begin_);
 }
 
+uint32_t PostingCursor::FirstAtLeast(uint32_t from, uint32_t target) const {
+#if defined(__SSE2__)
+  // Four doc numbers at a time: a seek usually moves a few postings, and a
+  // loop over one posting at a time mispredicts its exit on nearly every
+  // seek (it took a fifth of a conjunction's time). Doc numbers are below
+  // 2^31 (segments hold far fewer documents), so the signed compare orders
+  // them. Lanes past the block's last posting hold stale values, but the
+  // answer comes first: the block's last doc is at least `target`.
+  const __m128i bar = _mm_set1_epi32(static_cast<int>(target));
+  for (uint32_t i = from;; i += 4) {
+    const __m128i docs =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(docs_ + i));
+    const int below =
+        _mm_movemask_ps(_mm_castsi128_ps(_mm_cmplt_epi32(docs, bar)));
+    if (below != 0xF) {
+      return i + static_cast<uint32_t>(
+                     std::countr_one(static_cast<unsigned>(below)));
+    }
+  }
+#else
+  uint32_t i = from;
+  while (docs_[i] < target) ++i;
+  return i;
+#endif
+}
+
 void PostingCursor::SeekTo(uint32_t target) {
   if (doc_ == kNoMoreDocs) return;
   if (started_ && target <= doc_) return;
@@ -553,11 +584,9 @@ void PostingCursor::SeekTo(uint32_t target) {
   target = std::max(target, begin_);
   if (decoded_block_ != kNoMoreDocs && decoded_block_ == skip_.index &&
       skip_valid_ && target <= skip_.last_doc) {
-    // Within the decoded block: gallop forward.
-    uint32_t i = index_;
-    while (docs_[i] < target) ++i;
-    index_ = i;
-    doc_ = docs_[i];
+    // Within the decoded block.
+    index_ = FirstAtLeast(index_, target);
+    doc_ = docs_[index_];
   } else {
     if (!ShallowSeek(target)) {
       doc_ = kNoMoreDocs;
@@ -565,10 +594,8 @@ void PostingCursor::SeekTo(uint32_t target) {
     }
     DecodeBlock();
     if (doc_ == kNoMoreDocs) return;
-    uint32_t i = 0;
-    while (docs_[i] < target) ++i;
-    index_ = i;
-    doc_ = docs_[i];
+    index_ = FirstAtLeast(0, target);
+    doc_ = docs_[index_];
   }
   if (doc_ >= end_) doc_ = kNoMoreDocs;
 }

@@ -288,6 +288,9 @@ class PostingCursor {
   // Decodes the doc numbers of the block skip_ describes.
   void DecodeBlock();
   void DecodeFreqs();
+  // The first index from `from` on of the decoded block whose doc is at
+  // least `target`, which the block's last doc must be.
+  uint32_t FirstAtLeast(uint32_t from, uint32_t target) const;
   void Fail(absl::Status status);
 
   PostingsHeader header_;
@@ -312,7 +315,9 @@ class PostingCursor {
   bool started_ = false;
   bool freqs_ready_ = false;
   absl::string_view freq_bytes_;
-  uint32_t docs_[codec::kBlockSize];
+  // Padded by a vector's width past the block, so that FirstAtLeast may
+  // load four lanes from any index of the block.
+  alignas(16) uint32_t docs_[codec::kBlockSize + 4] = {};
   uint32_t tf_title_[codec::kBlockSize];
   uint32_t tf_body_[codec::kBlockSize];
   absl::Status status_;
