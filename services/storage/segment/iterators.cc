@@ -288,20 +288,52 @@ class PhraseIter final : public Iter {
       in_body = in_body && cursor.tf_body() > 0;
     }
     if (!in_title && !in_body) return false;
-    for (size_t i = 0; i < cursors_.size(); ++i) {
-      PostingCursor& cursor = cursors_[i];
-      absl::Status status =
-          readers_[i].Read(cursor.block_index(), cursor.index_in_block(),
-                           cursor.block_tf_title(), cursor.block_tf_body(),
-                           &title_[i], &body_[i]);
-      if (!status.ok()) {
-        context_->Fail(status);
-        return false;
-      }
+    // An exact phrase of three or more terms is first checked on its two
+    // rarest: without their positions at the right distance in a field, it
+    // has no occurrence there, and the commoner terms' positions (a stop
+    // word's, in `two-for-one`) are never read.
+    const bool rarest_first = slop_ == 0 && cursors_.size() >= 3;
+    if (rarest_first) {
+      const size_t a = order_[0], b = order_[1];
+      if (!ReadPositions(a) || !ReadPositions(b)) return false;
+      const int64_t distance =
+          static_cast<int64_t>(b) - static_cast<int64_t>(a);
+      in_title = in_title && HoldsPair(title_[a], title_[b], distance);
+      in_body = in_body && HoldsPair(body_[a], body_[b], distance);
+      if (!in_title && !in_body) return false;
+    }
+    for (size_t k = rarest_first ? 2 : 0; k < order_.size(); ++k) {
+      if (!ReadPositions(order_[k])) return false;
     }
     title_count_ = in_title ? CountPhraseOccurrences(title_, slop_) : 0;
     body_count_ = in_body ? CountPhraseOccurrences(body_, slop_) : 0;
     return title_count_ + body_count_ > 0;
+  }
+
+  // Reads term i's positions in the candidate; false (recorded in the
+  // context) on a read error.
+  bool ReadPositions(size_t i) {
+    PostingCursor& cursor = cursors_[i];
+    absl::Status status = readers_[i].Read(
+        cursor.block_index(), cursor.index_in_block(), cursor.block_tf_title(),
+        cursor.block_tf_body(), &title_[i], &body_[i]);
+    if (status.ok()) return true;
+    context_->Fail(std::move(status));
+    return false;
+  }
+
+  // Whether some position x of `from` has x + distance in `to` (both
+  // sorted).
+  static bool HoldsPair(const std::vector<uint32_t>& from,
+                        const std::vector<uint32_t>& to, int64_t distance) {
+    auto it = to.begin();
+    for (uint32_t x : from) {
+      const int64_t want = int64_t{x} + distance;
+      while (it != to.end() && int64_t{*it} < want) ++it;
+      if (it == to.end()) return false;
+      if (int64_t{*it} == want) return true;
+    }
+    return false;
   }
 
   SegmentContext* context_;
